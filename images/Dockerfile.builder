@@ -1,0 +1,12 @@
+# Build packages of one feature set; never part of the runtime image.
+FROM input
+ARG sys_name
+ARG sys_version
+ARG build_packages
+# hadolint ignore=DL3008
+RUN --network=host \
+    --mount=type=cache,id=apt-archives-${sys_name}-${sys_version},target=/var/cache/apt,sharing=locked \
+    --mount=type=cache,id=apt-lists-${sys_name}-${sys_version},target=/var/lib/apt/lists,sharing=locked \
+    export DEBIAN_FRONTEND=noninteractive \
+ && apt-get update -q \
+ && apt-get install -y -q --no-install-recommends ${build_packages}

@@ -1,0 +1,306 @@
+# The core bake tree: one root (`system`), one chain of layers per matrix cell, leaves on top.
+#
+#   system --> base --> builder --> deps
+#                \                    \
+#                 +------------------> install --> tests-smoke
+#
+# Paths are relative to the directory bake runs in: the repository root.
+# Layers depend only on the dimensions named in their `elem(...)` call, so cells that share
+# a system share system/base; only builder/deps/install/tests-smoke repeat per feature set.
+
+# ---------------------------------------------------------------------------------------------
+# Matrix dimensions: JSON arrays in strings (bake reads variables from env of the same name).
+# ---------------------------------------------------------------------------------------------
+
+variable "sys_names" {
+  description = "JSON array: distributions (matrix dimension)"
+  default = "[\"debian\"]"
+  validation {
+    condition     = can(concat(jsondecode(sys_names), [])) && length(try(jsondecode(sys_names), [])) > 0
+    error_message = "sys_names must be a non-empty JSON array of strings, got: ${sys_names}"
+  }
+  validation {
+    condition     = length(setsubtract(try(jsondecode(sys_names), []), ["debian"])) == 0
+    error_message = "sys_names: unsupported ${jsonencode(setsubtract(try(jsondecode(sys_names), []), ["debian"]))}; the tree supports: debian"
+  }
+}
+
+variable "sys_versions" {
+  description = "JSON array: distribution image tags (matrix dimension)"
+  default = "[\"trixie-slim\"]"
+  validation {
+    condition     = can(concat(jsondecode(sys_versions), [])) && length(try(jsondecode(sys_versions), [])) > 0
+    error_message = "sys_versions must be a non-empty JSON array of strings, got: ${sys_versions}"
+  }
+  validation {
+    condition = length(setsubtract(try(jsondecode(sys_versions), []), ["trixie-slim", "bookworm-slim"])) == 0
+    error_message = "sys_versions: unsupported ${jsonencode(setsubtract(try(jsondecode(sys_versions), []), ["trixie-slim", "bookworm-slim"]))}; the tree supports: trixie-slim, bookworm-slim"
+  }
+}
+
+# Keep the list in this validation in step with the keys of the feat_* functions below.
+variable "feat_sets" {
+  description = "JSON array: feature sets, i.e. pip extras of the server (matrix dimension)"
+  default = "[\"default\"]"
+  validation {
+    condition     = can(concat(jsondecode(feat_sets), [])) && length(try(jsondecode(feat_sets), [])) > 0
+    error_message = "feat_sets must be a non-empty JSON array of strings, got: ${feat_sets}"
+  }
+  validation {
+    condition     = length(setsubtract(try(jsondecode(feat_sets), []), ["default", "postgres"])) == 0
+    error_message = "feat_sets: unsupported ${jsonencode(setsubtract(try(jsondecode(feat_sets), []), ["default", "postgres"]))}; the tree supports: default, postgres"
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Common variables (the runner passes them; all layers of all bake files may use them).
+# ---------------------------------------------------------------------------------------------
+
+# Parallelism hint for compiling layers (`--set *.args.nprocs=N`).
+variable "nprocs" {
+  description = "parallel jobs for compiling layers"
+  default = "1"
+}
+
+# OCI labels of exported images; empty values are left out.
+variable "git_version" {
+  description = "OCI label org.opencontainers.image.version"
+  default = ""
+}
+variable "git_revision" {
+  description = "OCI label org.opencontainers.image.revision"
+  default = ""
+}
+variable "git_created" {
+  description = "OCI label org.opencontainers.image.created (RFC 3339)"
+  default = ""
+}
+
+# The host's Go settings, for layers that download Go modules.
+variable "GOPROXY" {
+  description = "host Go setting for module downloads"
+  default = ""
+}
+variable "GOSUMDB" {
+  description = "host Go setting for module downloads"
+  default = ""
+}
+variable "GONOSUMDB" {
+  description = "host Go setting for module downloads"
+  default = ""
+}
+variable "GOFLAGS" {
+  description = "host Go setting for builds"
+  default = ""
+}
+
+# The homeserver release installed from PyPI.
+variable "synapse_version" {
+  description = "matrix-synapse release installed from PyPI"
+  default = "1.163.2"
+  validation {
+    condition     = can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+([a-z]+[0-9]+)?$", synapse_version))
+    error_message = "synapse_version must be a release number such as 1.163.2, got: ${synapse_version}"
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Functions
+# ---------------------------------------------------------------------------------------------
+
+# Target/image name of a layer: prefix--d1--d2... with only the dims the layer depends on.
+function "elem" {
+  params = [prefix, dims]
+  result = join("--", concat([prefix], [for d in dims : regex_replace(d, "[^a-zA-Z0-9_-]", "_")]))
+}
+
+# Image reference for a layer that is exported to the engine.
+function "elem_tag" {
+  params = [prefix, dims]
+  result = "bakehouse/${lower(elem(prefix, dims))}:latest"
+}
+
+# OCI labels from git, without the empty ones.
+function "oci_labels" {
+  params = [title]
+  result = {
+    for k, v in {
+      "org.opencontainers.image.title"    = title
+      "org.opencontainers.image.version"  = git_version
+      "org.opencontainers.image.revision" = git_revision
+      "org.opencontainers.image.created"  = git_created
+    } : k => v if v != ""
+  }
+}
+
+# pip extras of a feature set.
+function "feat_pip_extras" {
+  params = [feat_set]
+  result = lookup({ default = "", postgres = "[postgres]" }, feat_set, "")
+}
+
+# Debian packages a feature set needs to compile its Python dependencies ("" = nothing compiles).
+function "feat_build_packages" {
+  params = [feat_set]
+  result = lookup({ default = "", postgres = "gcc libc6-dev libpq-dev python3-dev" }, feat_set, "")
+}
+
+# Python modules the smoke test imports to prove a feature set's runtime libraries are present.
+function "feat_smoke_imports" {
+  params = [feat_set]
+  result = lookup({ default = "", postgres = "psycopg2" }, feat_set, "")
+}
+
+# ---------------------------------------------------------------------------------------------
+# Groups
+# ---------------------------------------------------------------------------------------------
+
+group "default" {
+  description = "runtime images and smoke tests"
+  targets = ["install", "tests-smoke"]
+}
+
+group "smoke" {
+  description = "smoke tests"
+  targets = ["tests-smoke"]
+}
+
+group "tests" {
+  description = "all tests"
+  targets = ["tests-smoke"]
+}
+
+# Targets defined in images/complement-tester.hcl and images/complement-testee.hcl.
+group "complement" {
+  description = "Complement tester and testee images"
+  targets = ["complement-tester", "complement-testee"]
+}
+
+# ---------------------------------------------------------------------------------------------
+# Targets
+# ---------------------------------------------------------------------------------------------
+
+# Root: the distribution image, with apt set up for cache mounts.
+target "system" {
+  description = "distribution image with apt set up for cache mounts"
+  name = elem("system", [sys_name, sys_version])
+  matrix = {
+    sys_name    = distinct(jsondecode(sys_names))
+    sys_version = distinct(jsondecode(sys_versions))
+  }
+  context    = "images"
+  dockerfile = "Dockerfile.system"
+  args = {
+    sys_name    = sys_name
+    sys_version = sys_version
+  }
+  output = ["type=cacheonly"]
+}
+
+# Runtime packages every feature set needs (libpq5 is small and saves a per-feature-set layer).
+target "base" {
+  description = "runtime packages"
+  name = elem("base", [sys_name, sys_version])
+  matrix = {
+    sys_name    = distinct(jsondecode(sys_names))
+    sys_version = distinct(jsondecode(sys_versions))
+  }
+  context    = "images"
+  dockerfile = "Dockerfile.base"
+  contexts = {
+    input = "target:${elem("system", [sys_name, sys_version])}"
+  }
+  args = {
+    sys_name         = sys_name
+    sys_version      = sys_version
+    runtime_packages = "ca-certificates libpq5 python3"
+  }
+  entitlements = ["network.host"]
+  output       = ["type=cacheonly"]
+}
+
+# Build packages: the venv tooling, plus a compiler and headers where the feature set compiles.
+target "builder" {
+  description = "build packages of the feature set"
+  name = elem("builder", [sys_name, sys_version, feat_set])
+  matrix = {
+    sys_name    = distinct(jsondecode(sys_names))
+    sys_version = distinct(jsondecode(sys_versions))
+    feat_set    = distinct(jsondecode(feat_sets))
+  }
+  context    = "images"
+  dockerfile = "Dockerfile.builder"
+  contexts = {
+    input = "target:${elem("base", [sys_name, sys_version])}"
+  }
+  args = {
+    sys_name       = sys_name
+    sys_version    = sys_version
+    build_packages = trimspace("python3-venv ${feat_build_packages(feat_set)}")
+  }
+  entitlements = ["network.host"]
+  output       = ["type=cacheonly"]
+}
+
+# The virtualenv with the pinned homeserver and the feature set's extras.
+target "deps" {
+  description = "venv with the pinned server and the feature set extras"
+  name = elem("deps", [sys_name, sys_version, feat_set])
+  matrix = {
+    sys_name    = distinct(jsondecode(sys_names))
+    sys_version = distinct(jsondecode(sys_versions))
+    feat_set    = distinct(jsondecode(feat_sets))
+  }
+  context    = "images"
+  dockerfile = "Dockerfile.deps"
+  contexts = {
+    input = "target:${elem("builder", [sys_name, sys_version, feat_set])}"
+  }
+  args = {
+    sys_name    = sys_name
+    sys_version = sys_version
+    requirement = "matrix-synapse${feat_pip_extras(feat_set)}==${synapse_version}"
+  }
+  entitlements = ["network.host"]
+  output       = ["type=cacheonly"]
+}
+
+# The runtime image: base + the venv, non-root. Loaded into the engine's image store.
+target "install" {
+  description = "runtime image, loaded into the engine"
+  name = elem("install", [sys_name, sys_version, feat_set])
+  matrix = {
+    sys_name    = distinct(jsondecode(sys_names))
+    sys_version = distinct(jsondecode(sys_versions))
+    feat_set    = distinct(jsondecode(feat_sets))
+  }
+  context    = "images"
+  dockerfile = "Dockerfile.install"
+  contexts = {
+    input = "target:${elem("base", [sys_name, sys_version])}"
+    deps  = "target:${elem("deps", [sys_name, sys_version, feat_set])}"
+  }
+  labels = oci_labels("bakehouse synapse ${synapse_version} (${sys_name} ${sys_version}, ${feat_set})")
+  tags   = [elem_tag("install", [sys_name, sys_version, feat_set])]
+  output = ["type=docker,compression=zstd"]
+}
+
+# Leaf: starts the server once and exercises registration and login; fails the build otherwise.
+target "tests-smoke" {
+  description = "starts the server, registers and logs in a user"
+  name = elem("tests-smoke", [sys_name, sys_version, feat_set])
+  matrix = {
+    sys_name    = distinct(jsondecode(sys_names))
+    sys_version = distinct(jsondecode(sys_versions))
+    feat_set    = distinct(jsondecode(feat_sets))
+  }
+  context    = "images"
+  dockerfile = "Dockerfile.tests-smoke"
+  contexts = {
+    input = "target:${elem("install", [sys_name, sys_version, feat_set])}"
+  }
+  args = {
+    smoke_imports = feat_smoke_imports(feat_set)
+  }
+  output = ["type=cacheonly"]
+}

@@ -1,0 +1,343 @@
+"""`inv build`: drive `docker buildx bake` over the configured tree and matrix.
+
+bake is called through the docker CLI: python-on-whales' `buildx.bake` has no `--allow`, no
+rawjson progress, and evaluates `--print` a second time after every build.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from invoke import Context, task
+
+from tasks.core import matrix as matrix_logic
+from tasks.core.progress import RawJsonReader, TargetOutcome
+from tasks.errors import BakehouseError, bad_input
+from tasks.proc import REPO_ROOT, last_line, run, say
+
+PROGRESS_MODES = ("auto", "plain", "tty", "quiet", "rawjson")
+
+
+def bake_files(c: Context, root: Path = REPO_ROOT) -> list[str]:
+    files = [str(f) for f in c.config.bakehouse.bake.files]
+    for f in files:
+        if not (root / f).exists():
+            raise bad_input(f"bake file {f} not found (bake.files in invoke.yaml)")
+    return files
+
+
+def resolve_matrix(c: Context, matrix_overrides: Sequence[str] = ()) -> matrix_logic.Matrix:
+    defaults = {str(k): list(v) for k, v in dict(c.config.bakehouse.bake.matrix).items()}
+    return matrix_logic.resolve(defaults, os.environ, matrix_overrides)
+
+
+def _git_variables() -> dict[str, str]:
+    def git(*args: str) -> str:
+        result = run(["git", "-C", str(REPO_ROOT), *args], check=False)
+        return result.stdout.strip() if result.returncode == 0 else ""
+
+    return {
+        "git_version": git("describe", "--tags", "--always", "--dirty") or "unknown",
+        "git_revision": git("rev-parse", "HEAD") or "unknown",
+        "git_created": git("log", "-1", "--format=%cI") or "1970-01-01T00:00:00Z",
+    }
+
+
+def _go_variables() -> dict[str, str]:
+    """The host's Go settings, so builds reach the same module proxy the host does."""
+    names = ["GOPROXY", "GOSUMDB", "GONOSUMDB", "GOFLAGS"]
+    result = run(["go", "env", *names], check=False) if _has("go") else None
+    if result is None or result.returncode != 0:
+        return {}
+    return {name: value for name, value in zip(names, result.stdout.splitlines(), strict=False) if value}
+
+
+def _has(program: str) -> bool:
+    from shutil import which
+
+    return which(program) is not None
+
+
+def bake_env(c: Context, matrix: matrix_logic.Matrix) -> dict[str, str]:
+    env = dict(os.environ)
+    if c.config.bakehouse.bake.git_variables:
+        env.update(_git_variables())
+    env.update({k: v for k, v in _go_variables().items() if k not in os.environ})
+    env.update(matrix_logic.as_bake_variables(matrix))
+    return env
+
+
+def _base_args(c: Context, files: Sequence[str], sets: Sequence[str]) -> list[str]:
+    args = ["docker", "buildx", "bake", "--provenance=false", f"--set=*.args.nprocs={os.cpu_count() or 1}"]
+    for f in files:
+        args += ["-f", f]
+    for s in sets:
+        if "=" not in s or "." not in s.split("=", 1)[0]:
+            raise bad_input(f"--set {s!r}: expected pattern.key=value")
+        args.append(f"--set={s}")
+    return args
+
+
+def bake_print(
+    c: Context,
+    targets: list[str],
+    matrix_overrides: Sequence[str] = (),
+    sets: Sequence[str] = (),
+    root: Path = REPO_ROOT,
+) -> dict[str, Any]:
+    """The resolved bake definition (`--print`) for targets under the resolved matrix."""
+    matrix = resolve_matrix(c, matrix_overrides)
+    cmd = [*_base_args(c, bake_files(c, root), sets), "--print", *targets]
+    result = run(cmd, check=False, env=bake_env(c, matrix), cwd=root)
+    if result.returncode != 0:
+        raise bad_input(f"bake rejected the definition: {_bake_error(result.stderr)}")
+    try:
+        return json.loads(result.stdout)
+    except json.JSONDecodeError as exc:
+        raise BakehouseError(f"bake --print did not print JSON: {exc}") from exc
+
+
+def _bake_error(stderr: str) -> str:
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("ERROR:")]
+    return (errors[-1] if errors else last_line(stderr)).removeprefix("ERROR: ") or "unknown error"
+
+
+def requested_targets(plan: dict[str, Any], targets: list[str]) -> list[str]:
+    """Expand groups (and matrix targets) into the concrete target names bake will build."""
+    groups = plan.get("group", {})
+    concrete = plan.get("target", {})
+    seen: list[str] = []
+
+    def expand(name: str) -> None:
+        if name in groups:
+            for member in groups[name].get("targets", []):
+                expand(member)
+        elif name in concrete and name not in seen:
+            seen.append(name)
+
+    for t in targets:
+        expand(t)
+    return seen or sorted(concrete)
+
+
+def needed_entitlements(c: Context, plan: dict[str, Any], names: list[str]) -> list[str]:
+    """The --allow flags the selected targets declare; refuse any the config doesn't permit."""
+    allowed = {str(a) for a in c.config.bakehouse.bake.allow}
+    wanted: list[str] = []
+    for name in names:
+        target = plan.get("target", {}).get(name, {})
+        declared = list(target.get("entitlements") or [])
+        if target.get("network") == "host":
+            declared.append("network.host")
+        for entitlement in declared:
+            if entitlement not in allowed:
+                raise bad_input(f"target {name} needs entitlement {entitlement!r}; add it to bake.allow")
+            if entitlement not in wanted:
+                wanted.append(entitlement)
+    return wanted
+
+
+@dataclass
+class BakeCall:
+    targets: list[str]
+    ok: bool
+    seconds: float
+    reader: RawJsonReader | None
+    error: str | None
+
+
+def _progress_mode(requested: str | None, c: Context) -> str:
+    mode = requested or str(c.config.bakehouse.bake.progress)
+    if mode not in PROGRESS_MODES:
+        raise bad_input(f"--progress {mode!r}: choose one of {', '.join(PROGRESS_MODES)}")
+    if os.environ.get("CI", "").lower() == "true" and mode == "auto":
+        return "plain"
+    if mode == "auto":
+        return "tty" if sys.stderr.isatty() else "plain"
+    return mode
+
+
+def _run_bake(cmd: list[str], env: dict[str, str], mode: str, targets: list[str]) -> BakeCall:
+    """One bake invocation; rawjson is parsed (and rendered) unless the user asked for buildx's tty."""
+    started = time.monotonic()
+    if mode == "tty":
+        # Let buildx draw its own display; the summary then knows only success or failure.
+        proc = subprocess.run([*cmd, "--progress=tty"], env=env, cwd=REPO_ROOT, stdin=subprocess.DEVNULL)
+        return BakeCall(targets, proc.returncode == 0, time.monotonic() - started, None, None)
+    reader = RawJsonReader()
+    proc = subprocess.Popen(
+        [*cmd, "--progress=rawjson"],
+        env=env,
+        cwd=REPO_ROOT,
+        stdin=subprocess.DEVNULL,  # never prompt: bake without --allow would ask on a terminal
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None and proc.stdout is not None
+    tail: list[str] = []
+    for line in proc.stderr:
+        if mode == "rawjson":
+            print(line, end="", file=sys.stderr)
+        shown = reader.feed(line)
+        if not line.lstrip().startswith("{"):
+            tail = [*tail, line.strip()][-20:]
+        if mode == "plain":
+            for row in shown:
+                print(row, file=sys.stderr, flush=True)
+    proc.wait()
+    error = None
+    if proc.returncode != 0:
+        errors = reader.errors()
+        error = errors[-1].error if errors else _bake_error("\n".join(tail))
+        if mode == "quiet":
+            for vertex in errors:
+                for chunk in vertex.logs[-20:]:
+                    print(chunk, end="", file=sys.stderr)
+    return BakeCall(targets, proc.returncode == 0, time.monotonic() - started, reader, error)
+
+
+def summarize(calls: list[BakeCall]) -> list[TargetOutcome]:
+    outcomes: list[TargetOutcome] = []
+    for call in calls:
+        for target in call.targets:
+            if call.reader is None:
+                outcomes.append(
+                    TargetOutcome(target, "done" if call.ok else "failed", call.seconds, 0, 0, call.error)
+                )
+            else:
+                outcomes.append(call.reader.outcome(target, call.ok))
+    return outcomes
+
+
+def print_summary(outcomes: list[TargetOutcome], total_seconds: float, exit_status: int) -> None:
+    rows = [("TARGET", "STATUS", "TIME", "STEPS RUN/CACHED")]
+    for o in outcomes:
+        rows.append((o.name, o.status, f"{o.seconds:.1f}s", f"{o.steps_executed}/{o.steps_cached}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    print(file=sys.stderr)
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip(), file=sys.stderr)
+    for o in outcomes:
+        if o.status == "failed" and o.error:
+            print(f"{o.name}: {o.error.strip().splitlines()[-1]}", file=sys.stderr)
+    verdict = "ACCEPT" if exit_status == 0 else "ERROR"
+    print(
+        f"{verdict}: {len(outcomes)} target(s) in {total_seconds:.1f}s, exit status {exit_status}",
+        file=sys.stderr,
+    )
+
+
+def prepare_builder(c: Context, builder: str | None) -> str:
+    from tasks.builder import current_state, ensure_builder, resolve_builder_name
+
+    name = resolve_builder_name(c, builder)
+    if name != "default" and current_state(name) is None:
+        say(f"builder {name} doesn't exist yet: creating it")
+        ensure_builder(c, name)
+    return name
+
+
+def bake_build(
+    c: Context,
+    targets: list[str],
+    *,
+    matrix_overrides: Sequence[str] = (),
+    sets: Sequence[str] = (),
+    builder: str | None = None,
+    keep_going: bool = False,
+    progress: str | None = None,
+    extra_args: Sequence[str] = (),
+) -> list[TargetOutcome]:
+    """Build targets; print a summary table; raise BakehouseError if any target failed."""
+    from tasks.engine import require_engine
+
+    mode = _progress_mode(progress, c)
+    plan = bake_print(c, targets, matrix_overrides, sets)
+    names = requested_targets(plan, targets)
+    require_engine()
+    builder_name = prepare_builder(c, builder)
+    allow = needed_entitlements(c, plan, names)
+    env = bake_env(c, resolve_matrix(c, matrix_overrides))
+    cmd = [*_base_args(c, bake_files(c), sets), f"--builder={builder_name}", *extra_args]
+    cmd += [f"--allow={a}" for a in allow]
+    say(f"building {', '.join(names)} on builder {builder_name}")
+    started = time.monotonic()
+    calls: list[BakeCall] = []
+    if keep_going:
+        # One bake per target so a failing cell can't cancel the others; shared layers are cached
+        # by the first call that builds them.
+        for name in names:
+            calls.append(_run_bake([*cmd, name], env, mode, [name]))
+    else:
+        calls.append(_run_bake([*cmd, *names], env, mode, names))
+    outcomes = summarize(calls)
+    failed = [o for o in outcomes if o.status == "failed"]
+    exit_status = 1 if failed or not all(call.ok for call in calls) else 0
+    print_summary(outcomes, time.monotonic() - started, exit_status)
+    if exit_status:
+        raise BakehouseError(f"{len(failed) or 'some'} of {len(outcomes)} target(s) failed")
+    return outcomes
+
+
+def list_targets(c: Context, matrix_overrides: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """Targets and groups of the tree (names before matrix expansion, as bake --list shows them)."""
+    matrix = resolve_matrix(c, matrix_overrides)
+    cmd = ["docker", "buildx", "bake", "--list=type=targets,format=json"]
+    for f in bake_files(c):
+        cmd += ["-f", f]
+    result = run(cmd, check=False, env=bake_env(c, matrix), cwd=REPO_ROOT)
+    if result.returncode != 0:
+        raise bad_input(f"bake rejected the definition: {_bake_error(result.stderr)}")
+    rows = json.loads(result.stdout)
+    return [(str(r.get("name")), str(r.get("description") or "")) for r in rows]
+
+
+@task(
+    iterable=["target", "set", "matrix"],
+    help={
+        "target": "target or group to build (repeatable; default: the configured default group)",
+        "print": "print the resolved plan as JSON and build nothing",
+        "list": "list the tree's targets and groups",
+        "set": "override a target value: pattern.key=value (repeatable)",
+        "matrix": "narrow the matrix: NAME=VALUE, singular name for one value, plural for a JSON array",
+        "builder": "builder name ('default' = the engine's own builder; default: the configured one)",
+        "keep_going": "a failing target/cell does not stop the others",
+        "progress": "auto | plain | tty | quiet | rawjson",
+    },
+)
+def build(
+    c: Context,
+    target: list[str] | None = None,
+    print: bool = False,  # noqa: A002 - the option is --print, like bake's
+    list: bool = False,  # noqa: A002 - the option is --list, like bake's
+    set: list[str] | None = None,  # noqa: A002 - the option is --set, like bake's
+    matrix: list[str] | None = None,
+    builder: str | None = None,
+    keep_going: bool = False,
+    progress: str | None = None,
+) -> None:
+    """Build targets of the image tree with docker buildx bake, over the matrix."""
+    targets = target or [str(t) for t in c.config.bakehouse.bake.default_targets]
+    overrides = matrix or []
+    if list:
+        for name, description in list_targets(c, overrides):
+            sys.stdout.write(f"{name}\t{description}\n" if description else f"{name}\n")
+        return
+    if print:
+        plan = bake_print(c, targets, overrides, set or [])
+        sys.stdout.write(json.dumps(plan, indent=2) + "\n")
+        return
+    bake_build(
+        c, targets, matrix_overrides=overrides, sets=set or [], builder=builder, keep_going=keep_going,
+        progress=progress,
+    )  # fmt: skip

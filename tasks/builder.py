@@ -1,0 +1,347 @@
+"""`inv builder.*`: the buildx docker-container builder, created idempotently with drift detection."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from invoke import Context, task
+from python_on_whales import DockerClient
+from python_on_whales.exceptions import DockerException
+
+from tasks.core import buildkitd_config
+from tasks.core.naming import ci_identity, isolation_key, validate_builder_name
+from tasks.engine import recorded_mode, registry_address, registry_answers, require_engine, start_registry
+from tasks.errors import BakehouseError, bad_input
+from tasks.proc import REPO_ROOT, docker, run, say
+
+CONFIG_NAME = "buildkitd.toml"
+BUILDKITD_FLAGS_PREFIX = "--allow-insecure-entitlement="
+
+
+def _git(*args: str) -> str:
+    result = run(["git", "-C", str(REPO_ROOT), *args], check=False)
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
+def default_builder_name() -> str:
+    """bakehouse-<actor>-<repo>-<branch>: from CI variables, else from git and the login name."""
+    identity = ci_identity(os.environ)
+    if identity is None:
+        origin = _git("remote", "get-url", "origin")
+        repo = Path(origin.removesuffix(".git")).name if origin else REPO_ROOT.name
+        branch = _git("rev-parse", "--abbrev-ref", "HEAD") or "detached"
+        actor = os.environ.get("USER") or os.environ.get("LOGNAME") or str(os.getuid())
+        identity = (actor, repo, branch)
+    return isolation_key(*identity)
+
+
+def resolve_builder_name(c: Context, name: str | None) -> str:
+    """The builder to use: an explicit name, else the configured one, else the isolation key."""
+    chosen = name or str(c.config.bakehouse.builder.name or "") or default_builder_name()
+    return chosen if chosen == "default" else validate_builder_name(chosen)
+
+
+@dataclass(frozen=True)
+class BuilderSpec:
+    """Everything that makes two builders the same: compared against the running one."""
+
+    name: str
+    config_text: str
+    driver_opts: dict[str, str] = field(default_factory=dict)
+    flags: tuple[str, ...] = ()
+
+    @property
+    def flags_text(self) -> str:
+        return " ".join(self.flags)
+
+
+def render_config(
+    c: Context, mirrors: tuple[str, ...] = (), insecure: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    cfg = c.config.bakehouse.builder
+    source = REPO_ROOT / str(cfg.config_file)
+    if not source.exists():
+        raise bad_input(f"{source}: no such file (builder.config_file)")
+    doc = buildkitd_config.load(source.read_text(), str(cfg.config_file))
+    overrides = buildkitd_config.Overrides.from_config(cfg, extra_mirrors=mirrors)
+    if insecure:
+        overrides = buildkitd_config.Overrides(
+            **{**overrides.__dict__, "insecure_registries": overrides.insecure_registries + insecure}
+        )
+    return buildkitd_config.apply_overrides(doc, overrides)
+
+
+def desired_spec(
+    c: Context, name: str, image: str | None, mirrors: tuple[str, ...], network: str | None
+) -> BuilderSpec:
+    """Config, driver options and flags for this builder, registry-free mode filled in automatically."""
+    cfg = c.config.bakehouse.builder
+    image = image or str(cfg.image or "") or None
+    network = network or str(cfg.network or "") or None
+    insecure: tuple[str, ...] = ()
+    if recorded_mode(c) == "registry-free":
+        # No registry: BuildKit runs from the locally built image, base images come from the local
+        # registry as a docker.io mirror, reached over the host network.
+        local = registry_address(c)
+        image = image or str(c.config.bakehouse.supply.buildkit_image)
+        mirrors = (*mirrors, local)
+        insecure = (local,)
+        network = network or "host"
+    if network not in (None, "host"):
+        raise bad_input(f"--network {network!r}: only 'host' is supported (or leave it unset)")
+    doc = render_config(c, mirrors, insecure)
+    driver_opts = {}
+    if image:
+        driver_opts["image"] = image
+    if network:
+        driver_opts["network"] = network
+    # Passing any --allow-insecure-entitlement turns off buildx's automatic network.host one,
+    # so every entitlement is listed explicitly.
+    flags = tuple(f"{BUILDKITD_FLAGS_PREFIX}{e}" for e in cfg.entitlements)
+    return BuilderSpec(name, buildkitd_config.render(doc), driver_opts, flags)
+
+
+@dataclass(frozen=True)
+class BuilderState:
+    name: str
+    driver: str
+    status: str
+    version: str
+    config_text: str
+    driver_opts: dict[str, str]
+    flags: tuple[str, ...]
+    gc_policies: list[dict[str, Any]]
+
+
+def list_builders() -> list[dict[str, Any]]:
+    # python-on-whales' Builder model lacks the nodes' Files, Flags and DriverOpts: use the CLI's JSON.
+    out = docker("buildx", "ls", "--format", "json", what="docker buildx ls").stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def current_state(name: str) -> BuilderState | None:
+    for builder in list_builders():
+        if builder.get("Name") != name:
+            continue
+        node = (builder.get("Nodes") or [{}])[0]
+        files = node.get("Files") or {}
+        config = base64.b64decode(files[CONFIG_NAME]).decode() if CONFIG_NAME in files else ""
+        return BuilderState(
+            name=name,
+            driver=str(builder.get("Driver", "")),
+            status=str(node.get("Status", "")),
+            version=str(node.get("Version", "")),
+            config_text=config,
+            driver_opts=dict(node.get("DriverOpts") or {}),
+            flags=tuple(node.get("Flags") or ()),
+            gc_policies=list(node.get("GCPolicy") or []),
+        )
+    return None
+
+
+def drift(spec: BuilderSpec, state: BuilderState) -> list[str]:
+    """What differs between the wanted and the running builder (empty: up to date)."""
+    differences = []
+    if state.driver != "docker-container":
+        differences.append(f"driver {state.driver}")
+    # buildx re-serializes the file it stores (sorted keys, nested tables): compare the content.
+    if _toml_or_none(state.config_text) != _toml_or_none(spec.config_text):
+        differences.append(CONFIG_NAME)
+    if state.driver_opts != spec.driver_opts:
+        differences.append(f"driver options {state.driver_opts} -> {spec.driver_opts}")
+    if " ".join(state.flags) != spec.flags_text:
+        differences.append(f"buildkitd flags {' '.join(state.flags)!r} -> {spec.flags_text!r}")
+    return differences
+
+
+def _toml_or_none(text: str) -> dict[str, Any] | None:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return None
+
+
+def config_path(name: str) -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "bakehouse" / "builders"
+    base.mkdir(parents=True, exist_ok=True)
+    return base / f"{name}.{CONFIG_NAME}"
+
+
+def create_builder(spec: BuilderSpec) -> None:
+    path = config_path(spec.name)
+    path.write_text(spec.config_text)
+    try:
+        DockerClient().buildx.create(
+            name=spec.name,
+            driver="docker-container",
+            driver_options=spec.driver_opts,
+            buildkitd_flags=spec.flags_text,
+            config=path,
+            bootstrap=True,
+        )
+    except DockerException as exc:
+        reason = (exc.stderr or "").strip().splitlines()
+        last = reason[-1].removeprefix("ERROR: ") if reason else str(exc)
+        raise BakehouseError(f"creating builder {spec.name} failed: {last}") from exc
+
+
+def remove_builder(name: str, keep_state: bool) -> None:
+    # python-on-whales' buildx.remove has no --keep-state.
+    docker("buildx", "rm", *(["--keep-state"] if keep_state else []), name, what=f"docker buildx rm {name}")
+
+
+def builder_container_id(name: str) -> str | None:
+    container = f"buildx_buildkit_{name}0"
+    client = DockerClient()
+    return client.container.inspect(container).id if client.container.exists(container) else None
+
+
+def ensure_registry_for(c: Context) -> None:
+    if recorded_mode(c) == "registry-free" and not registry_answers(registry_address(c)):
+        start_registry(c)
+
+
+def ensure_builder(
+    c: Context,
+    name: str | None = None,
+    image: str | None = None,
+    mirrors: tuple[str, ...] = (),
+    network: str | None = None,
+    force: bool = False,
+) -> str:
+    """Create the builder if missing or drifted; return what happened in a few words."""
+    name = resolve_builder_name(c, name)
+    if name == "default":
+        raise bad_input("'default' is the engine's own builder; bakehouse doesn't create or change it")
+    spec = desired_spec(c, name, image, mirrors, network)
+    require_engine()
+    ensure_registry_for(c)
+    state = current_state(name)
+    started = time.monotonic()
+    if state is not None and force:
+        remove_builder(name, keep_state=False)
+        outcome = "recreated from scratch (--force: cache dropped)"
+    elif state is not None:
+        differences = drift(spec, state)
+        if not differences:
+            if state.status != "running":
+                # Stopped builders boot on demand; boot now so status and builds are predictable.
+                docker("buildx", "inspect", "--bootstrap", name, what=f"booting builder {name}")
+            return "up to date"
+        say(f"builder {name} drifted: {'; '.join(differences)}")
+        remove_builder(name, keep_state=True)
+        outcome = "recreated (cache kept)"
+    else:
+        outcome = "created"
+    create_builder(spec)
+    return f"{outcome} in {time.monotonic() - started:.1f}s"
+
+
+# --- tasks -----------------------------------------------------------------------------------
+
+
+@task(
+    iterable=["mirror"],
+    help={
+        "name": "builder name (default: bakehouse-<actor>-<repo>-<branch>)",
+        "image": "BuildKit image for the builder container",
+        "mirror": "docker.io registry mirror host:port (repeatable)",
+        "network": "'host' to run the builder on the host network",
+        "force": "remove the builder and its cache, then create it fresh",
+    },
+)
+def create(
+    c: Context,
+    name: str | None = None,
+    image: str | None = None,
+    mirror: list[str] | None = None,
+    network: str | None = None,
+    force: bool = False,
+) -> None:
+    """Create the buildx builder from buildkitd.toml (idempotent; recreates on drift, cache kept)."""
+    resolved = resolve_builder_name(c, name)
+    outcome = ensure_builder(c, resolved, image, tuple(mirror or ()), network, force)
+    print(f"builder {resolved}: {outcome}")
+
+
+@task(help={"name": "builder name", "keep_state": "keep the cache volume for a later create"})
+def rm(c: Context, name: str | None = None, keep_state: bool = False) -> None:
+    """Remove the builder (with --keep-state its cache survives)."""
+    resolved = resolve_builder_name(c, name)
+    require_engine()
+    if current_state(resolved) is None:
+        raise BakehouseError(f"no builder named {resolved}")
+    remove_builder(resolved, keep_state)
+    print(f"builder {resolved}: removed{' (cache kept)' if keep_state else ''}")
+
+
+def builder_disk_usage(name: str) -> int | None:
+    # python-on-whales has no `buildx du`; the CLI prints one JSON record per line.
+    result = run(["docker", "buildx", "du", "--builder", name, "--format", "json"], check=False)
+    if result.returncode != 0:
+        return None
+    return sum(int(json.loads(line).get("Size", 0)) for line in result.stdout.splitlines() if line.strip())
+
+
+def gc_policy_lines(state: BuilderState) -> list[str]:
+    if state.config_text:
+        return buildkitd_config.describe_policies(buildkitd_config.load(state.config_text))
+    return [buildkitd_config.describe_policy(_policy_from_node(p)) for p in state.gc_policies]
+
+
+def _policy_from_node(policy: dict[str, Any]) -> dict[str, Any]:
+    """GCPolicy as `buildx ls` reports it (bytes, nanoseconds) -> buildkitd.toml keys."""
+    converted: dict[str, Any] = {}
+    if policy.get("All"):
+        converted["all"] = True
+    if policy.get("Filter"):
+        converted["filters"] = list(policy["Filter"])
+    if policy.get("KeepDuration"):
+        converted["keepDuration"] = f"{int(policy['KeepDuration']) // 10**9}s"
+    for key in ("ReservedSpace", "MaxUsedSpace", "MinFreeSpace"):
+        if policy.get(key):
+            converted[key[0].lower() + key[1:]] = f"{int(policy[key]) / 1e9:.1f}GB"
+    return converted
+
+
+@task(help={"name": "builder name"})
+def status(c: Context, name: str | None = None) -> None:
+    """Driver, status, BuildKit version, GC policies in words and disk used."""
+    resolved = resolve_builder_name(c, name)
+    require_engine()
+    state = current_state(resolved)
+    if state is None:
+        raise BakehouseError(f"no builder named {resolved}; run `inv builder.create`")
+    used = builder_disk_usage(resolved)
+    print(f"builder:  {resolved}")
+    print(f"driver:   {state.driver}")
+    print(f"status:   {state.status}")
+    print(f"buildkit: {state.version or 'unknown'}")
+    if state.driver_opts:
+        print("options:  " + ", ".join(f"{k}={v}" for k, v in sorted(state.driver_opts.items())))
+    print("gc:")
+    for line in gc_policy_lines(state):
+        print(f"  {line}")
+    print(f"disk:     {used / 1e9:.2f} GB used" if used is not None else "disk:     unknown")
+
+
+@task
+def ls(c: Context) -> None:
+    """List builders with driver, status and BuildKit version."""
+    require_engine()
+    rows = [("NAME", "DRIVER", "STATUS", "BUILDKIT")]
+    for builder in list_builders():
+        node = (builder.get("Nodes") or [{}])[0]
+        rows.append(
+            (builder["Name"], builder.get("Driver", ""), node.get("Status", ""), node.get("Version", ""))
+        )
+    widths = [max(len(str(row[i])) for row in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

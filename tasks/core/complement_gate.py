@@ -1,0 +1,160 @@
+"""The baseline gate: classify every test of a run against the committed baseline.
+
+Better than a diff of the two files: it knows which changes are bad. Classes:
+- regression: passed in the baseline, and now fails, is skipped, or is missing although this
+  run selected it (a crash or a failing parent can hide a test; that is not a pass);
+- fix: did not pass in the baseline (fail or skip), passes now;
+- new: not in the baseline;
+- removed: in the baseline, selected, missing, and the suite shows it no longer exists: its
+  package listing lacks it, its nearest recorded ancestor passed without running it, or (for a
+  top-level test without a listing) its package passed as a whole;
+- not-run: in the baseline, outside this run's packages/-run/-skip selection;
+- changed: other transitions that are neither better nor worse (fail <-> skip, a non-passing
+  test missing);
+- unchanged.
+Only regressions fail the gate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from tasks.core.complement_events import FAIL, PASS, Key
+from tasks.core.complement_select import Selection
+
+REGRESSION = "regression"
+FIX = "fix"
+NEW = "new"
+REMOVED = "removed"
+NOT_RUN = "not-run"
+CHANGED = "changed"
+UNCHANGED = "unchanged"
+CLASSES = (REGRESSION, FIX, NEW, REMOVED, NOT_RUN, CHANGED, UNCHANGED)
+MISSING = "missing"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    key: Key
+    klass: str
+    before: str | None  # baseline action, None when new
+    after: str  # this run's action, or "missing"
+
+
+@dataclass
+class GateResult:
+    verdicts: list[Verdict] = field(default_factory=list)
+
+    def by_class(self, klass: str) -> list[Verdict]:
+        return [v for v in self.verdicts if v.klass == klass]
+
+    def counts(self) -> dict[str, int]:
+        tally = dict.fromkeys(CLASSES, 0)
+        for verdict in self.verdicts:
+            tally[verdict.klass] += 1
+        return tally
+
+    @property
+    def regressions(self) -> list[Verdict]:
+        return self.by_class(REGRESSION)
+
+    @property
+    def passed(self) -> bool:
+        return not self.regressions
+
+
+def _ancestors(test: str) -> list[str]:
+    """Nearest first: `A/b/c` -> [`A/b`, `A`]."""
+    parts = test.split("/")
+    return ["/".join(parts[:depth]) for depth in range(len(parts) - 1, 0, -1)]
+
+
+def _proven_removed(
+    key: Key,
+    current: Mapping[Key, str],
+    packages_done: Mapping[str, str],
+    listing: Mapping[str, frozenset[str]] | None,
+) -> bool:
+    package, test = key
+    top_level = test.split("/", 1)[0]
+    if listing is not None and package in listing and top_level not in listing[package]:
+        return True
+    for ancestor in _ancestors(test):
+        outcome = current.get((package, ancestor))
+        if outcome is not None:
+            # A parent that passed ran all its subtests; one that failed or skipped may not have.
+            return outcome == PASS
+    if "/" not in test and listing is None:
+        # A package that passed as a whole ran every selected top-level test.
+        return packages_done.get(package) == PASS
+    return False
+
+
+def classify(
+    baseline: Mapping[Key, str],
+    current: Mapping[Key, str],
+    selection: Selection,
+    *,
+    packages_done: Mapping[str, str] | None = None,
+    listing: Mapping[str, frozenset[str]] | None = None,
+) -> GateResult:
+    """Classify every key of baseline ∪ current.
+
+    `packages_done` holds package-level outcomes seen in the stream; `listing`, when known,
+    the top-level tests each package contains (`-test.list`).
+    """
+    packages_done = packages_done or {}
+    verdicts: list[Verdict] = []
+    for key in sorted(baseline.keys() | current.keys()):
+        before = baseline.get(key)
+        after = current.get(key)
+        if after is not None:
+            if before is None:
+                klass = NEW
+            elif before == after:
+                klass = UNCHANGED
+            elif before == PASS:
+                klass = REGRESSION
+            elif after == PASS:
+                klass = FIX
+            else:
+                klass = CHANGED
+            verdicts.append(Verdict(key, klass, before, after))
+            continue
+        assert before is not None
+        if not selection.selected(*key):
+            klass = NOT_RUN
+        elif _proven_removed(key, current, packages_done, listing):
+            klass = REMOVED
+        elif before == PASS:
+            klass = REGRESSION
+        else:
+            klass = CHANGED
+        verdicts.append(Verdict(key, klass, before, MISSING))
+    return GateResult(verdicts)
+
+
+def updated_baseline(result: GateResult, *, accept_regressions: bool = False) -> dict[Key, str]:
+    """The baseline after this run: what ran replaces what was; what this run didn't select stays;
+    removed tests go. Regressions are recorded only when accepted (missing ones are dropped)."""
+    rows: dict[Key, str] = {}
+    for verdict in result.verdicts:
+        if verdict.klass == REMOVED:
+            continue
+        if verdict.klass == REGRESSION and not accept_regressions:
+            if verdict.before is not None:
+                rows[verdict.key] = verdict.before
+            continue
+        if verdict.after == MISSING:
+            if verdict.klass == REGRESSION:
+                continue  # accepted: the test no longer runs
+            if verdict.before is not None:
+                rows[verdict.key] = verdict.before
+            continue
+        rows[verdict.key] = verdict.after
+    return rows
+
+
+def failed_tests(current: Mapping[Key, str]) -> list[Key]:
+    return sorted(key for key, action in current.items() if action == FAIL)

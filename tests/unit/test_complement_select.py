@@ -1,0 +1,131 @@
+"""Go's -run/-skip selection re-stated in Python, checked against hand-made cases and Go itself."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tasks.core.complement_select import (
+    Selection,
+    anchored_names,
+    join_alternatives,
+    package_matches,
+    split_pattern,
+    validate_pattern,
+)
+
+FIXTURE = Path(__file__).parent / "fixtures" / "gomatch"
+# Every test in the fixture package, as Go names them.
+FIXTURE_TESTS = [
+    "TestAlpha",
+    "TestAlpha/one",
+    "TestAlpha/two",
+    "TestAlpha/two/x",
+    "TestAlpha/two/y_z",
+    "TestAlpha/one_more",
+    "TestAlphabet",
+    "TestAlphabet/one",
+    "TestBeta",
+    "TestBeta/a/b",
+    "TestBeta/two",
+]
+CASES = [
+    ("", ""),
+    ("TestAlpha", ""),
+    ("^TestAlpha$", ""),
+    ("Alpha/two", ""),
+    ("Alpha/two/y z", ""),
+    ("^TestAlpha$/^one$", ""),
+    ("TestBeta/a/b", ""),
+    ("TestAlpha/one|TestBeta", ""),
+    ("^(TestAlphabet|TestBeta)$", ""),
+    ("", "TestAlpha"),
+    ("", "TestAlpha/two"),
+    ("", "^TestAlpha$/two/x"),
+    ("TestAlpha", "TestAlpha/one"),
+    ("", "TestBeta/a|Alphabet"),
+    ("Test[AB]", "two"),
+]
+
+
+def test_split_pattern_like_go() -> None:
+    assert split_pattern("A/B|C") == [["A", "B"], ["C"]]
+    assert split_pattern("(A|B)/C") == [["(A|B)", "C"]]
+    assert split_pattern("[/|]x/y") == [["[/|]x", "y"]]
+    assert split_pattern(r"a\/b/c") == [[r"a\/b", "c"]]
+    assert split_pattern("") == [[""]]
+
+
+def test_run_is_unanchored_per_level_and_selects_subtests() -> None:
+    selection = Selection(("./tests",), run="TestAlpha")
+    assert selection.test_selected("TestAlpha")
+    assert selection.test_selected("TestAlpha/two/x")
+    assert selection.test_selected("TestAlphabet")
+    assert not selection.test_selected("TestBeta")
+
+
+def test_skip_needs_a_full_match_and_removes_descendants() -> None:
+    selection = Selection(("./tests",), skip="TestAlpha/two")
+    assert selection.test_selected("TestAlpha")  # only a partial match of the skip pattern
+    assert not selection.test_selected("TestAlpha/two")
+    assert not selection.test_selected("TestAlpha/two/x")
+    assert selection.test_selected("TestAlpha/one")
+
+
+def test_spaces_in_patterns_match_underscored_names() -> None:
+    assert Selection((), run="TestAlpha/y z").test_selected("TestAlpha/y_z")
+
+
+def test_package_selection() -> None:
+    full = "github.com/matrix-org/complement/tests/csapi"
+    assert package_matches(full, "./tests/csapi")
+    assert package_matches(full, "tests/csapi/")
+    assert not package_matches(full, "./tests")
+    assert package_matches("github.com/matrix-org/complement/tests", "./tests")
+    assert package_matches(full, "./tests/...")
+    assert not package_matches("github.com/x/other/csapi", "./tests/csapi")
+    selection = Selection(("./tests",), run="")
+    assert selection.selected("github.com/matrix-org/complement/tests", "TestX")
+    assert not selection.selected(full, "TestX")
+
+
+def test_pattern_helpers() -> None:
+    assert join_alternatives(["A/b", "", "C"]) == "A/b|C"
+    pattern = anchored_names(["TestLogin", "TestRegistration"])
+    assert pattern == "^(TestLogin|TestRegistration)$"
+    selection = Selection((), run=pattern)
+    assert selection.test_selected("TestLogin/parallel/x")
+    assert not selection.test_selected("TestLoginX")
+    assert anchored_names([]) == ""
+    assert validate_pattern("Test(") is not None
+    assert validate_pattern("Test[AB]/x") is None
+
+
+def _go_ran(binary: Path, run: str, skip: str) -> set[str]:
+    args = [str(binary), "-test.v"]
+    if run:
+        args.append(f"-test.run={run}")
+    if skip:
+        args.append(f"-test.skip={skip}")
+    output = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    return set(re.findall(r"--- PASS: (\S+) \(", output))
+
+
+@pytest.fixture(scope="module")
+def go_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("go") is None:
+        pytest.skip("go is not installed")
+    binary = tmp_path_factory.mktemp("gomatch") / "gomatch.test"
+    subprocess.run(["go", "test", "-c", "-o", str(binary), "."], cwd=FIXTURE, check=True)
+    return binary
+
+
+@pytest.mark.parametrize(("run", "skip"), CASES)
+def test_selection_agrees_with_go(go_binary: Path, run: str, skip: str) -> None:
+    selection = Selection(("./",), run=run, skip=skip)
+    predicted = {name for name in FIXTURE_TESTS if selection.test_selected(name)}
+    assert predicted == _go_ran(go_binary, run, skip)
