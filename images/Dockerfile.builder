@@ -3,7 +3,6 @@ FROM input
 ARG sys_name
 ARG sys_version
 ARG build_packages
-# hadolint ignore=DL3008
 RUN --network=host \
     --mount=type=cache,id=apt-archives-${sys_name}-${sys_version},target=/var/cache/apt,sharing=locked \
     --mount=type=cache,id=apt-lists-${sys_name}-${sys_version},target=/var/lib/apt/lists,sharing=locked \

@@ -14,41 +14,41 @@
 
 variable "sys_names" {
   description = "JSON array: distributions (matrix dimension)"
-  default = "[\"debian\"]"
+  default     = "[\"debian\"]"
   validation {
-    condition     = can(concat(jsondecode(sys_names), [])) && length(try(jsondecode(sys_names), [])) > 0
+    condition     = length(try(concat(jsondecode(sys_names), []), [])) > 0 && can(join(",", jsondecode(sys_names)))
     error_message = "sys_names must be a non-empty JSON array of strings, got: ${sys_names}"
   }
   validation {
-    condition     = length(setsubtract(try(jsondecode(sys_names), []), ["debian"])) == 0
-    error_message = "sys_names: unsupported ${jsonencode(setsubtract(try(jsondecode(sys_names), []), ["debian"]))}; the tree supports: debian"
+    condition     = length(try(setsubtract(jsondecode(sys_names), ["debian"]), [])) == 0
+    error_message = "sys_names: unsupported ${jsonencode(try(setsubtract(jsondecode(sys_names), ["debian"]), []))}; the tree supports: debian"
   }
 }
 
 variable "sys_versions" {
   description = "JSON array: distribution image tags (matrix dimension)"
-  default = "[\"trixie-slim\"]"
+  default     = "[\"trixie-slim\"]"
   validation {
-    condition     = can(concat(jsondecode(sys_versions), [])) && length(try(jsondecode(sys_versions), [])) > 0
+    condition     = length(try(concat(jsondecode(sys_versions), []), [])) > 0 && can(join(",", jsondecode(sys_versions)))
     error_message = "sys_versions must be a non-empty JSON array of strings, got: ${sys_versions}"
   }
   validation {
-    condition = length(setsubtract(try(jsondecode(sys_versions), []), ["trixie-slim", "bookworm-slim"])) == 0
-    error_message = "sys_versions: unsupported ${jsonencode(setsubtract(try(jsondecode(sys_versions), []), ["trixie-slim", "bookworm-slim"]))}; the tree supports: trixie-slim, bookworm-slim"
+    condition     = length(try(setsubtract(jsondecode(sys_versions), ["trixie-slim", "bookworm-slim"]), [])) == 0
+    error_message = "sys_versions: unsupported ${jsonencode(try(setsubtract(jsondecode(sys_versions), ["trixie-slim", "bookworm-slim"]), []))}; the tree supports: trixie-slim, bookworm-slim"
   }
 }
 
 # Keep the list in this validation in step with the keys of the feat_* functions below.
 variable "feat_sets" {
   description = "JSON array: feature sets, i.e. pip extras of the server (matrix dimension)"
-  default = "[\"default\"]"
+  default     = "[\"default\"]"
   validation {
-    condition     = can(concat(jsondecode(feat_sets), [])) && length(try(jsondecode(feat_sets), [])) > 0
+    condition     = length(try(concat(jsondecode(feat_sets), []), [])) > 0 && can(join(",", jsondecode(feat_sets)))
     error_message = "feat_sets must be a non-empty JSON array of strings, got: ${feat_sets}"
   }
   validation {
-    condition     = length(setsubtract(try(jsondecode(feat_sets), []), ["default", "postgres"])) == 0
-    error_message = "feat_sets: unsupported ${jsonencode(setsubtract(try(jsondecode(feat_sets), []), ["default", "postgres"]))}; the tree supports: default, postgres"
+    condition     = length(try(setsubtract(jsondecode(feat_sets), ["default", "postgres"]), [])) == 0
+    error_message = "feat_sets: unsupported ${jsonencode(try(setsubtract(jsondecode(feat_sets), ["default", "postgres"]), []))}; the tree supports: default, postgres"
   }
 }
 
@@ -59,45 +59,45 @@ variable "feat_sets" {
 # Parallelism hint for compiling layers (`--set *.args.nprocs=N`).
 variable "nprocs" {
   description = "parallel jobs for compiling layers"
-  default = "1"
+  default     = "1"
 }
 
 # OCI labels of exported images; empty values are left out.
 variable "git_version" {
   description = "OCI label org.opencontainers.image.version"
-  default = ""
+  default     = ""
 }
 variable "git_revision" {
   description = "OCI label org.opencontainers.image.revision"
-  default = ""
+  default     = ""
 }
 variable "git_created" {
   description = "OCI label org.opencontainers.image.created (RFC 3339)"
-  default = ""
+  default     = ""
 }
 
 # The host's Go settings, for layers that download Go modules.
 variable "GOPROXY" {
   description = "host Go setting for module downloads"
-  default = ""
+  default     = ""
 }
 variable "GOSUMDB" {
   description = "host Go setting for module downloads"
-  default = ""
+  default     = ""
 }
 variable "GONOSUMDB" {
   description = "host Go setting for module downloads"
-  default = ""
+  default     = ""
 }
 variable "GOFLAGS" {
   description = "host Go setting for builds"
-  default = ""
+  default     = ""
 }
 
 # The homeserver release installed from PyPI.
 variable "synapse_version" {
   description = "matrix-synapse release installed from PyPI"
-  default = "1.163.2"
+  default     = "1.163.2"
   validation {
     condition     = can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+([a-z]+[0-9]+)?$", synapse_version))
     error_message = "synapse_version must be a release number such as 1.163.2, got: ${synapse_version}"
@@ -157,23 +157,23 @@ function "feat_smoke_imports" {
 
 group "default" {
   description = "runtime images and smoke tests"
-  targets = ["install", "tests-smoke"]
+  targets     = ["install", "tests-smoke"]
 }
 
 group "smoke" {
   description = "smoke tests"
-  targets = ["tests-smoke"]
+  targets     = ["tests-smoke"]
 }
 
 group "tests" {
   description = "all tests"
-  targets = ["tests-smoke"]
+  targets     = ["tests-smoke"]
 }
 
 # Targets defined in images/complement-tester.hcl and images/complement-testee.hcl.
 group "complement" {
   description = "Complement tester and testee images"
-  targets = ["complement-tester", "complement-testee"]
+  targets     = ["complement-tester", "complement-testee"]
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -183,7 +183,7 @@ group "complement" {
 # Root: the distribution image, with apt set up for cache mounts.
 target "system" {
   description = "distribution image with apt set up for cache mounts"
-  name = elem("system", [sys_name, sys_version])
+  name        = elem("system", [sys_name, sys_version])
   matrix = {
     sys_name    = distinct(jsondecode(sys_names))
     sys_version = distinct(jsondecode(sys_versions))
@@ -200,7 +200,7 @@ target "system" {
 # Runtime packages every feature set needs (libpq5 is small and saves a per-feature-set layer).
 target "base" {
   description = "runtime packages"
-  name = elem("base", [sys_name, sys_version])
+  name        = elem("base", [sys_name, sys_version])
   matrix = {
     sys_name    = distinct(jsondecode(sys_names))
     sys_version = distinct(jsondecode(sys_versions))
@@ -222,7 +222,7 @@ target "base" {
 # Build packages: the venv tooling, plus a compiler and headers where the feature set compiles.
 target "builder" {
   description = "build packages of the feature set"
-  name = elem("builder", [sys_name, sys_version, feat_set])
+  name        = elem("builder", [sys_name, sys_version, feat_set])
   matrix = {
     sys_name    = distinct(jsondecode(sys_names))
     sys_version = distinct(jsondecode(sys_versions))
@@ -245,7 +245,7 @@ target "builder" {
 # The virtualenv with the pinned homeserver and the feature set's extras.
 target "deps" {
   description = "venv with the pinned server and the feature set extras"
-  name = elem("deps", [sys_name, sys_version, feat_set])
+  name        = elem("deps", [sys_name, sys_version, feat_set])
   matrix = {
     sys_name    = distinct(jsondecode(sys_names))
     sys_version = distinct(jsondecode(sys_versions))
@@ -268,7 +268,7 @@ target "deps" {
 # The runtime image: base + the venv, non-root. Loaded into the engine's image store.
 target "install" {
   description = "runtime image, loaded into the engine"
-  name = elem("install", [sys_name, sys_version, feat_set])
+  name        = elem("install", [sys_name, sys_version, feat_set])
   matrix = {
     sys_name    = distinct(jsondecode(sys_names))
     sys_version = distinct(jsondecode(sys_versions))
@@ -288,7 +288,7 @@ target "install" {
 # Leaf: starts the server once and exercises registration and login; fails the build otherwise.
 target "tests-smoke" {
   description = "starts the server, registers and logs in a user"
-  name = elem("tests-smoke", [sys_name, sys_version, feat_set])
+  name        = elem("tests-smoke", [sys_name, sys_version, feat_set])
   matrix = {
     sys_name    = distinct(jsondecode(sys_names))
     sys_version = distinct(jsondecode(sys_versions))

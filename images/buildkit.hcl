@@ -6,34 +6,46 @@
 # v0.34.0-v0.34.2 it answers 403 "This module version is not available" for moby/policy-helpers,
 # moby/profiles/seccomp v0.2.4, tonistiigi/go-actions-cache (and for v0.34.2 tonistiigi/fsutil).
 variable "buildkit_version" {
-  default = "v0.33.1"
+  description = "release of the Go module github.com/moby/buildkit"
+  default     = "v0.33.1"
+  validation {
+    condition     = can(regex("^v[0-9]+\\.[0-9]+\\.[0-9]+$", buildkit_version))
+    error_message = "buildkit_version must be a release such as v0.33.1, got: ${buildkit_version}"
+  }
 }
 
 variable "buildkit_image" {
-  default = "bakehouse/buildkit:${buildkit_version}"
+  description = "tag of the BuildKit image in the engine's store"
+  default     = "bakehouse/buildkit:${buildkit_version}"
 }
 
 # The base image the BuildKit image starts from; it must be Debian trixie (Go and runc come from it).
 variable "buildkit_base" {
-  default = "debian:trixie-slim"
+  description = "Debian trixie image the BuildKit image starts from"
+  default     = "debian:trixie-slim"
 }
 
 # Go settings of the host, passed by the runner as env vars. Also declared in images/bake.hcl; repeated
-# here with the same defaults so this file builds on its own.
+# here, identical (bake keeps the last file's declaration), so this file builds on its own.
 variable "GOPROXY" {
-  default = ""
+  description = "host Go setting for module downloads"
+  default     = ""
 }
 variable "GOSUMDB" {
-  default = ""
+  description = "host Go setting for module downloads"
+  default     = ""
 }
 variable "GONOSUMDB" {
-  default = ""
+  description = "host Go setting for module downloads"
+  default     = ""
 }
 variable "GOFLAGS" {
-  default = ""
+  description = "host Go setting for builds"
+  default     = ""
 }
 
 target "buildkit" {
+  description = "BuildKit image (buildkitd + buildctl) for docker-container builders, loaded into the engine"
   context    = "images"
   dockerfile = "Dockerfile.buildkit"
   contexts = {

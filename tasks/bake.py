@@ -173,7 +173,7 @@ def _run_bake(cmd: list[str], env: dict[str, str], mode: str, targets: list[str]
         # Let buildx draw its own display; the summary then knows only success or failure.
         proc = subprocess.run([*cmd, "--progress=tty"], env=env, cwd=REPO_ROOT, stdin=subprocess.DEVNULL)
         return BakeCall(targets, proc.returncode == 0, time.monotonic() - started, None, None)
-    reader = RawJsonReader()
+    reader = RawJsonReader(single_target=targets[0] if len(targets) == 1 else None)
     proc = subprocess.Popen(
         [*cmd, "--progress=rawjson"],
         env=env,
@@ -247,6 +247,33 @@ def prepare_builder(c: Context, builder: str | None) -> str:
     return name
 
 
+@dataclass
+class BakeInvocation:
+    names: list[str]
+    cmd: list[str]
+    env: dict[str, str]
+    builder: str
+
+
+def bake_command(
+    c: Context,
+    targets: list[str],
+    *,
+    matrix_overrides: Sequence[str] = (),
+    sets: Sequence[str] = (),
+    builder: str | None = None,
+) -> BakeInvocation:
+    """The exact bake command line (without targets and progress) and environment for a build."""
+    plan = bake_print(c, targets, matrix_overrides, sets)
+    names = requested_targets(plan, targets)
+    builder_name = prepare_builder(c, builder)
+    allow = needed_entitlements(c, plan, names)
+    env = bake_env(c, resolve_matrix(c, matrix_overrides))
+    cmd = [*_base_args(c, bake_files(c), sets), f"--builder={builder_name}"]
+    cmd += [f"--allow={a}" for a in allow]
+    return BakeInvocation(names, cmd, env, builder_name)
+
+
 def bake_build(
     c: Context,
     targets: list[str],
@@ -262,15 +289,11 @@ def bake_build(
     from tasks.engine import require_engine
 
     mode = _progress_mode(progress, c)
-    plan = bake_print(c, targets, matrix_overrides, sets)
-    names = requested_targets(plan, targets)
     require_engine()
-    builder_name = prepare_builder(c, builder)
-    allow = needed_entitlements(c, plan, names)
-    env = bake_env(c, resolve_matrix(c, matrix_overrides))
-    cmd = [*_base_args(c, bake_files(c), sets), f"--builder={builder_name}", *extra_args]
-    cmd += [f"--allow={a}" for a in allow]
-    say(f"building {', '.join(names)} on builder {builder_name}")
+    invocation = bake_command(c, targets, matrix_overrides=matrix_overrides, sets=sets, builder=builder)
+    cmd = [*invocation.cmd, *extra_args]
+    names, env = invocation.names, invocation.env
+    say(f"building {', '.join(names)} on builder {invocation.builder}")
     started = time.monotonic()
     calls: list[BakeCall] = []
     if keep_going:

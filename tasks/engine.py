@@ -398,9 +398,11 @@ def debootstrap_image(c: Context, image: str) -> None:
         # TLS may be intercepted: trust the host's CAs inside the image too.
         shutil.copy(bundle, target / "usr/local/share/ca-certificates/bakehouse-host-ca.crt")
         run(["chroot", str(target), "update-ca-certificates"], what="update-ca-certificates")
-    for junk in ("var/lib/apt/lists", "var/cache/apt", "usr/share/doc", "usr/share/man"):
-        for child in (target / junk).glob("*"):
-            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    # Slim like Debian's -slim images: no package lists, downloaded .debs, docs or man pages.
+    for pattern in ("var/lib/apt/lists/*", "var/cache/apt/*.bin", "var/cache/apt/archives/*.deb",
+                    "usr/share/doc/*", "usr/share/man/*"):  # fmt: skip
+        for junk in target.glob(pattern):
+            shutil.rmtree(junk) if junk.is_dir() and not junk.is_symlink() else junk.unlink()
     # python-on-whales can't stream stdin into `docker import`; pipe tar into the CLI.
     tar = subprocess.Popen(["tar", "-C", str(target), "--numeric-owner", "-c", "."], stdout=subprocess.PIPE)
     imported = subprocess.run(

@@ -137,7 +137,11 @@ class UsageSummary:
     def as_json(self) -> dict[str, object]:
         return {
             "groups": {
-                group.name: {"records": group.records, "bytes": group.size, "reclaimable_bytes": group.reclaimable}
+                group.name: {
+                    "records": group.records,
+                    "bytes": group.size,
+                    "reclaimable_bytes": group.reclaimable,
+                }
                 for group in self.groups
             },
             "total_bytes": self.total,
@@ -179,7 +183,8 @@ def render_summary(summary: UsageSummary, builder: str) -> list[str]:
     widths = [max(len(row[index]) for row in rows) for index in range(4)]
     lines = [f"builder {builder}:"]
     for row in rows:
-        cells = [row[0].ljust(widths[0])] + [cell.rjust(width) for cell, width in zip(row[1:], widths[1:])]
+        cells = [row[0].ljust(widths[0])]
+        cells += [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
         lines.append("  " + "  ".join(cells))
     if summary.shared:
         lines.append(f"  ({format_size(summary.shared)} shared with the engine's images)")

@@ -22,6 +22,7 @@ _SEVERITY = {SKIP: 0, PASS: 1, FAIL: 2}
 
 Key = tuple[str, str]  # (package, test)
 OutputSink = Callable[[str, str, str], None]  # (package, test, output)
+ResultHook = Callable[[str, str, str, float | None], None]  # (package, test, action, elapsed seconds)
 
 
 def worst(first: str, second: str) -> str:
@@ -55,9 +56,16 @@ class RunEvents:
 class EventParser:
     """Feed it lines; it updates a RunEvents and forwards output to `sink`."""
 
-    def __init__(self, sink: OutputSink | None = None, *, keep_failure_output: bool = True) -> None:
+    def __init__(
+        self,
+        sink: OutputSink | None = None,
+        *,
+        on_result: ResultHook | None = None,
+        keep_failure_output: bool = True,
+    ) -> None:
         self.state = RunEvents()
         self._sink = sink
+        self._on_result = on_result
         self._keep_output = keep_failure_output
 
     def _malformed(self, line: str) -> None:
@@ -104,6 +112,9 @@ class EventParser:
             return
         if action not in OUTCOMES:
             return  # start, pause, cont, bench: nothing to record
+        if self._on_result is not None:
+            elapsed = event.get("Elapsed")
+            self._on_result(package, test, action, elapsed if isinstance(elapsed, int | float) else None)
         if not test:
             state.packages[package] = action
             return

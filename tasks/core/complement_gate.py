@@ -85,7 +85,7 @@ def _proven_removed(
         if outcome is not None:
             # A parent that passed ran all its subtests; one that failed or skipped may not have.
             return outcome == PASS
-    if "/" not in test and listing is None:
+    if "/" not in test and (listing is None or package not in listing):
         # A package that passed as a whole ran every selected top-level test.
         return packages_done.get(package) == PASS
     return False
@@ -99,7 +99,7 @@ def classify(
     packages_done: Mapping[str, str] | None = None,
     listing: Mapping[str, frozenset[str]] | None = None,
 ) -> GateResult:
-    """Classify every key of baseline ∪ current.
+    """Classify every key of the baseline and of this run.
 
     `packages_done` holds package-level outcomes seen in the stream; `listing`, when known,
     the top-level tests each package contains (`-test.list`).

@@ -60,8 +60,8 @@ def make_run_id(env: Mapping[str, str], cell: str, *, explicit: str | None = Non
     return "r" + secrets.token_hex(5)
 
 
-def tester_container_name(prefix: str, run_id: str) -> str:
-    return f"{prefix}-{run_id}-tester"
+def run_container_name(prefix: str, run_id: str, role: str) -> str:
+    return f"{prefix}-{run_id}-{role}"
 
 
 def run_image_reference(prefix: str, run_id: str) -> str:

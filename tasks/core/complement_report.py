@@ -93,7 +93,11 @@ def render_markdown(result: GateResult, summary: RunSummary) -> str:
         if not verdicts:
             continue
         shown = verdicts if limit is None else verdicts[: limit * 5]
-        lines += ["", f"<details{' open' if klass == REGRESSION else ''}><summary>{klass} ({len(verdicts)})</summary>", ""]
+        lines += [
+            "",
+            f"<details{' open' if klass == REGRESSION else ''}><summary>{klass} ({len(verdicts)})</summary>",
+            "",
+        ]
         lines += [f"- `{_name(v.key)}` ({_transition(v)})" for v in shown]
         if len(verdicts) > len(shown):
             lines.append(f"- … and {len(verdicts) - len(shown)} more")

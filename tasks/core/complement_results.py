@@ -23,9 +23,7 @@ _COMPACT = (",", ":")
 
 
 def result_rows(results: Mapping[Key, str]) -> list[dict[str, str]]:
-    return [
-        {"Action": results[key], "Package": key[0], "Test": key[1]} for key in sorted(results)
-    ]
+    return [{"Action": results[key], "Package": key[0], "Test": key[1]} for key in sorted(results)]
 
 
 def render_results(results: Mapping[Key, str]) -> str:

@@ -61,9 +61,7 @@ def split_pattern(pattern: str) -> list[list[str]]:
 @lru_cache(maxsize=64)
 def compile_pattern(pattern: str) -> tuple[Alternative, ...]:
     """Compile a -run/-skip pattern; raises re.error naming nothing (callers wrap it)."""
-    return tuple(
-        tuple(re.compile(_rewrite(level)) for level in levels) for levels in split_pattern(pattern)
-    )
+    return tuple(tuple(re.compile(_rewrite(level)) for level in levels) for levels in split_pattern(pattern))
 
 
 def _matches(alternatives: tuple[Alternative, ...], elements: Sequence[str]) -> tuple[bool, bool]:

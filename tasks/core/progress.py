@@ -13,9 +13,13 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-_PREFIX = re.compile(r"^\[(?P<target>[A-Za-z0-9_-]+)(?: (?P<step>[^\]]*))?\]\s*(?P<rest>.*)$")
+_BRACKET = re.compile(r"^\[(?P<inside>[^\]]*)\]\s*(?P<rest>.*)$")
+# First words inside the brackets that are parts of a step label, not a target name
+# (bake prefixes the target only when one call solves several targets).
+_STEP_WORD = re.compile(r"^(\d+/\d+|stage-\d+|internal|context|auth)$")
 # Bookkeeping vertices that every build has; not "steps" of the tree.
-_BOOKKEEPING = ("internal", "context ")
+_BOOKKEEPING_STEPS = ("internal", "context")
+_BOOKKEEPING_REST = ("FROM ", "load metadata", "load build definition", "load .dockerignore")
 
 
 def _time(text: str | None) -> float | None:
@@ -37,15 +41,16 @@ class Vertex:
     cached: bool = False
     error: str | None = None
     logs: list[str] = field(default_factory=list)
+    rest: str = ""
 
     @property
     def is_step(self) -> bool:
-        """A real build step (FROM/RUN/COPY...), not bake/context bookkeeping."""
+        """A real build step (RUN/COPY/...), not base-image resolution or bake/context bookkeeping."""
         if self.target is None or self.step is None:
             return False
-        return (
-            not any(self.step.startswith(word) for word in _BOOKKEEPING) and "load metadata" not in self.name
-        )
+        if self.step.split(" ")[0] in _BOOKKEEPING_STEPS:
+            return False
+        return not self.rest.startswith(_BOOKKEEPING_REST)
 
     @property
     def executed(self) -> bool:
@@ -65,7 +70,9 @@ class TargetOutcome:
 class RawJsonReader:
     """Feed rawjson lines; ask for per-target outcomes and the lines worth echoing."""
 
-    def __init__(self) -> None:
+    def __init__(self, single_target: str | None = None) -> None:
+        # With one target per call, bake prints no target prefix: every step belongs to it.
+        self.single_target = single_target
         self.vertices: dict[str, Vertex] = {}
         self.order: list[str] = []
         self.malformed = 0
@@ -98,11 +105,7 @@ class RawJsonReader:
         if vertex is None:
             name = str(raw.get("name", ""))
             vertex = Vertex(digest=digest, name=name)
-            match = _PREFIX.match(name)
-            if match:
-                vertex.target, vertex.step = match.group("target"), match.group("step") or ""
-                if vertex.target == "internal":
-                    vertex.target, vertex.step = None, None
+            self._attribute(vertex)
             self.vertices[digest] = vertex
             self.order.append(digest)
         was_done = vertex.completed is not None
@@ -122,6 +125,17 @@ class RawJsonReader:
         took = vertex.completed - vertex.started if vertex.started else 0.0
         return [f"{vertex.name} DONE {took:.1f}s"]
 
+    def _attribute(self, vertex: Vertex) -> None:
+        match = _BRACKET.match(vertex.name)
+        if not match:
+            return
+        words = match.group("inside").split(" ")
+        vertex.rest = match.group("rest")
+        if len(words) > 1 and not _STEP_WORD.match(words[0]):
+            vertex.target, vertex.step = words[0], " ".join(words[1:])
+        elif words[0] != "internal":
+            vertex.target, vertex.step = self.single_target, " ".join(words)
+
     def steps(self, target: str | None = None) -> list[Vertex]:
         chosen = [self.vertices[d] for d in self.order]
         return [v for v in chosen if v.is_step and (target is None or v.target == target)]
@@ -140,7 +154,8 @@ class RawJsonReader:
         """
         steps = self.steps(target)
         own_errors = [v for v in self.errors() if v.target == target]
-        times = [t for v in steps for t in (v.started, v.completed) if t is not None]
+        # Cached steps carry the timestamps of the build that made them: only executed ones count.
+        times = [t for v in steps if not v.cached for t in (v.started, v.completed) if t is not None]
         seconds = max(times) - min(times) if times else 0.0
         executed = sum(1 for v in steps if v.executed)
         cached = sum(1 for v in steps if v.cached)

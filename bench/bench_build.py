@@ -1,0 +1,116 @@
+"""Benchmarks for `inv build` (issue B): prints figures and appends them to bench/RESULTS.md.
+
+(a) `inv build` vs raw `docker buildx bake` with the same flags on a fully cached tree;
+(b) after editing only the smoke-test leaf, steps re-executed below it (goal 0);
+(c) cold 2-cell matrix (feat_sets default+postgres) vs cold 1-cell, each on a fresh builder;
+(d) warm no-op default build vs the cold one.
+
+Run from the repo root with the engine up: `.venv/bin/python bench/bench_build.py`.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tasks.bake import bake_command  # noqa: E402
+from tasks.context import project_context  # noqa: E402
+from tasks.core.progress import RawJsonReader  # noqa: E402
+
+INV = str(Path(sys.executable).with_name("inv"))
+SMOKE_SCRIPT = ROOT / "images" / "scripts" / "smoke.sh"
+LEAF = "tests-smoke"
+REPEATS = 5
+
+
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> float:
+    started = time.monotonic()
+    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if result.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd[:4])} failed:\n{result.stderr[-3000:]}")
+    return time.monotonic() - started
+
+
+def fresh_builder(name: str) -> None:
+    subprocess.run(["docker", "buildx", "rm", name], capture_output=True)
+    subprocess.run([INV, "builder.create", "--name", name], cwd=ROOT, check=True, capture_output=True)
+
+
+def main() -> None:
+    c = project_context()
+    builder = "bakehouse-bench"
+    fresh_builder(builder)
+
+    # (c) and (d): cold builds on fresh builders, then the warm no-op.
+    cold_one = timed([INV, "build", "--builder", builder, "--progress", "quiet"])
+    warm_noop = statistics.median(
+        timed([INV, "build", "--builder", builder, "--progress", "quiet"]) for _ in range(REPEATS)
+    )
+    two_cell_builder = "bakehouse-bench-2"
+    fresh_builder(two_cell_builder)
+    cold_two = timed(
+        [INV, "build", "--builder", two_cell_builder, "--progress", "quiet", "--matrix",
+         'feat_sets=["default","postgres"]']
+    )  # fmt: skip
+    subprocess.run(["docker", "buildx", "rm", two_cell_builder], capture_output=True)
+
+    # (a): the same leaf, cached, through inv and through raw bake with identical flags.
+    invocation = bake_command(c, [LEAF], builder=builder)
+    raw_cmd = [*invocation.cmd, *invocation.names, "--progress=quiet"]
+    timed(raw_cmd, invocation.env)
+    raw = statistics.median(timed(raw_cmd, invocation.env) for _ in range(REPEATS))
+    wrapped = statistics.median(
+        timed([INV, "build", "--builder", builder, "--target", LEAF, "--progress", "quiet"])
+        for _ in range(REPEATS)
+    )
+
+    # (b): edit only the leaf's script; count steps executed in every other target.
+    original = SMOKE_SCRIPT.read_text()
+    try:
+        SMOKE_SCRIPT.write_text(original + f"\n# bench edit {time.time()}\n")
+        result = subprocess.run(
+            [*invocation.cmd, *invocation.names, "--progress=rawjson"],
+            cwd=ROOT, env=invocation.env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    finally:
+        SMOKE_SCRIPT.write_text(original)
+    reader = RawJsonReader(single_target=invocation.names[0] if len(invocation.names) == 1 else None)
+    for line in result.stderr.splitlines():
+        reader.feed(line)
+    executed = reader.executed_steps()
+    below = [v.name for v in executed if v.target not in set(invocation.names)]
+    in_leaf = [v.name for v in executed if v.target in set(invocation.names)]
+
+    rows = {
+        "(a) inv build vs raw bake, cached tests-smoke (median of 5)": (
+            f"{wrapped:.2f} s vs {raw:.2f} s: ratio {wrapped / raw:.2f}, +{wrapped - raw:.2f} s"
+        ),
+        "(b) steps re-executed below the leaf after editing smoke.sh (goal 0)": (
+            f"{len(below)} (leaf itself re-ran {len(in_leaf)} step(s))"
+        ),
+        "(c) cold 2-cell (feat_sets default+postgres) vs cold 1-cell, default group": (
+            f"{cold_two:.1f} s vs {cold_one:.1f} s: ratio {cold_two / cold_one:.2f}"
+        ),
+        "(d) warm no-op default build vs cold": f"{warm_noop:.2f} s vs {cold_one:.1f} s",
+    }
+    machine = f"{platform.node()} ({platform.machine()}, {os.cpu_count()} cores)"
+    lines = [f"| {date.today()} | {machine} | {k} | {v} |" for k, v in rows.items()]
+    print("\n".join(lines))
+    if "--no-write" not in sys.argv:
+        with (ROOT / "bench" / "RESULTS.md").open("a") as out:
+            out.write("\n".join(lines) + "\n")
+    if below:
+        print("re-executed below the leaf:", *below, sep="\n  ")
+
+
+if __name__ == "__main__":
+    main()

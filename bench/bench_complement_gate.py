@@ -1,0 +1,82 @@
+"""Benchmark: parse and gate 10,000 `go test -json` events (goal: < 0.5 s).
+
+Builds a realistic stream in memory (run, output and outcome events for parent tests and
+subtests in two packages), then times the parser plus the gate against a baseline that differs
+in a few places. Run: python bench/bench_complement_gate.py [events]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+if "tasks" not in sys.modules:  # tasks.py imports every task module; only tasks/ is needed here
+    import types
+
+    _tasks = types.ModuleType("tasks")
+    _tasks.__path__ = [str(Path(__file__).resolve().parent.parent / "tasks")]
+    sys.modules["tasks"] = _tasks
+
+from tasks.core.complement_events import EventParser
+from tasks.core.complement_gate import classify
+from tasks.core.complement_results import LogsWriter, render_results
+from tasks.core.complement_select import Selection
+
+PACKAGES = ("github.com/matrix-org/complement/tests", "github.com/matrix-org/complement/tests/csapi")
+
+
+def make_stream(events: int) -> list[str]:
+    lines: list[str] = []
+    n = 0
+    while len(lines) < events:
+        package = PACKAGES[n % 2]
+        parent = f"TestCase{n // 2:05d}"
+        for name in (f"{parent}/sub_{i}" for i in range(3)):
+            lines.append(json.dumps({"Action": "run", "Package": package, "Test": name}))
+            lines.append(
+                json.dumps(
+                    {"Action": "output", "Package": package, "Test": name, "Output": f"=== RUN {name}\n"}
+                )
+            )
+            outcome = "fail" if n % 97 == 0 else "pass"
+            lines.append(json.dumps({"Action": outcome, "Package": package, "Test": name, "Elapsed": 0.01}))
+        lines.append(json.dumps({"Action": "pass", "Package": package, "Test": parent, "Elapsed": 0.03}))
+        n += 1
+    return lines[:events]
+
+
+def main() -> None:
+    events = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    stream = make_stream(events)
+    reference = EventParser().feed_all(stream).results
+    baseline = dict(reference)
+    for i, key in enumerate(sorted(reference)):
+        if i % 50 == 0:
+            baseline[key] = "fail" if reference[key] == "pass" else "pass"
+    selection = Selection(("./tests", "./tests/csapi"), run="TestCase", skip="TestCase00001/sub_9")
+
+    class Discard:
+        def write(self, text: str) -> int:
+            return len(text)
+
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        parser = EventParser(LogsWriter(Discard()))  # type: ignore[arg-type]
+        parser.feed_all(stream)
+        state = parser.finish()
+        result = classify(baseline, state.results, selection, packages_done=state.packages)
+        render_results(state.results)
+        best = min(best, time.perf_counter() - started)
+    counts = result.counts()
+    print(
+        f"complement gate: {events} events ({len(state.results)} tests) parsed and gated in {best:.3f}s "
+        f"(best of 5; goal < 0.5s) — regressions {counts['regression']}, fixes {counts['fix']}"
+    )
+
+
+if __name__ == "__main__":
+    main()

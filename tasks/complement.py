@@ -1,0 +1,252 @@
+"""`inv complement`: the Complement suite against the homeserver image, gated by a baseline."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from invoke import Context, task
+
+from tasks.core.complement_gate import NEW, REGRESSION, GateResult, classify, updated_baseline
+from tasks.core.complement_isolation import make_run_id, namespaces_for, valid_run_id
+from tasks.core.complement_plan import Cell, TesterSettings, cells_from_plan
+from tasks.core.complement_report import (
+    RunSummary,
+    failure_report,
+    render_junit,
+    render_markdown,
+    render_table,
+)
+from tasks.core.complement_results import load_results, write_results
+from tasks.core.complement_select import Selection, anchored_names, join_alternatives, validate_pattern
+from tasks.errors import BakehouseError, bad_input
+from tasks.proc import REPO_ROOT, say
+
+_GO_DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _positive_int(value: object, option: str) -> int:
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise bad_input(f"--{option} {value!r}: expected a positive whole number") from None
+    if number < 1:
+        raise bad_input(f"--{option} {value!r}: expected a positive whole number")
+    return number
+
+
+def _settings(c: Context, options: dict[str, Any]) -> tuple[TesterSettings, Selection]:
+    """Options over config, validated before anything is built."""
+    conf = c.config.bakehouse.complement
+    run = options["run"] if options["run"] is not None else anchored_names(conf.run)
+    skip = options["skip"] if options["skip"] is not None else join_alternatives(conf.skip)
+    for option, pattern in (("run", run), ("skip", skip)):
+        error = validate_pattern(pattern) if pattern else None
+        if error:
+            raise bad_input(f"--{option} {pattern!r}: invalid regular expression ({error})")
+    packages = tuple(
+        p for p in re.split(r"[\s,]+", options["packages"] or " ".join(conf.packages)) if p
+    ) or tuple(conf.packages)
+    timeout = str(options["timeout"] or conf.timeout)
+    if not _GO_DURATION.match(timeout):
+        raise bad_input(f"--timeout {timeout!r}: expected a Go duration such as 30m or 1h30m")
+    shuffle = str(options["shuffle"] or conf.shuffle)
+    if shuffle not in ("off", "on") and not shuffle.isdigit():
+        raise bad_input(f"--shuffle {shuffle!r}: expected off, on or a seed number")
+    settings = TesterSettings(
+        base_image="",  # the per-run copy of the testee, set per cell
+        packages=packages,
+        run=run,
+        skip=skip,
+        timeout=timeout,
+        parallel=_positive_int(options["parallel"] or conf.parallel, "parallel"),
+        count=_positive_int(options["count"] or conf.count, "count"),
+        shuffle=shuffle,
+        spawn_timeout=_positive_int(conf.spawn_timeout, "spawn-timeout"),
+        dirty=bool(options["dirty"] or conf.dirty),
+        share_env_prefix=str(conf.share_env_prefix),
+        always_print_server_logs=bool(conf.always_print_server_logs),
+    )
+    return settings, Selection(packages, run=run, skip=skip)
+
+
+def _testee_env(pairs: Sequence[str]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not _ENV_NAME.match(key):
+            raise bad_input(f"--testee-env {pair!r}: expected NAME=VALUE")
+        env[key] = value
+    return env
+
+
+def _cells(c: Context, matrix: Sequence[str]) -> list[Cell]:
+    from tasks.bake import bake_print
+
+    conf = c.config.bakehouse.complement
+    plan = bake_print(c, list(conf.targets), matrix)
+    try:
+        cells = cells_from_plan(plan, str(conf.tester_target), str(conf.testee_target))
+    except ValueError as exc:
+        raise bad_input(str(exc)) from None
+    if not cells:
+        raise bad_input(f"the bake plan for {', '.join(conf.targets)} has no {conf.testee_target} target")
+    return cells
+
+
+def _write_reports(directory: Path, result: GateResult, summary: RunSummary) -> None:
+    (directory / "junit.xml").write_bytes(render_junit(result, summary))
+    markdown = render_markdown(result, summary)
+    (directory / "summary.md").write_text(markdown, encoding="utf-8")
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with open(step_summary, "a", encoding="utf-8") as handle:
+            handle.write(markdown + "\n")
+
+
+@task(
+    iterable=["matrix", "testee_env"],
+    help={
+        "run": "go test -run regex (default: the curated subset in config)",
+        "skip": "go test -skip regex (default: the curated flaky list in config; this replaces it)",
+        "packages": "suite packages, space or comma separated (default: config)",
+        "timeout": "go test -timeout, a Go duration (default: config)",
+        "parallel": "go test -parallel (default: config)",
+        "count": "go test -count (default: config)",
+        "shuffle": "go test -shuffle: off, on or a seed (default: config)",
+        "dirty": "reuse homeservers between tests (COMPLEMENT_ENABLE_DIRTY_RUNS): much faster",
+        "update_baseline": "write fixes, new and removed tests into the baseline (complete runs only)",
+        "accept_regressions": "with --update-baseline: record regressions in the baseline too",
+        "report_only": "report regressions but exit 0 for them",
+        "matrix": "narrow the matrix: NAME=VALUE, like inv build (repeatable)",
+        "builder": "builder for the images (default: the configured one)",
+        "no_wait": "fail at once when another Complement run holds the daemon",
+        "run_id": "run id for names and labels (default: from the CI job and cell, else random)",
+        "testee_env": "NAME=VALUE set in every homeserver container (repeatable)",
+        "progress": "build progress: auto | plain | tty | quiet | rawjson",
+    },
+)
+def complement(
+    c: Context,
+    run: str | None = None,
+    skip: str | None = None,
+    packages: str | None = None,
+    timeout: str | None = None,
+    parallel: str | None = None,
+    count: str | None = None,
+    shuffle: str | None = None,
+    dirty: bool = False,
+    update_baseline: bool = False,
+    accept_regressions: bool = False,
+    report_only: bool = False,
+    matrix: list[str] | None = None,
+    builder: str | None = None,
+    no_wait: bool = False,
+    run_id: str | None = None,
+    testee_env: list[str] | None = None,
+    progress: str | None = None,
+) -> None:
+    """Run the Complement suite against the homeserver image and gate it against the baseline."""
+    from tasks.bake import bake_build
+    from tasks.complement_run import Interrupted, run_cell
+
+    conf = c.config.bakehouse.complement
+    options = {
+        "run": run, "skip": skip, "packages": packages, "timeout": timeout, "parallel": parallel,
+        "count": count, "shuffle": shuffle, "dirty": dirty,
+    }  # fmt: skip
+    settings, selection = _settings(c, options)
+    shared_env = _testee_env(testee_env or [])
+    if run_id is not None and not valid_run_id(run_id.lower()):
+        raise bad_input(f"--run-id {run_id!r}: use lower-case letters, digits, '.', '_' or '-' (max 48)")
+    if accept_regressions and not update_baseline:
+        raise bad_input("--accept-regressions only makes sense with --update-baseline")
+    overrides = matrix or []
+    cells = _cells(c, overrides)
+    if update_baseline and len(cells) > 1:
+        raise bad_input("--update-baseline needs exactly one matrix cell (narrow it with --matrix)")
+    namespaces = namespaces_for(settings.packages, dict(conf.namespaces))
+    baseline_path = REPO_ROOT / str(conf.baseline)
+    targets = list(dict.fromkeys(t for cell in cells for t in (cell.tester_target, cell.testee_target)))
+    bake_build(c, targets, matrix_overrides=overrides, builder=builder, progress=progress)
+
+    failures: list[str] = []
+    for index, cell in enumerate(cells):
+        explicit = f"{run_id}-{index}" if run_id and len(cells) > 1 else run_id
+        cell_run_id = make_run_id(os.environ, cell.label, explicit=explicit)
+        try:
+            cell_run = run_cell(
+                cell,
+                settings,
+                shared_env,
+                run_id=cell_run_id,
+                name_prefix=str(conf.name_prefix),
+                namespaces=namespaces,
+                lock_dir=str(conf.lock_dir),
+                wait=not no_wait,
+                stop_timeout=int(conf.stop_timeout),
+                directory=REPO_ROOT / str(conf.results_dir) / cell.label,
+            )
+        except Interrupted as exc:
+            raise BakehouseError(f"interrupted by {exc.signal_name}; run {cell_run_id} cleaned up", exc.exit_code)
+        except KeyboardInterrupt:
+            raise BakehouseError(f"interrupted; run {cell_run_id} cleaned up", 130) from None
+
+        state = cell_run.state
+        baseline = load_results(baseline_path)
+        if baseline.malformed:
+            say(f"baseline {conf.baseline}: {baseline.malformed} malformed row(s) ignored")
+        result = classify(baseline.results, state.results, selection, packages_done=state.packages)
+        summary = RunSummary(
+            label=cell.label,
+            outcomes=state.counts(),
+            malformed=state.malformed,
+            elapsed=cell_run.outcome.seconds,
+            failure_output=state.failure_output,
+        )
+        shown = [v.key for v in result.verdicts if v.after == "fail" and v.klass in (REGRESSION, NEW)]
+        if shown:
+            sys.stderr.write(failure_report(summary, shown, max_lines=int(conf.failure_log_lines)))
+        _write_reports(cell_run.directory, result, summary)
+        sys.stdout.write(render_table(result, summary))
+        sys.stdout.flush()
+        say(f"results, logs, JUnit XML and summary in {cell_run.directory.relative_to(REPO_ROOT)}")
+        for sample in state.malformed_samples[:3]:
+            say(f"malformed line: {sample}")
+
+        if cell_run.outcome.interrupted is not None:
+            raise BakehouseError(
+                f"interrupted by {cell_run.outcome.interrupted.signal_name}; run {cell_run_id} cleaned up",
+                cell_run.outcome.interrupted.exit_code,
+            )
+        if update_baseline:
+            if not cell_run.complete:
+                say(f"baseline not updated: incomplete run ({'; '.join(cell_run.problems)})")
+            elif result.regressions and not accept_regressions:
+                say(
+                    f"baseline not updated: {len(result.regressions)} regression(s) "
+                    "(add --accept-regressions to record them)"
+                )
+            else:
+                write_results(baseline_path, updated_baseline(result, accept_regressions=accept_regressions))
+                counts = result.counts()
+                say(
+                    f"baseline {conf.baseline} updated: {counts['fix']} fix(es), {counts['new']} new, "
+                    f"{counts['removed']} removed, {counts['regression'] if accept_regressions else 0} "
+                    "regression(s) accepted"
+                )
+        if not cell_run.complete:
+            failures.append(f"{cell.label}: incomplete run ({'; '.join(cell_run.problems)})")
+        if result.regressions:
+            names = ", ".join(f"{v.key[1]}" for v in result.regressions[:5])
+            more = f" and {len(result.regressions) - 5} more" if len(result.regressions) > 5 else ""
+            failures.append(f"{cell.label}: {len(result.regressions)} regression(s): {names}{more}")
+    if failures and not report_only:
+        raise BakehouseError("complement: " + " | ".join(failures))
+    if failures:
+        say("report only, not failing: " + " | ".join(failures))

@@ -1,0 +1,424 @@
+"""The docker side of a Complement run: daemon lock, per-run testee image, tester, sweep.
+
+Everything a run creates carries its run id: the tester container by name and label, every
+homeserver container and blueprint image through the per-run testee image's label (see
+tasks/core/complement_isolation.py). Complement's networks can't carry it, so they are matched
+by Complement's own labels and limited to networks this run created (or, before a run, to
+unused leftovers of the packages about to run, which Complement would remove itself).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+from tasks.core.complement_events import EventParser, RunEvents, short_package
+from tasks.core.complement_isolation import (
+    COMPLEMENT_CONTEXT_LABEL,
+    COMPLEMENT_PACKAGE_LABEL,
+    RUN_LABEL,
+    docker_endpoint,
+    lock_path,
+    run_container_name,
+    run_image_reference,
+)
+from tasks.core.complement_plan import Cell, TesterSettings, tester_environment
+from tasks.core.complement_results import LogsWriter, write_results
+from tasks.core.complement_select import package_matches
+from tasks.errors import BakehouseError
+from tasks.proc import docker, run, say
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived during a run (BaseException, like KeyboardInterrupt)."""
+
+    def __init__(self, signal_name: str) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + int(getattr(signal, self.signal_name))
+
+
+@contextlib.contextmanager
+def signals_interrupt() -> Iterator[None]:
+    """Turn SIGINT and SIGTERM into Interrupted so one code path cleans up after both."""
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        raise Interrupted(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextlib.contextmanager
+def signals_ignored() -> Iterator[None]:
+    """Cleanup must finish: a second Ctrl-C must not leave half of the run behind."""
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+# ---------------------------------------------------------------------------------------------
+# The daemon lock
+# ---------------------------------------------------------------------------------------------
+
+
+def current_endpoint() -> str:
+    """The daemon this client talks to (DOCKER_HOST, the current context, or the default socket)."""
+    context_host = None
+    if not os.environ.get("DOCKER_HOST"):
+        result = docker("context", "inspect", "--format", "{{.Endpoints.docker.Host}}", check=False)
+        if result.returncode == 0 and result.stdout.strip():
+            context_host = result.stdout.strip()
+    return docker_endpoint(os.environ, context_host)
+
+
+def usable_lock_dir(configured: str) -> Path:
+    candidate = Path(configured)
+    if candidate.is_dir() and os.access(candidate, os.W_OK):
+        return candidate
+    return Path(tempfile.gettempdir())
+
+
+@contextlib.contextmanager
+def daemon_lock(path: Path, owner: str, *, wait: bool) -> Iterator[None]:
+    """Hold an exclusive lock for the daemon; the kernel drops it if this process dies."""
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    with contextlib.suppress(PermissionError):
+        os.chmod(path, 0o666)  # other users' runs on this daemon must be able to queue too
+    handle = os.fdopen(descriptor, "r+", encoding="utf-8")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another run"
+            if not wait:
+                raise BakehouseError(
+                    f"the daemon is busy with a Complement run ({holder}); lock {path}; "
+                    "run again without --no-wait to queue"
+                ) from None
+            say(f"waiting for the daemon: a Complement run is in progress ({holder}); lock {path}")
+            started = time.monotonic()
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            say(f"got the daemon lock after {time.monotonic() - started:.0f}s")
+        handle.seek(0)
+        handle.truncate()
+        handle.write(owner)
+        handle.flush()
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            handle.seek(0)
+            handle.truncate()
+        handle.close()  # closing releases the lock
+
+
+def lock_for_current_daemon(lock_dir: str) -> Path:
+    return lock_path(usable_lock_dir(lock_dir), current_endpoint())
+
+
+# ---------------------------------------------------------------------------------------------
+# Sweeping
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Swept:
+    containers: int = 0
+    networks: int = 0
+    images: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"{self.containers} container(s), {self.networks} network(s), {self.images} image(s)"
+
+
+def _ids(*args: str) -> list[str]:
+    result = docker(*args, check=False)
+    if result.returncode != 0:
+        raise BakehouseError(f"docker {' '.join(args[:2])} failed: {result.stderr.strip()}")
+    return list(dict.fromkeys(line.strip() for line in result.stdout.splitlines() if line.strip()))
+
+
+def complement_networks(namespaces: Sequence[str]) -> dict[str, int]:
+    """Complement's networks of these namespaces: id -> number of attached containers."""
+    ids = _ids("network", "ls", "-q", "--no-trunc", "--filter", f"label={COMPLEMENT_CONTEXT_LABEL}")
+    if not ids:
+        return {}
+    result = docker("network", "inspect", *ids, check=False)
+    networks: dict[str, int] = {}
+    for network in json.loads(result.stdout or "[]"):
+        labels = network.get("Labels") or {}
+        if labels.get(COMPLEMENT_PACKAGE_LABEL) in namespaces:
+            networks[network["Id"]] = len(network.get("Containers") or {})
+    return networks
+
+
+def sweep(run_id: str, namespaces: Sequence[str], *, keep_networks: Sequence[str] | None = None) -> Swept:
+    """Remove the run's containers and images, then Complement's unused networks of these
+    namespaces, except `keep_networks` (those that existed before this run started)."""
+    swept = Swept()
+    containers = _ids("ps", "-aq", "--no-trunc", "--filter", f"label={RUN_LABEL}={run_id}")
+    if containers:
+        result = docker("rm", "-f", "-v", *containers, check=False)
+        swept.containers = len(containers)
+        if result.returncode != 0:
+            swept.errors.append(result.stderr.strip())
+    keep = set(keep_networks or ())
+    for network_id, attached in complement_networks(namespaces).items():
+        if network_id in keep or attached:
+            continue
+        result = docker("network", "rm", network_id, check=False)
+        if result.returncode == 0:
+            swept.networks += 1
+        else:
+            swept.errors.append(result.stderr.strip())
+    # Blueprint images are children of the run image: remove what can go, repeat while progressing.
+    images = _ids("images", "-aq", "--no-trunc", "--filter", f"label={RUN_LABEL}={run_id}")
+    while images:
+        remaining = [i for i in images if docker("image", "rm", "-f", i, check=False).returncode != 0]
+        swept.images += len(images) - len(remaining)
+        if len(remaining) == len(images):
+            swept.errors.append(f"could not remove image(s) {', '.join(i[7:19] for i in remaining)}")
+            break
+        images = remaining
+    return swept
+
+
+def leftovers(run_id: str) -> tuple[list[str], list[str]]:
+    """Containers and images still carrying the run id (the engine test's check)."""
+    return (
+        _ids("ps", "-aq", "--filter", f"label={RUN_LABEL}={run_id}"),
+        _ids("images", "-aq", "--filter", f"label={RUN_LABEL}={run_id}"),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The run image and the tester
+# ---------------------------------------------------------------------------------------------
+
+
+def make_run_image(testee_image: str, reference: str, run_id: str, container_name: str) -> None:
+    """A copy of the testee image with the run label: every container Complement starts from it,
+    and every blueprint it commits, inherits the label."""
+    if docker("image", "inspect", testee_image, check=False).returncode != 0:
+        raise BakehouseError(f"testee image {testee_image} is not in the engine (was the build loaded?)")
+    docker(
+        "create", "--name", container_name, "--label", f"{RUN_LABEL}={run_id}", testee_image,
+        what="creating the per-run testee container",
+    )  # fmt: skip
+    try:
+        docker(
+            "commit", "--change", f"LABEL {RUN_LABEL}={run_id}", container_name, reference,
+            what="committing the per-run testee image",
+        )  # fmt: skip
+    finally:
+        docker("rm", "-f", container_name, check=False)
+
+
+@dataclass
+class TesterOutcome:
+    exit_code: int | None
+    interrupted: Interrupted | None
+    seconds: float
+
+
+def _socket_path(endpoint: str) -> str:
+    return endpoint.removeprefix("unix://") if endpoint.startswith("unix://") else "/var/run/docker.sock"
+
+
+def run_tester(
+    *,
+    name: str,
+    image: str,
+    run_id: str,
+    env: Mapping[str, str],
+    parser: EventParser,
+    stderr_log: IO[str],
+    tester_log: Path,
+    stop_timeout: int,
+    endpoint: str,
+    on_started: Callable[[], None] | None = None,
+) -> TesterOutcome:
+    """Start the tester, stream its stdout (go test -json) into `parser`, wait for it.
+
+    SIGINT/SIGTERM stop the tester (Complement's homeservers die with it or are swept by the
+    caller), copy its log out and report the interruption instead of raising.
+    """
+    socket_path = _socket_path(endpoint)
+    create = [
+        "create", "--name", name, "--label", f"{RUN_LABEL}={run_id}", "--network", "host",
+        "-v", f"{socket_path}:/var/run/docker.sock",
+    ]  # fmt: skip
+    for key in env:
+        create += ["-e", key]  # value from this process's environment: newlines survive
+    create.append(image)
+    docker(*create, env=dict(env), what="creating the tester container")
+    started = time.monotonic()
+    interrupted: Interrupted | None = None
+    logs: subprocess.Popen[str] | None = None
+    try:
+        with signals_interrupt():
+            docker("start", name, what="starting the tester")
+            if on_started is not None:
+                on_started()
+            # Its own session: a terminal's Ctrl-C must not end the stream before the tester stops.
+            logs = subprocess.Popen(
+                ["docker", "logs", "--follow", name],
+                stdout=subprocess.PIPE,
+                stderr=stderr_log,
+                text=True,
+                errors="replace",
+                start_new_session=True,
+            )
+            assert logs.stdout is not None
+            for line in logs.stdout:
+                parser.feed(line)
+            logs.wait()
+    except Interrupted as signal_received:
+        interrupted = signal_received
+    if interrupted is not None:
+        with signals_ignored():
+            say(f"{interrupted.signal_name}: stopping the tester and cleaning up run {run_id} …")
+            docker("stop", "-t", str(stop_timeout), name, check=False)
+            if logs is not None and logs.stdout is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired, ValueError, OSError):
+                    for line in logs.stdout:
+                        parser.feed(line)
+                    logs.wait(timeout=30)
+    if logs is not None and logs.poll() is None:
+        logs.kill()
+    status = docker("inspect", "--format", "{{.State.ExitCode}}", name, check=False)
+    exit_code = int(status.stdout.strip()) if status.returncode == 0 and status.stdout.strip() else None
+    copy_log(name, tester_log)
+    return TesterOutcome(exit_code, interrupted, time.monotonic() - started)
+
+
+def copy_log(name: str, destination: Path) -> None:
+    """The tester's full output (stdout and stderr, in order) next to the results."""
+    with destination.open("w", encoding="utf-8") as handle:
+        subprocess.run(["docker", "logs", name], stdout=handle, stderr=subprocess.STDOUT, check=False)
+
+
+def image_exists(reference: str) -> bool:
+    return run(["docker", "image", "inspect", reference], check=False).returncode == 0
+
+
+def print_stderr(text: str) -> None:
+    sys.stderr.write(text)
+    sys.stderr.flush()
+
+
+# ---------------------------------------------------------------------------------------------
+# One cell, end to end (without the gate, which needs no docker)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CellRun:
+    label: str
+    run_id: str
+    state: RunEvents
+    outcome: TesterOutcome
+    directory: Path
+    complete: bool
+    problems: list[str]
+
+
+def _progress(package: str, test: str, action: str, elapsed: float | None) -> None:
+    if not test or "/" in test:
+        return  # one line per top-level test; subtests are in the results and logs
+    took = f" ({elapsed:.1f}s)" if elapsed is not None else ""
+    word = action.upper() if action == "fail" else action
+    print_stderr(f"  {word:<4}  {short_package(package)} {test}{took}\n")
+
+
+def run_cell(
+    cell: Cell,
+    settings: TesterSettings,
+    testee_env: Mapping[str, str],
+    *,
+    run_id: str,
+    name_prefix: str,
+    namespaces: Sequence[str],
+    lock_dir: str,
+    wait: bool,
+    stop_timeout: int,
+    directory: Path,
+) -> CellRun:
+    """Lock the daemon, sweep the run's leftovers, run the tester, sweep again, always."""
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    endpoint = current_endpoint()
+    lock = lock_path(usable_lock_dir(lock_dir), endpoint)
+    owner = f"run {run_id}, pid {os.getpid()} on {socket.gethostname()}, since {time.strftime('%H:%M:%S')}"
+    run_image = run_image_reference(name_prefix, run_id)
+    with signals_interrupt(), daemon_lock(lock, owner, wait=wait):
+        swept = sweep(run_id, namespaces)
+        if swept.containers or swept.networks or swept.images:
+            say(f"removed leftovers of earlier attempts of run {run_id}: {swept}")
+        existing_networks = list(complement_networks(namespaces))
+        try:
+            marker = run_container_name(name_prefix, run_id, "mark")
+            make_run_image(cell.testee_image, run_image, run_id, marker)
+            env = tester_environment(replace(settings, base_image=run_image), testee_env)
+            say(f"complement run {run_id} ({cell.label}): {cell.testee_image} tested by {cell.tester_image}")
+            with (
+                (directory / "logs.jsonl").open("w", encoding="utf-8") as logs_handle,
+                (directory / "tester-stderr.log").open("w", encoding="utf-8") as stderr_handle,
+            ):
+                parser = EventParser(LogsWriter(logs_handle), on_result=_progress)
+                outcome = run_tester(
+                    name=run_container_name(name_prefix, run_id, "tester"),
+                    image=cell.tester_image,
+                    run_id=run_id,
+                    env=env,
+                    parser=parser,
+                    stderr_log=stderr_handle,
+                    tester_log=directory / "tester.log",
+                    stop_timeout=stop_timeout,
+                    endpoint=endpoint,
+                )
+        finally:
+            with signals_ignored():
+                swept = sweep(run_id, namespaces, keep_networks=existing_networks)
+                say(f"cleaned up run {run_id}: {swept}")
+                for error in swept.errors:
+                    say(f"cleanup: {error}")
+    state = parser.finish()
+    write_results(directory / "results.jsonl", state.results)
+    problems: list[str] = []
+    if outcome.interrupted is not None:
+        problems.append(f"interrupted by {outcome.interrupted.signal_name}")
+    if outcome.exit_code not in (0, 1):
+        problems.append(f"tester exited with status {outcome.exit_code}")
+    for package in settings.packages:
+        if not any(package_matches(done, package) for done in state.packages):
+            problems.append(f"package {package} did not finish")
+    if state.events == 0:
+        problems.append("the tester printed no test events")
+    return CellRun(cell.label, run_id, state, outcome, directory, not problems, problems)
