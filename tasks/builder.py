@@ -283,11 +283,12 @@ def rm(c: Context, name: str | None = None, keep_state: bool = False) -> None:
 
 
 def builder_disk_usage(name: str) -> int | None:
-    # python-on-whales has no `buildx du`; the CLI prints one JSON record per line.
-    result = run(["docker", "buildx", "du", "--builder", name, "--format", "json"], check=False)
-    if result.returncode != 0:
+    from tasks.cache import usage  # cache builds on builder; import late to avoid a cycle
+
+    try:
+        return usage(name).total
+    except BakehouseError:
         return None
-    return sum(int(json.loads(line).get("Size", 0)) for line in result.stdout.splitlines() if line.strip())
 
 
 def gc_policy_lines(state: BuilderState) -> list[str]:

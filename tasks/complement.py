@@ -13,7 +13,7 @@ from invoke import Context, task
 
 from tasks.core.complement_gate import NEW, REGRESSION, GateResult, classify, updated_baseline
 from tasks.core.complement_isolation import make_run_id, namespaces_for, valid_run_id
-from tasks.core.complement_plan import Cell, TesterSettings, cells_from_plan
+from tasks.core.complement_plan import Cell, SuiteSettings, cells_from_plan
 from tasks.core.complement_report import (
     RunSummary,
     failure_report,
@@ -40,7 +40,7 @@ def _positive_int(value: object, option: str) -> int:
     return number
 
 
-def _settings(c: Context, options: dict[str, Any]) -> tuple[TesterSettings, Selection]:
+def _settings(c: Context, options: dict[str, Any]) -> tuple[SuiteSettings, Selection]:
     """Options over config, validated before anything is built."""
     conf = c.config.bakehouse.complement
     run = options["run"] if options["run"] is not None else anchored_names(conf.run)
@@ -58,7 +58,7 @@ def _settings(c: Context, options: dict[str, Any]) -> tuple[TesterSettings, Sele
     shuffle = str(options["shuffle"] or conf.shuffle)
     if shuffle not in ("off", "on") and not shuffle.isdigit():
         raise bad_input(f"--shuffle {shuffle!r}: expected off, on or a seed number")
-    settings = TesterSettings(
+    settings = SuiteSettings(
         base_image="",  # the per-run copy of the testee, set per cell
         packages=packages,
         run=run,
@@ -193,7 +193,9 @@ def complement(
                 directory=REPO_ROOT / str(conf.results_dir) / cell.label,
             )
         except Interrupted as exc:
-            raise BakehouseError(f"interrupted by {exc.signal_name}; run {cell_run_id} cleaned up", exc.exit_code)
+            raise BakehouseError(
+                f"interrupted by {exc.signal_name}; run {cell_run_id} cleaned up", exc.exit_code
+            ) from None
         except KeyboardInterrupt:
             raise BakehouseError(f"interrupted; run {cell_run_id} cleaned up", 130) from None
 

@@ -36,7 +36,7 @@ from tasks.core.complement_isolation import (
     run_container_name,
     run_image_reference,
 )
-from tasks.core.complement_plan import Cell, TesterSettings, tester_environment
+from tasks.core.complement_plan import Cell, SuiteSettings, tester_environment
 from tasks.core.complement_results import LogsWriter, write_results
 from tasks.core.complement_select import package_matches
 from tasks.errors import BakehouseError
@@ -271,7 +271,8 @@ def run_tester(
     """
     socket_path = _socket_path(endpoint)
     create = [
-        "create", "--name", name, "--label", f"{RUN_LABEL}={run_id}", "--network", "host",
+        # --init: the entrypoint is a shell script; as PID 1 it would ignore SIGTERM from `docker stop`.
+        "create", "--init", "--name", name, "--label", f"{RUN_LABEL}={run_id}", "--network", "host",
         "-v", f"{socket_path}:/var/run/docker.sock",
     ]  # fmt: skip
     for key in env:
@@ -359,7 +360,7 @@ def _progress(package: str, test: str, action: str, elapsed: float | None) -> No
 
 def run_cell(
     cell: Cell,
-    settings: TesterSettings,
+    settings: SuiteSettings,
     testee_env: Mapping[str, str],
     *,
     run_id: str,

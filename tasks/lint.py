@@ -8,16 +8,17 @@ the exit status is 0 only when every tool is clean.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from invoke import Context, task
 
+from tasks import bake as bake_runner
 from tasks.core import lint_bake, lint_files, lint_pins
 from tasks.core.lint_findings import (
     FORMATS,
@@ -30,7 +31,6 @@ from tasks.core.lint_findings import (
     relative_path,
     render,
 )
-from tasks.core.matrix import as_bake_variables
 from tasks.errors import BakehouseError, bad_input
 from tasks.proc import REPO_ROOT, last_line, run, say
 
@@ -143,94 +143,110 @@ def ruff_format_findings(ruff: str, root: Path, python_files: Sequence[str]) -> 
 # --- bake definition check ------------------------------------------------------------------------
 
 
-def bake_files(c: Context, root: Path) -> tuple[list[str], list[str]]:
-    """(present, missing) bake files of the tree, in the configured order."""
-    configured = [str(name) for name in c.config.bakehouse.bake.files]
-    present = [name for name in configured if (root / name).is_file()]
-    return present, [name for name in configured if name not in present]
+@dataclass(frozen=True)
+class BakeTree:
+    """The linted tree's bake files: the configured ones, or --bake-file for another tree."""
+
+    root: Path
+    files: tuple[str, ...]
+    missing: tuple[str, ...]
+    configured: bool
+
+    @classmethod
+    def of(cls, c: Context, root: Path, names: Sequence[str]) -> BakeTree:
+        configured = [str(name) for name in c.config.bakehouse.bake.files]
+        wanted = list(names) or configured
+        present = tuple(name for name in wanted if (root / name).is_file())
+        missing = tuple(name for name in wanted if name not in present)
+        return cls(root, present, missing, not names)
+
+    def command(self, *args: str) -> list[str]:
+        command = ["docker", "buildx", "bake", *args]
+        for name in self.files:
+            command += ["-f", name]
+        return command
 
 
-def _bake_env(variables: Mapping[str, str]) -> dict[str, str]:
-    # Bake reads its variables from the environment: the matrix must come from us, not the caller's
-    # shell, or one exported sys_versions would change what "the default targets" means.
-    env = {key: value for key, value in os.environ.items() if key.lower() not in variables}
-    return {**env, **variables}
+def _bake_env(c: Context, matrix_overrides: Sequence[str]) -> dict[str, str]:
+    # The environment the bake runner builds with (matrix, git and Go variables).
+    return bake_runner.bake_env(c, bake_runner.resolve_matrix(c, matrix_overrides))
 
 
-def _matrix_variables(dimensions: Mapping[str, Sequence[str]]) -> dict[str, str]:
-    return as_bake_variables({name: [str(v) for v in values] for name, values in dimensions.items()})
+def full_matrix_overrides(c: Context) -> list[str]:
+    """``NAME=JSON`` overrides for every allowed value of every dimension (lint.full_matrix)."""
+    dimensions = _lint_config(c).get("full_matrix") or c.config.bakehouse.bake.matrix
+    return lint_bake.full_matrix_variables(
+        {str(k): [str(v) for v in vs] for k, vs in dict(dimensions).items()}
+    )
 
 
 def bake_print(
-    root: Path, files: Sequence[str], targets: Sequence[str], variables: Mapping[str, str]
+    c: Context, tree: BakeTree, targets: Sequence[str], matrix_overrides: Sequence[str]
 ) -> dict[str, Any]:
-    """`docker buildx bake --print` of ``targets`` in ``root`` (raises with bake's error line)."""
-    command = ["docker", "buildx", "bake", "--print"]
-    for name in files:
-        command += ["-f", name]
-    result = subprocess.run(
-        [*command, *targets], cwd=root, env=_bake_env(variables), text=True, capture_output=True, check=False
+    """The resolved definition of ``targets``, as the bake runner resolves it."""
+    if tree.configured:
+        return bake_runner.bake_print(c, list(targets), matrix_overrides, root=tree.root)
+    result = run(
+        [*tree.command("--print"), *targets], check=False, cwd=tree.root, env=_bake_env(c, matrix_overrides)
     )
     if result.returncode != 0:
         raise BakehouseError(_bake_error(result.stderr) or f"bake --print exited {result.returncode}")
     return json.loads(result.stdout)
 
 
-def bake_targets(root: Path, files: Sequence[str], variables: Mapping[str, str]) -> list[str]:
-    """Every group and target name bake knows under these variables."""
-    command = ["docker", "buildx", "bake", "--list=type=targets,format=json"]
-    for name in files:
-        command += ["-f", name]
-    result = subprocess.run(
-        command, cwd=root, env=_bake_env(variables), text=True, capture_output=True, check=False
-    )
+def bake_targets(c: Context, tree: BakeTree, matrix_overrides: Sequence[str]) -> list[str]:
+    """Every group and target name bake knows under this matrix."""
+    command = tree.command("--list=type=targets,format=json")
+    result = run(command, check=False, cwd=tree.root, env=_bake_env(c, matrix_overrides))
     if result.returncode != 0:
         raise BakehouseError(_bake_error(result.stderr) or f"bake --list exited {result.returncode}")
     return [str(entry["name"]) for entry in json.loads(result.stdout)]
 
 
+def full_plan(c: Context, tree: BakeTree) -> dict[str, Any]:
+    """Every target of the tree over the full matrix."""
+    overrides = full_matrix_overrides(c)
+    return bake_print(c, tree, bake_targets(c, tree, overrides), overrides)
+
+
 def _bake_error(stderr: str) -> str:
     errors = [line.strip() for line in stderr.splitlines() if line.strip().startswith("ERROR:")]
-    return errors[-1].removeprefix("ERROR:").strip() if errors else last_line(stderr)
+    message = errors[-1] if errors else last_line(stderr)
+    return message.removeprefix("ERROR:").strip().removeprefix("bake rejected the definition:").strip()
 
 
 def _bake_error_finding(message: str, files: Sequence[str], what: str) -> Finding:
     # bake names the file and position as "file.hcl:LINE,COL-COL: ..." when it knows them.
-    match = re.match(r"^(?P<file>[^\s:]+\.hcl):(?P<line>\d+)(?:,(?P<col>\d+))?", message)
-    if match:
-        return Finding(
-            match["file"], int(match["line"]), int(match["col"] or 0), "bake", what, "error", message
-        )
+    match = re.search(r"(?P<file>[^\s:]+\.hcl):(?P<line>\d+)(?:,(?P<col>\d+))?", message)
+    if match and match["file"] in files:
+        line, column = int(match["line"]), int(match["col"] or 0)
+        return Finding(match["file"], line, column, "bake", what, "error", message)
     return Finding(files[0], 1, 0, "bake", what, "error", message)
 
 
-def run_bake_definition(
-    c: Context, root: Path, files: Sequence[str], missing: Sequence[str]
-) -> tuple[ToolResult, dict[str, Any]]:
-    """Resolve the default targets (default vectors) and every target over the full matrix."""
-    result = ToolResult("bake", files_checked=len(files))
-    for name in missing:
-        result.findings.append(
-            Finding(
-                name, 1, 0, "bake", "missing-file", "error", f"{name} is in bakehouse.bake.files but missing"
-            )
-        )
-    lint_config = _lint_config(c)
-    default_variables = _matrix_variables(c.config.bakehouse.bake.matrix)
-    full_dimensions = lint_config.get("full_matrix") or c.config.bakehouse.bake.matrix
-    full_variables = _matrix_variables(full_dimensions)
-    defaults = [str(t) for t in c.config.bakehouse.bake.default_targets]
+def run_bake_definition(c: Context, tree: BakeTree) -> tuple[ToolResult, dict[str, Any], dict[str, Any]]:
+    """Resolve the default targets (default vectors) and every target over the full matrix.
+
+    Returns the result and both resolved definitions (default targets, full matrix; empty on failure).
+    """
+    result = ToolResult("bake", files_checked=len(tree.files))
+    for name in tree.missing:
+        message = f"{name} is a bake file of this tree but missing"
+        result.findings.append(Finding(name, 1, 0, "bake", "missing-file", "error", message))
+    if tree.missing:
+        # bake can't resolve a tree with a file missing; the findings above say which.
+        return result, {}, {}
+    default_plan: dict[str, Any] = {}
     printed: dict[str, Any] = {}
     try:
-        bake_print(root, files, defaults, default_variables)
+        default_plan = bake_print(c, tree, [str(t) for t in c.config.bakehouse.bake.default_targets], ())
     except BakehouseError as exc:
-        result.findings.append(_bake_error_finding(exc.reason, files, "print-default"))
+        result.findings.append(_bake_error_finding(exc.reason, tree.files, "print-default"))
     try:
-        everything = bake_targets(root, files, full_variables)
-        printed = bake_print(root, files, everything, full_variables)
+        printed = full_plan(c, tree)
     except BakehouseError as exc:
-        result.findings.append(_bake_error_finding(exc.reason, files, "print-full-matrix"))
-    return result, printed
+        result.findings.append(_bake_error_finding(exc.reason, tree.files, "print-full-matrix"))
+    return result, default_plan, printed
 
 
 def _builder_for_checks(c: Context, name: str | None) -> str:
@@ -240,31 +256,34 @@ def _builder_for_checks(c: Context, name: str | None) -> str:
 
 
 def run_bake_checks(
-    c: Context, root: Path, files: Sequence[str], printed: Mapping[str, Any], builder: str | None
+    c: Context, tree: BakeTree, default_plan: Mapping[str, Any], builder: str | None
 ) -> ToolResult:
     """`bake --call check` of the default targets, when the builder's frontend can run checks."""
-    result = ToolResult("bake-check", files_checked=len(lint_bake.bindings_from_print(printed, root)))
+    result = ToolResult(
+        "bake-check", files_checked=len(lint_bake.bindings_from_print(default_plan, tree.root))
+    )
+    if not default_plan:
+        result.skipped = "the default targets don't resolve (see bake)"
+        return result
     name = _builder_for_checks(c, builder)
     if run(["docker", "buildx", "inspect", name], check=False).returncode != 0:
         result.skipped = f"builder {name} does not exist (inv builder.create, or --builder NAME)"
         return result
-    command = ["docker", "buildx", "bake", "--builder", name, "--call", "check,format=json"]
-    for file_name in files:
-        command += ["-f", file_name]
-    variables = _matrix_variables(c.config.bakehouse.bake.matrix)
+    command = tree.command("--builder", name, "--call", "check,format=json")
+    # bake refuses targets that declare entitlements unless they are allowed, even for checks.
+    command += [f"--allow={entitlement}" for entitlement in c.config.bakehouse.bake.allow]
+    command += lint_bake.check_overrides(default_plan)
     defaults = [str(t) for t in c.config.bakehouse.bake.default_targets]
-    completed = subprocess.run(
-        [*command, *defaults], cwd=root, env=_bake_env(variables), text=True, capture_output=True, check=False
-    )
+    completed = run([*command, *defaults], check=False, cwd=tree.root, env=_bake_env(c, ()), timeout=600)
     if completed.returncode != 0 and lint_bake.checks_unsupported(completed.stderr + completed.stdout):
         result.skipped = f"builder {name} can't run checks (its Dockerfile frontend is too old)"
         return result
     try:
-        result.findings = lint_bake.findings_from_check(completed.stdout, root, printed)
+        result.findings = lint_bake.findings_from_check(completed.stdout, tree.root, default_plan)
     except json.JSONDecodeError:
-        result.findings = [_bake_error_finding(_bake_error(completed.stderr), files, "check")]
+        result.findings = []
     if completed.returncode != 0 and not result.findings:
-        result.findings = [_bake_error_finding(_bake_error(completed.stderr), files, "check")]
+        result.findings = [_bake_error_finding(_bake_error(completed.stderr), tree.files, "check")]
     return result
 
 
@@ -296,23 +315,24 @@ def run_pins(c: Context, root: Path, dockerfiles: Sequence[str], printed: Mappin
 # --- tasks --------------------------------------------------------------------------------------
 
 
-def lint_tree(c: Context, root: Path, fix: bool, builder: str | None) -> list[ToolResult]:
-    exclude = (
-        [str(pattern) for pattern in (_lint_config(c).get("exclude") or [])] if root == REPO_ROOT else []
-    )
-    files = tree_files(root, exclude)
+def _exclude(c: Context, root: Path) -> list[str]:
+    # The configured excludes describe this repository, not trees linted with --path.
+    return [str(pattern) for pattern in (_lint_config(c).get("exclude") or [])] if root == REPO_ROOT else []
+
+
+def lint_tree(c: Context, tree: BakeTree, fix: bool, builder: str | None) -> list[ToolResult]:
+    root = tree.root
+    files = tree_files(root, _exclude(c, root))
     scripts = lint_files.shell_scripts(root, files)
     dockerfiles = lint_files.dockerfiles(files)
     results = [run_shellcheck(root, scripts, fix), run_hadolint(root, dockerfiles)]
-    present, missing = bake_files(c, root)
-    printed: dict[str, Any] = {}
-    if present:
-        bake_result, printed = run_bake_definition(c, root, present, missing)
+    if tree.files:
+        bake_result, default_plan, printed = run_bake_definition(c, tree)
         results.append(run_pins(c, root, dockerfiles, printed))
         results.append(bake_result)
-        results.append(run_bake_checks(c, root, present, printed, builder))
+        results.append(run_bake_checks(c, tree, default_plan, builder))
     else:
-        results.append(run_pins(c, root, dockerfiles, printed))
+        results.append(run_pins(c, root, dockerfiles, {}))
         results.append(ToolResult("bake", skipped="no bake files in this tree"))
     results.append(run_ruff(root, lint_files.python_files(files), fix))
     return results
@@ -325,7 +345,9 @@ def lint_tree(c: Context, root: Path, fix: bool, builder: str | None) -> list[To
         "format": "tty (default) | checkstyle | json | sarif",
         "fix": "let the tools that can fix things do so first (ruff, shellcheck)",
         "builder": "builder for `bake --call check` (default: the bakehouse builder)",
+        "bake_file": "bake file of the linted tree, relative to it (repeatable; default: bake.files)",
     },
+    iterable=["bake_file"],
 )
 def check(
     c: Context,
@@ -333,12 +355,13 @@ def check(
     format: str = "tty",  # noqa: A002 - the option is --format
     fix: bool = False,
     builder: str | None = None,
+    bake_file: list[str] | None = None,
 ) -> None:
     """shellcheck, hadolint, digest pins, bake definition and ruff; exit 0 only when clean."""
     if format not in FORMATS:
         raise bad_input(f"--format {format}: expected one of {', '.join(FORMATS)}")
-    root = tree_root(path)
-    results = lint_tree(c, root, fix, builder)
+    tree = BakeTree.of(c, tree_root(path), bake_file or [])
+    results = lint_tree(c, tree, fix, builder)
     report = render(results, format)
     sys.stdout.write(report)
     if format != "tty":
@@ -368,22 +391,21 @@ def image_digest(reference: str) -> str:
     help={
         "path": "pin another tree (default: this repository)",
         "dry_run": "show what would be written, change nothing",
-    }
+        "bake_file": "bake file of the tree, relative to it (repeatable; default: bake.files)",
+    },
+    iterable=["bake_file"],
 )
-def pin(c: Context, path: str | None = None, dry_run: bool = False) -> None:
+def pin(
+    c: Context, path: str | None = None, dry_run: bool = False, bake_file: list[str] | None = None
+) -> None:
     """Look up digests of unpinned images and write them into the Dockerfiles (needs a registry)."""
-    root = tree_root(path)
-    exclude = (
-        [str(pattern) for pattern in (_lint_config(c).get("exclude") or [])] if root == REPO_ROOT else []
-    )
-    dockerfiles = lint_files.dockerfiles(tree_files(root, exclude))
-    present, _ = bake_files(c, root)
+    tree = BakeTree.of(c, tree_root(path), bake_file or [])
+    root = tree.root
+    dockerfiles = lint_files.dockerfiles(tree_files(root, _exclude(c, root)))
     printed: dict[str, Any] = {}
-    if present:
+    if tree.files and not tree.missing:
         try:
-            full = _lint_config(c).get("full_matrix") or c.config.bakehouse.bake.matrix
-            variables = _matrix_variables(full)
-            printed = bake_print(root, present, bake_targets(root, present, variables), variables)
+            printed = full_plan(c, tree)
         except BakehouseError as exc:
             say(f"bake definition not resolved ({exc.reason}); pinning from the Dockerfiles alone")
     issues = unpinned_references(c, root, dockerfiles, printed)
@@ -422,7 +444,7 @@ def pin(c: Context, path: str | None = None, dry_run: bool = False) -> None:
         raise BakehouseError(
             f"no registry reachable for {len(failures)} image(s); nothing written (first: {failures[0]})"
         )
+    pinned = f"{written} line(s) {'would be ' if dry_run else ''}pinned"
     if failures:
-        raise BakehouseError(f"{len(failures)} image(s) could not be resolved; {written} line(s) pinned")
-    tree = relative_path(str(root), REPO_ROOT)
-    say(f"pins: {written} line(s) {'would be ' if dry_run else ''}pinned in {tree}")
+        raise BakehouseError(f"{len(failures)} image(s) could not be resolved; {pinned}")
+    say(f"pins: {pinned} in {relative_path(str(root), REPO_ROOT)}")

@@ -5,11 +5,11 @@
 # with a line starting "smoke: FAIL:".
 #
 # Needs only the image's venv python (on PATH) and a writable temporary directory.
-# Env: SMOKE_START_TIMEOUT (s, default 60), SMOKE_STOP_TIMEOUT (s, default 30),
+# Env: SMOKE_START_TIMEOUT (s, default 120), SMOKE_STOP_TIMEOUT (s, default 30),
 #      SMOKE_IMPORTS (space-separated Python modules that must import, e.g. a feature set's extras).
 set -eu
 
-start_timeout=${SMOKE_START_TIMEOUT:-60}
+start_timeout=${SMOKE_START_TIMEOUT:-120}
 stop_timeout=${SMOKE_STOP_TIMEOUT:-30}
 server_name=smoke.test
 work=$(mktemp -d)

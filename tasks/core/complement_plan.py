@@ -62,7 +62,7 @@ def cells_from_plan(plan: Mapping[str, Any], tester_prefix: str, testee_prefix: 
 
 
 @dataclass(frozen=True)
-class TesterSettings:
+class SuiteSettings:
     """Everything that shapes one `go test` run inside the tester."""
 
     base_image: str
@@ -79,7 +79,13 @@ class TesterSettings:
     always_print_server_logs: bool = False
 
 
-def tester_environment(settings: TesterSettings, testee_env: Mapping[str, str]) -> dict[str, str]:
+def tester_package_name(package: str) -> str:
+    """The tester resolves a package by import path or last path element: `./tests/csapi` -> `csapi`."""
+    cleaned = package.removeprefix("./").rstrip("/")
+    return cleaned if "." in cleaned.split("/", 1)[0] else cleaned.rsplit("/", 1)[-1]
+
+
+def tester_environment(settings: SuiteSettings, testee_env: Mapping[str, str]) -> dict[str, str]:
     """The tester container's environment: Complement's own variables plus the tester image's
     interface (images/scripts/complement-tester-entrypoint.sh). `testee_env` is shared with every
     homeserver through Complement's share-env prefix."""
@@ -89,7 +95,7 @@ def tester_environment(settings: TesterSettings, testee_env: Mapping[str, str]) 
         "COMPLEMENT_ENABLE_DIRTY_RUNS": "1" if settings.dirty else "0",
         "COMPLEMENT_ALWAYS_PRINT_SERVER_LOGS": "1" if settings.always_print_server_logs else "0",
         "COMPLEMENT_SHARE_ENV_PREFIX": settings.share_env_prefix,
-        "TESTER_PACKAGES": " ".join(settings.packages),
+        "TESTER_PACKAGES": " ".join(tester_package_name(p) for p in settings.packages),
         "TESTER_RUN": settings.run,
         "TESTER_SKIP": settings.skip,
         "TESTER_TIMEOUT": settings.timeout,

@@ -20,9 +20,7 @@ from tasks.core.lint_pins import BuildBinding
 # frontend image (the engine's embedded BuildKit does this; no registry is reachable here).
 _CHECKS_UNSUPPORTED = (
     "unsupported request frontend.lint",
-    "docker/dockerfile",
-    "frontend.lint",
-    "does not support lint",
+    "docker-image://docker.io/docker/dockerfile",
 )
 
 
@@ -56,12 +54,37 @@ def bindings_from_print(printed: Mapping[str, Any], root: Path) -> dict[str, lis
     return bindings
 
 
+def check_overrides(plan: Mapping[str, Any]) -> list[str]:
+    """``--set`` arguments that make `bake --call check` safe and possible for ``plan``'s targets.
+
+    - Outputs become cacheonly: with --call check, buildx 0.29 still runs a target's exporter, and a
+      `type=docker` output then loads an *empty* image under the target's tags (seen here: it
+      replaced a real image in the engine).
+    - ``target:`` named contexts become the target's own build context directory: call requests
+      don't build their dependencies, so the frontend gets the raw ``target:`` reference and fails
+      ("unsupported context source target"). Checks only read the Dockerfile, so any local
+      directory stands in for the parent image.
+    """
+    overrides = ["--set=*.output=type=cacheonly"]
+    for name, target in sorted((plan.get("target") or {}).items()):
+        context = str(target.get("context") or ".")
+        for key, source in sorted((target.get("contexts") or {}).items()):
+            if str(source).startswith("target:"):
+                overrides.append(f"--set={name}.contexts.{key}={context}")
+    return overrides
+
+
 def checks_unsupported(error_text: str) -> bool:
     return any(marker in error_text for marker in _CHECKS_UNSUPPORTED)
 
 
 def findings_from_check(output: str, root: Path, printed: Mapping[str, Any]) -> list[Finding]:
-    """`bake --call check,format=json` output -> one finding per warning (and per check error)."""
+    """`bake --call check,format=json` output -> one finding per warning and per failed check.
+
+    Per target, buildx 0.29 prints ``check = {sources, warnings, buildError?, error?}``: warnings
+    carry ruleName/detail/location, a Dockerfile that doesn't parse gives buildError (message and
+    location) plus error (the same message with a source excerpt).
+    """
     document = json.loads(output) if output.strip() else {}
     findings: list[Finding] = []
     for name, result in sorted((document.get("target") or {}).items()):
@@ -74,23 +97,17 @@ def findings_from_check(output: str, root: Path, printed: Mapping[str, Any]) -> 
         for warning in check.get("warnings") or []:
             path, line = _location(warning.get("location"), sources, default_file, root, target)
             message = warning.get("detail") or warning.get("description") or warning.get("ruleName", "")
-            findings.append(
-                Finding(
-                    path, line, 0, "bake-check", str(warning.get("ruleName", "check")), "warning", message
-                )
-            )
+            rule = str(warning.get("ruleName") or "check")
+            findings.append(Finding(path, line, 0, "bake-check", rule, "warning", message))
+        build_error = check.get("buildError")
         error = check.get("error") or result.get("error")
-        if error:
-            message = error.get("message") if isinstance(error, Mapping) else str(error)
-            path, line = _location(
-                error.get("location") if isinstance(error, Mapping) else None,
-                sources,
-                default_file,
-                root,
-                target,
-            )
+        if build_error or error:
+            location = build_error.get("location") if isinstance(build_error, Mapping) else None
+            message = build_error.get("message") if isinstance(build_error, Mapping) else None
+            message = message or str(error).strip().splitlines()[0]
+            path, line = _location(location, sources, default_file, root, target)
             findings.append(
-                Finding(path, line, 0, "bake-check", "error", "error", f"{message} (target {name})".strip())
+                Finding(path, line, 0, "bake-check", "error", "error", f"{message} (target {name})")
             )
     return findings
 
@@ -109,18 +126,10 @@ def _location(
     index = int(location.get("sourceIndex") or 0)
     path = default_file
     if 0 <= index < len(sources):
-        file_name = str(sources[index].get("fileName") or "")
+        file_name = str(sources[index].get("filename") or sources[index].get("fileName") or "")
         if file_name:
             # The frontend names the file as the target gave it (relative to the context).
             context = str(target.get("context") or ".")
             candidate = Path(file_name) if Path(file_name).is_absolute() else root / context / file_name
             path = relative_path(str(candidate.resolve()), root) if candidate.exists() else default_file
     return path, line
-
-
-def bake_file_line(text: str, needle: str) -> int:
-    """The first line of a bake file mentioning ``needle`` (for findings about a target), else 1."""
-    for number, line in enumerate(text.splitlines(), start=1):
-        if needle in line:
-            return number
-    return 1

@@ -50,7 +50,7 @@ class UnpinnedReference:
     detail: str = ""
 
     def finding(self) -> Finding:
-        if self.reference.find(UNRESOLVED) >= 0 or self.detail.startswith("unresolved"):
+        if self.detail.startswith("unresolved"):
             message = f"{self.instruction} cannot be checked for a digest: {self.detail}"
             rule = "pin-unresolved"
         else:
@@ -82,12 +82,14 @@ def instructions(text: str) -> list[Instruction]:
         parts = [stripped]
         while parts[-1].endswith(escape) and index < len(lines):
             parts[-1] = parts[-1][: -len(escape)]
-            following = lines[index].strip()
-            index += 1
-            if following.startswith("#"):
-                continue
-            parts.append(following)
-        joined = " ".join(part for part in parts if part)
+            # Comment and empty lines inside a continuation are dropped; the continuation goes on.
+            while index < len(lines) and (not lines[index].strip() or lines[index].strip().startswith("#")):
+                index += 1
+            if index < len(lines):
+                parts.append(lines[index].strip())
+                index += 1
+        # Whitespace runs collapse: only image references and ARG defaults are read from here.
+        joined = " ".join(" ".join(parts).split())
         keyword, _, arguments = joined.partition(" ")
         result.append(Instruction(start + 1, keyword.upper(), arguments.strip()))
         for heredoc in _HEREDOC.finditer(arguments if keyword.upper() in ("RUN", "COPY", "ADD") else ""):

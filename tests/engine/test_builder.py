@@ -39,7 +39,7 @@ def bake_steps(builder: str, bake: Path) -> RawJsonReader:
         cwd=bake.parent, capture_output=True, text=True, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
-    reader = RawJsonReader()
+    reader = RawJsonReader(single_target="probe")
     for line in result.stderr.splitlines():
         reader.feed(line)
     return reader

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from enginekit import inv
+
+pytestmark = pytest.mark.engine
+
+TWO_SYSTEMS = '["trixie-slim","bookworm-slim"]'
+
+
+def summary_rows(stderr: str) -> dict[str, str]:
+    """TARGET -> STATUS from the summary table printed at the end of `inv build`."""
+    lines = stderr.splitlines()
+    start = max(i for i, line in enumerate(lines) if line.startswith("TARGET "))
+    rows = {}
+    for line in lines[start + 1 :]:
+        if line.startswith(("ACCEPT", "ERROR")):
+            break
+        words = line.split()
+        if len(words) >= 2 and words[1] in ("built", "cached", "failed", "done"):
+            rows[words[0]] = words[1]
+    return rows
+
+
+@pytest.mark.parametrize("builder", ["default", None], ids=["engine-builder", "created-builder"])
+def test_smoke_test_runs_the_server(builder):
+    args = ["build", "--target", "tests-smoke", "--progress", "plain"]
+    if builder:
+        args += ["--builder", builder]
+    # A fresh nonce makes the smoke step run, not come from cache, so its output is in the log.
+    result = inv(*args, "--set", f"tests-smoke--*.args.smoke_nonce={uuid.uuid4().hex}")
+    assert '"versions": [' in result.stderr
+    assert "smoke: PASS" in result.stderr
+    assert summary_rows(result.stderr) == {"tests-smoke--debian--trixie-slim--default": "built"}
+    assert "ACCEPT" in result.stderr
+
+
+def test_print_plans_shared_targets_once_per_system():
+    result = inv("build", "--print", "--target", "tests-smoke", env={"sys_versions": TWO_SYSTEMS})
+    plan = json.loads(result.stdout)
+    assert plan["group"]["tests-smoke"]["targets"] == [
+        "tests-smoke--debian--trixie-slim--default",
+        "tests-smoke--debian--bookworm-slim--default",
+    ]
+    systems = sorted(name for name in plan["target"] if name.startswith("system--"))
+    assert systems == ["system--debian--bookworm-slim", "system--debian--trixie-slim"]
+    bases = sorted(name for name in plan["target"] if name.startswith("base--"))
+    assert bases == ["base--debian--bookworm-slim", "base--debian--trixie-slim"]
+
+
+def test_keep_going_builds_the_healthy_cell_and_reports_both():
+    broken = "tests-smoke--debian--bookworm-slim--default"
+    result = inv(
+        "build", "--target", "tests-smoke", "--keep-going", "--progress", "quiet", "--builder", "default",
+        "--set", f"{broken}.target=no-such-stage",
+        env={"sys_versions": TWO_SYSTEMS}, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    rows = summary_rows(result.stderr)
+    assert rows[broken] == "failed"
+    assert rows["tests-smoke--debian--trixie-slim--default"] in ("built", "cached")
+    assert result.stderr.strip().splitlines()[-1] == "bakehouse: 1 of 2 target(s) failed"
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["--matrix", "sys_version=sid"], {}, "sys_versions: unsupported"),
+        ([], {"feat_sets": '["default","gpu"]'}, "feat_sets: unsupported"),
+        (["--matrix", "colour=blue"], {}, "unknown matrix dimension 'colour'"),
+        (["--set", "nonsense"], {}, "expected pattern.key=value"),
+    ],
+)
+def test_bad_overrides_exit_2_with_one_line(args, env, message):
+    result = inv("build", "--target", "tests-smoke", *args, env=env, check=False)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr

@@ -1,0 +1,163 @@
+"""`inv cache.*` on real builders: du, prune, status, GC enforcement, orphans, export/import."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from enginekit import REPO_ROOT, docker, inv
+from invoke import Config, Context
+
+from tasks import bake as bake_runner
+from tasks.cache import bake_cache_args, collect_exported_garbage
+from tasks.core.progress import RawJsonReader
+
+pytestmark = pytest.mark.engine
+
+PROBE_DOCKERFILE = """\
+FROM debian:trixie-slim
+ARG round=0
+RUN --mount=type=cache,id=lc-probe,target=/cache head -c 5000000 /dev/urandom > /cache/blob
+RUN echo "$round" > /round && head -c {size} /dev/urandom > /blob
+"""
+
+
+@pytest.fixture
+def make_builder() -> Iterator[Callable[..., str]]:
+    """Builders made the bakehouse way (`inv builder.create`), removed with their cache afterwards."""
+    made: list[str] = []
+
+    def make(config: Path | None = None) -> str:
+        name = f"lc-cache-{uuid.uuid4().hex[:8]}"
+        env = {"INVOKE_BAKEHOUSE_BUILDER_CONFIG_FILE": str(config)} if config else None
+        inv("builder.create", "--name", name, env=env)
+        made.append(name)
+        return name
+
+    yield make
+    for name in made:
+        docker("buildx", "rm", name, check=False)
+
+
+def build_probe(builder: str, tree: Path, round_: int, size: int = 20_000_000) -> None:
+    tree.mkdir(parents=True, exist_ok=True)
+    (tree / "Dockerfile").write_text(PROBE_DOCKERFILE.format(size=size))
+    result = subprocess.run(
+        ["docker", "buildx", "build", "--builder", builder, "--build-arg", f"round={round_}",
+         "--output", "type=cacheonly", "--progress", "quiet", str(tree)],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def du(builder: str) -> dict[str, object]:
+    return json.loads(inv("cache.du", "--builder", builder, "--json").stdout)
+
+
+def test_du_prune_and_status(make_builder, tmp_path):
+    builder = make_builder()
+    build_probe(builder, tmp_path, round_=1)
+
+    usage = du(builder)
+    groups = usage["groups"]
+    assert groups["layers"]["bytes"] > 20_000_000
+    assert groups["cache mounts"]["bytes"] >= 5_000_000
+    assert usage["total_bytes"] == sum(group["bytes"] for group in groups.values())
+
+    status = inv("cache.status", "--builder", builder).stdout
+    assert f"builder {builder}: docker-container, running" in status
+    assert "1. cache mounts (except internal, frontend and shared records): kept up to" in status
+    assert "— now uses" in status
+
+    pruned = inv("cache.prune", "--builder", builder, "--all").stdout
+    reclaimed = next(line for line in pruned.splitlines() if "reclaimed:" in line)
+    assert not reclaimed.endswith(" 0B")
+    assert pruned.splitlines()[-1].strip() == "after:     0B in 0 records"
+    assert du(builder)["total_bytes"] == 0
+
+
+def test_days_are_one_line_bad_input():
+    result = inv("cache.prune", "--builder", "default", "--until", "7d", check=False)
+    assert result.returncode == 2
+    assert result.stderr == "bakehouse: --until 7d: Go durations have no days or weeks; use 168h\n"
+
+
+def test_gc_keeps_a_small_builder_under_its_max_used_space(make_builder, tmp_path):
+    config = tmp_path / "buildkitd.toml"
+    config.write_text(
+        '[worker.oci]\n  gc = true\n[[worker.oci.gcpolicy]]\n  all = true\n  maxUsedSpace = "400MB"\n'
+    )
+    builder = make_builder(config)
+    limit = 400 * 2**20  # BuildKit reads "MB" in buildkitd.toml as MiB
+    for round_ in range(5):
+        build_probe(builder, tmp_path / "tree", round_=round_, size=100_000_000)
+    assert du(builder)["total_bytes"] > limit, "the builds did not exceed the limit"
+    # BuildKit runs GC at most once a minute after builds, so give it up to two minutes.
+    deadline = time.monotonic() + 120
+    while (total := du(builder)["total_bytes"]) > limit and time.monotonic() < deadline:
+        time.sleep(5)
+    assert total <= limit
+    assert "kept up to 419.4MB" in inv("cache.status", "--builder", builder).stdout
+
+
+def test_prune_orphans_removes_state_of_removed_builders_only(make_builder):
+    live = make_builder()
+    gone = make_builder()
+    docker("buildx", "rm", "--keep-state", gone)
+    volume = f"buildx_buildkit_{gone}0_state"
+    assert docker("volume", "inspect", volume, check=False).returncode == 0
+
+    listed = inv("cache.prune", "--orphans", "--builder", gone, "--dry-run").stdout
+    assert listed.strip() == f"would remove {volume}"
+    assert inv("cache.prune", "--orphans", "--builder", live, "--dry-run").stdout.strip() == (
+        "no orphaned builder state volumes"
+    )
+    removed = inv("cache.prune", "--orphans", "--builder", gone).stdout
+    assert removed.strip() == f"removed {volume}"
+    assert docker("volume", "inspect", volume, check=False).returncode != 0
+
+
+def repo_context(**cache: object) -> Context:
+    config = Config(project_location=str(REPO_ROOT))
+    config.load_project()
+    config.bakehouse.cache = {**dict(config.bakehouse.get("cache") or {}), **cache}
+    return Context(config=config)
+
+
+def bake_smoke(c: Context, builder: str, targets: list[str]) -> RawJsonReader:
+    command = ["docker", "buildx", "bake", "--builder", builder, "--provenance=false", "--allow=network.host"]
+    for name in bake_runner.bake_files(c):
+        command += ["-f", name]
+    command += [*bake_cache_args(c, targets, builder), "--progress", "rawjson", "tests-smoke"]
+    env = bake_runner.bake_env(c, bake_runner.resolve_matrix(c))
+    result = subprocess.run(
+        command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    reader = RawJsonReader()
+    for line in result.stderr.splitlines():
+        reader.feed(line)
+    return reader
+
+
+def test_a_fresh_builder_rebuilds_the_smoke_leaf_from_exported_cache(make_builder, tmp_path):
+    c = repo_context(backend="local", dir=str(tmp_path / "cache"))
+    targets = bake_runner.requested_targets(bake_runner.bake_print(c, ["tests-smoke"]), ["tests-smoke"])
+    assert any(name.startswith("tests-smoke--") for name in targets)
+
+    first = bake_smoke(c, make_builder(), targets)
+    assert first.executed_steps(), "the exporting build ran nothing: it was not cold"
+    index = json.loads((tmp_path / "cache" / "index.json").read_text())
+    tags = {m["annotations"]["org.opencontainers.image.ref.name"] for m in index["manifests"]}
+    assert tags == set(targets)
+
+    second = bake_smoke(c, make_builder(), targets)
+    smoke = [v for v in second.steps() if v.target and v.target.startswith("tests-smoke--")]
+    assert smoke and all(v.cached for v in smoke)
+    assert second.executed_steps() == []
+    assert collect_exported_garbage(c) == (0, 0)

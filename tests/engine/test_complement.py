@@ -1,0 +1,270 @@
+"""`inv complement` against the real engine: the testee's contract, the gate, isolation, the lock."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import hmac
+import json
+import signal
+import socket
+import ssl
+import subprocess
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+from enginekit import INV, REPO_ROOT, docker, inv
+
+from tasks.complement_run import lock_for_current_daemon
+from tasks.core.complement_isolation import RUN_LABEL
+
+pytestmark = pytest.mark.engine
+
+TESTEE = "bakehouse/complement-testee--debian--trixie-slim--default:latest"
+BASELINE = REPO_ROOT / "tests" / "complement" / "results.jsonl"
+QUICK = ["--packages", "./tests/csapi", "--progress", "quiet", "--builder", "default"]
+
+
+def run_id() -> str:
+    return f"complement-test-{uuid.uuid4().hex[:8]}"
+
+
+def left_behind(run: str) -> tuple[list[str], list[str]]:
+    containers = docker("ps", "-aq", "--filter", f"label={RUN_LABEL}={run}").stdout.split()
+    images = docker("images", "-aq", "--filter", f"label={RUN_LABEL}={run}").stdout.split()
+    return containers, images
+
+
+def complement_networks(namespace: str) -> set[str]:
+    out = docker("network", "ls", "-q", "--filter", f"label=complement_pkg={namespace}").stdout
+    return set(out.split())
+
+
+# ---------------------------------------------------------------------------------------------
+# The testee image on its own
+# ---------------------------------------------------------------------------------------------
+
+
+def _get(url: str, context: ssl.SSLContext | None = None, data: bytes | None = None) -> dict:
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5, context=context) as response:
+        return json.load(response)
+
+
+def _wait_versions(port: str, timeout: float = 60) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        try:
+            _get(f"http://127.0.0.1:{port}/_matrix/client/versions")
+            return time.monotonic() - started
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"/versions not answering on {port} after {timeout}s")
+
+
+def _port(container: str, port: int) -> str:
+    return docker("port", container, str(port)).stdout.split()[0].rsplit(":", 1)[1]
+
+
+def _register(port: str, user: str) -> dict:
+    base = f"http://127.0.0.1:{port}/_synapse/admin/v1/register"
+    nonce = _get(base)["nonce"]
+    mac = hmac.new(b"complement", digestmod=hashlib.sha1)
+    mac.update(f"{nonce}\0{user}\0password-{user}\0notadmin".encode())
+    body = {"nonce": nonce, "username": user, "password": f"password-{user}", "mac": mac.hexdigest()}
+    return _get(base, data=json.dumps(body).encode())
+
+
+def _login(port: str, user: str) -> dict:
+    body = {"type": "m.login.password", "identifier": {"type": "m.id.user", "user": user}}
+    body["password"] = f"password-{user}"
+    return _get(f"http://127.0.0.1:{port}/_matrix/client/v3/login", data=json.dumps(body).encode())
+
+
+def _start_like_complement(name: str, image: str, complement_dir: Path) -> None:
+    """What Complement does: create with SERVER_NAME, copy /complement in, start."""
+    docker(
+        "create",
+        "--name",
+        name,
+        "-e",
+        "SERVER_NAME=hs1",
+        "-p",
+        "127.0.0.1::8008",
+        "-p",
+        "127.0.0.1::8448",
+        image,
+    )
+    docker("cp", f"{complement_dir}/.", f"{name}:/")
+    docker("start", name)
+
+
+@pytest.fixture
+def complement_files(tmp_path: Path) -> Path:
+    """A fresh CA and one application service registration, laid out as Complement copies them."""
+    root = tmp_path / "copy"
+    ca = root / "complement" / "ca"
+    ca.mkdir(parents=True)
+    new_ca = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=CA"]
+    subprocess.run(
+        [*new_ca, "-keyout", ca / "ca.key", "-out", ca / "ca.crt"], check=True, capture_output=True
+    )
+    for f in ca.iterdir():
+        f.chmod(0o777)  # Complement copies with mode 0777
+    services = root / "complement" / "appservice"
+    services.mkdir()
+    (services / "bridge.yaml").write_text(
+        "id: bridge\nurl: http://host.docker.internal:9\nas_token: as-secret\nhs_token: hs-secret\n"
+        "sender_localpart: bridge\nnamespaces:\n  users: [{exclusive: true, regex: '@bridge_.*'}]\n"
+        "  rooms: []\n  aliases: []\n"
+    )
+    return root
+
+
+def test_testee_meets_complements_contract(complement_files: Path) -> None:
+    inv("build", "--target", "complement-testee", "--builder", "default", "--progress", "quiet")
+    config = json.loads(docker("image", "inspect", TESTEE).stdout)[0]["Config"]
+    assert set(config["ExposedPorts"]) == {"8008/tcp", "8448/tcp"}
+    assert config["Healthcheck"]["Test"][0] == "CMD"
+    assert not config.get("Volumes")
+
+    name, copy_name = f"complement-test-hs-{uuid.uuid4().hex[:8]}", ""
+    committed = f"complement-test-blueprint:{uuid.uuid4().hex[:8]}"
+    try:
+        _start_like_complement(name, TESTEE, complement_files)
+        port = _port(name, 8008)
+        _wait_versions(port)
+        # Federation port: TLS with a certificate for hs1 signed by the run's CA.
+        context = ssl.create_default_context(cafile=str(complement_files / "complement" / "ca" / "ca.crt"))
+        tls_port = _port(name, 8448)
+        with (
+            socket.create_connection(("127.0.0.1", int(tls_port)), timeout=5) as raw,
+            context.wrap_socket(raw, server_hostname="hs1") as tls,
+        ):
+            assert tls.getpeercert()["subject"] == ((("commonName", "hs1"),),)
+        assert _register(port, "alice")["user_id"] == "@alice:hs1"
+        logs = docker("logs", name).stderr
+        assert "Loaded application service" in logs and "bridge" in logs
+
+        deadline = time.monotonic() + 60
+        while docker("inspect", "--format", "{{.State.Health.Status}}", name).stdout.strip() != "healthy":
+            assert time.monotonic() < deadline, "never became healthy"
+            time.sleep(0.5)
+
+        # SIGTERM reaches the server: it stops at once and cleanly.
+        started = time.monotonic()
+        docker("stop", "-t", "30", name)
+        assert time.monotonic() - started < 10
+        assert docker("inspect", "--format", "{{.State.ExitCode}}", name).stdout.strip() == "0"
+
+        # The entrypoint survives a restart of the same container; state stays.
+        docker("cp", f"{complement_files}/.", f"{name}:/")
+        docker("start", name)
+        port = _port(name, 8008)
+        _wait_versions(port)
+        assert _login(port, "alice")["user_id"] == "@alice:hs1"
+        docker("stop", name)
+
+        # Blueprints: committed and started as a new container.
+        docker("commit", name, committed)
+        copy_name = f"{name}-copy"
+        _start_like_complement(copy_name, committed, complement_files)
+        port = _port(copy_name, 8008)
+        _wait_versions(port)
+        assert _login(port, "alice")["user_id"] == "@alice:hs1"
+    finally:
+        docker("rm", "-f", name, *([copy_name] if copy_name else []), check=False)
+        docker("rmi", committed, check=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Runs of the suite
+# ---------------------------------------------------------------------------------------------
+
+
+def test_default_run_passes_against_the_committed_baseline() -> None:
+    before = BASELINE.read_bytes()
+    result = inv("complement", "--builder", "default", "--progress", "quiet", check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "gate: PASS (no regressions)" in result.stdout
+    first = result.stdout.splitlines()[0]
+    assert "tests: pass " in first and ", fail " in first and ", skip " in first
+    assert BASELINE.read_bytes() == before
+
+
+def test_broken_testee_is_reported_as_regressions_and_the_baseline_stays() -> None:
+    before = BASELINE.read_bytes()
+    run = run_id()
+    result = inv(
+        "complement", *QUICK, "--run", "^(TestLogin|TestRegistration)$", "--run-id", run, "--update-baseline",
+        "--testee-env", "SYNAPSE_CONFIG_EXTRA=enable_registration: false",
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "gate: FAIL" in result.stdout
+    assert "tests/csapi TestLogin  (pass → fail)" in result.stdout
+    last = result.stderr.strip().splitlines()[-1]
+    assert "regression(s)" in last and "TestLogin" in last
+    assert "baseline not updated" in result.stderr
+    assert BASELINE.read_bytes() == before
+    assert left_behind(run) == ([], [])
+    junit = (REPO_ROOT / "build" / "complement" / "debian--trixie-slim--default" / "junit.xml").read_text()
+    assert 'message="regression (pass → fail)"' in junit
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupted_run_leaves_no_containers_networks_or_images(sig: signal.Signals, code: int) -> None:
+    run = run_id()
+    networks_before = complement_networks("csapi")
+    process = subprocess.Popen(
+        [INV, "complement", *QUICK, "--run", "^(TestRoomsInvite|TestTyping)$", "--run-id", run],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        # Wait until Complement runs a homeserver from the per-run image: it carries the run label.
+        deadline = time.monotonic() + 180
+        while True:
+            names = docker(
+                "ps", "--filter", f"label={RUN_LABEL}={run}", "--format", "{{.Names}}"
+            ).stdout.split()
+            if any(n.startswith("complement_") for n in names):
+                break
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "no homeserver container appeared"
+            time.sleep(0.3)
+        process.send_signal(sig)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == code, stderr
+    assert f"interrupted by {sig.name}" in stderr.strip().splitlines()[-1]
+    assert left_behind(run) == ([], [])
+    assert complement_networks("csapi") <= networks_before
+    assert (REPO_ROOT / "build" / "complement" / "debian--trixie-slim--default" / "tester.log").exists()
+
+
+def test_runs_on_one_daemon_queue_or_fail_with_no_wait() -> None:
+    lock = lock_for_current_daemon("/var/lock")  # the lock_dir of invoke.yaml
+    with open(lock, "a+") as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        holder.write("engine test holding the lock")
+        holder.flush()
+        refused = inv("complement", *QUICK, "--run", "^TestVersionStructure$", "--no-wait", check=False)
+        assert refused.returncode == 1
+        assert "the daemon is busy with a Complement run (engine test holding the lock)" in refused.stderr
+        assert "bakehouse: " in refused.stderr.strip().splitlines()[-1]
+
+        queued = subprocess.Popen(
+            [INV, "complement", *QUICK, "--run", "^TestVersionStructure$"],
+            cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        time.sleep(8)
+        assert queued.poll() is None, "the second run did not wait for the lock"
+        holder.truncate(0)
+    stdout, stderr = queued.communicate(timeout=300)
+    assert queued.returncode == 0, stdout + stderr
+    assert "waiting for the daemon" in stderr

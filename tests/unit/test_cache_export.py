@@ -1,0 +1,121 @@
+"""Cache export/import settings, the bake arguments they become, and the local directory's GC."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from tasks.core.cache_export import CacheSettings, cache_plan, local_tags, unreferenced_blobs
+from tasks.errors import BAD_INPUT, BakehouseError
+
+ROOT = Path("/repo")
+TARGETS = ["system--debian--trixie-slim", "tests-smoke--debian--trixie-slim--default"]
+
+
+def test_settings_from_config_and_validation():
+    settings = CacheSettings.from_config({"backend": "local", "dir": ".cache/bake"})
+    assert settings.local_dir(ROOT) == ROOT / ".cache/bake"
+    assert CacheSettings.from_config({}).backend == ""
+    for bad in ({"backend": "s3"}, {"mode": "all"}, {"backend": "registry", "ref": "host:5000/cache:tag"}):
+        with pytest.raises(BakehouseError) as err:
+            CacheSettings.from_config(bad)
+        assert err.value.code == BAD_INPUT
+
+
+def test_local_export_and_import_of_tags_the_directory_holds():
+    settings = CacheSettings(backend="local", directory="/cache")
+    plan = cache_plan(settings, TARGETS, ROOT, "docker-container", existing_tags={TARGETS[0]})
+    assert plan.create_dirs == [Path("/cache")]
+    assert plan.allow_args == ["--allow=fs.write=/cache", "--allow=fs.read=/cache"]
+    assert plan.set_args == [
+        "--set=system--debian--trixie-slim.cache-to=type=local,dest=/cache,tag=system--debian--trixie-slim,"
+        "mode=max,compression=zstd,ignore-error=true",
+        "--set=tests-smoke--debian--trixie-slim--default.cache-to=type=local,dest=/cache,"
+        "tag=tests-smoke--debian--trixie-slim--default,mode=max,compression=zstd,ignore-error=true",
+        # A local tag that index.json lacks would fail the build, so only present ones are imported.
+        "--set=system--debian--trixie-slim.cache-from=type=local,src=/cache,tag=system--debian--trixie-slim",
+    ]
+    assert plan.notes == ["1 of 2 targets have no exported cache in /cache yet"]
+    assert plan.args == plan.allow_args + plan.set_args
+
+
+def test_import_only_needs_read_access():
+    settings = CacheSettings(backend="local", directory="/cache", export_cache=False)
+    plan = cache_plan(settings, TARGETS, ROOT, "docker-container", existing_tags=TARGETS)
+    assert plan.allow_args == ["--allow=fs.read=/cache"]
+    assert all("cache-from" in arg for arg in plan.set_args)
+
+
+def test_registry_backend_tags_each_target():
+    settings = CacheSettings(backend="registry", ref="127.0.0.1:5000/bakehouse/cache", mode="min")
+    plan = cache_plan(settings, TARGETS[:1], ROOT, "remote")
+    assert plan.allow_args == []
+    assert plan.set_args == [
+        "--set=system--debian--trixie-slim.cache-to=type=registry,"
+        "ref=127.0.0.1:5000/bakehouse/cache:system--debian--trixie-slim,mode=min,compression=zstd,"
+        "ignore-error=true,oci-mediatypes=true,image-manifest=true",
+        "--set=system--debian--trixie-slim.cache-from=type=registry,"
+        "ref=127.0.0.1:5000/bakehouse/cache:system--debian--trixie-slim",
+    ]
+
+
+def test_the_docker_driver_gets_no_cache_arguments_but_a_note():
+    plan = cache_plan(CacheSettings(backend="local"), TARGETS, ROOT, "docker")
+    assert plan.args == []
+    assert "docker driver supports only inline cache" in plan.notes[0]
+
+
+def test_off_means_nothing():
+    assert cache_plan(CacheSettings(), TARGETS, ROOT, "docker-container").args == []
+
+
+def blob(directory: Path, content: bytes) -> dict[str, object]:
+    digest = hashlib.sha256(content).hexdigest()
+    (directory / digest).write_bytes(content)
+    return {"digest": f"sha256:{digest}", "size": len(content)}
+
+
+def test_unreferenced_blobs_of_an_oci_layout(tmp_path):
+    blobs = tmp_path / "blobs" / "sha256"
+    blobs.mkdir(parents=True)
+    layer = blob(blobs, b"layer")
+    shared = blob(blobs, b"shared layer")
+    config = blob(blobs, b'{"layers": []}')
+    stale = blob(blobs, b"layer of a cache manifest no tag points to")
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.buildkit.cacheconfig.v0", **config},
+            "layers": [
+                {"mediaType": "application/vnd.oci.image.layer.v1.tar+zstd", **layer},
+                {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **shared},
+            ],
+        }
+    ).encode()
+    manifest_descriptor = blob(blobs, manifest)
+    old_manifest = blob(blobs, json.dumps({"layers": [stale, shared]}).encode())
+    index = json.dumps(
+        {
+            "schemaVersion": 2,
+            "manifests": [
+                {
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "annotations": {"org.opencontainers.image.ref.name": "system--debian--trixie-slim"},
+                    **manifest_descriptor,
+                }
+            ],
+        }
+    )
+
+    def read(digest: str) -> bytes | None:
+        path = blobs / digest.removeprefix("sha256:")
+        return path.read_bytes() if path.exists() else None
+
+    present = {f"sha256:{path.name}" for path in blobs.iterdir()}
+    assert unreferenced_blobs(index, read, present) == {stale["digest"], old_manifest["digest"]}
+    assert local_tags(index) == {"system--debian--trixie-slim"}
+    assert local_tags("") == set()

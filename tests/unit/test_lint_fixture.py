@@ -1,0 +1,91 @@
+"""`inv lint` on the fixture tree: exactly its three findings, in every format, and --fix.
+
+The fixture has no bake files, so no engine is needed; the tools are the venv's real ones.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+INV = str(Path(sys.executable).with_name("inv"))
+FIXTURE = "tests/fixtures/lint"
+EXPECTED = [
+    ("images/Dockerfile.app", 3, "hadolint", "DL3003"),
+    ("images/Dockerfile.tool", 2, "pins", "pin-digest"),
+    ("scripts/greet", 4, "shellcheck", "SC2086"),
+]
+
+
+def lint(repo_root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([INV, "lint", *args], cwd=repo_root, capture_output=True, text=True)
+
+
+def test_fixture_has_exactly_the_three_findings_with_file_and_line(repo_root):
+    result = lint(repo_root, "--path", FIXTURE)
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("images/Dockerfile.app:3:1: warning: Use WORKDIR")
+    assert lines[1].startswith("images/Dockerfile.tool:2: error: FROM image alpine:3.20 is not pinned")
+    assert lines[2].startswith("scripts/greet:4:21: info: Double quote")
+    assert lines[3:] == [
+        "shellcheck: 2 files checked, 1 finding",
+        "hadolint: 2 files checked, 1 finding",
+        "pins: 2 files checked, 1 finding",
+        "bake: skipped: no bake files in this tree",
+        "ruff: 0 files checked, 0 findings",
+    ]
+    assert result.stderr.strip() == "bakehouse: lint: 3 findings"
+
+
+def test_json_format_is_the_same_three_findings(repo_root):
+    result = lint(repo_root, "--path", FIXTURE, "--format", "json")
+    assert result.returncode == 1
+    document = json.loads(result.stdout)
+    assert [(f["path"], f["line"], f["tool"], f["rule"]) for f in document["findings"]] == EXPECTED
+    # Summaries go to stderr so stdout stays machine-readable.
+    assert "bakehouse: shellcheck: 2 files checked, 1 finding" in result.stderr
+
+
+def test_sarif_and_checkstyle_carry_the_same_findings(repo_root):
+    sarif = json.loads(lint(repo_root, "--path", FIXTURE, "--format", "sarif").stdout)
+    located = sorted(
+        (
+            result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            result["locations"][0]["physicalLocation"]["region"]["startLine"],
+            run["tool"]["driver"]["name"],
+            result["ruleId"],
+        )
+        for run in sarif["runs"]
+        for result in run["results"]
+    )
+    assert located == EXPECTED
+    checkstyle = ET.fromstring(lint(repo_root, "--path", FIXTURE, "--format", "checkstyle").stdout)
+    errors = [(f.get("name"), e.get("line"), e.get("source")) for f in checkstyle for e in f]
+    assert errors == [(path, str(line), f"{tool}.{rule}") for path, line, tool, rule in EXPECTED]
+
+
+def test_unknown_format_is_bad_input(repo_root):
+    result = lint(repo_root, "--path", FIXTURE, "--format", "html")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "bakehouse: --format html: expected one of tty, checkstyle, json, sarif"
+
+
+def test_fix_repairs_what_shellcheck_can(repo_root, tmp_path):
+    tree = tmp_path / "tree"
+    shutil.copytree(repo_root / FIXTURE, tree)
+    result = lint(repo_root, "--path", str(tree), "--fix")
+    assert result.returncode == 1
+    assert "shellcheck: 2 files checked, 0 findings" in result.stdout
+    assert (tree / "scripts" / "greet").read_text().endswith("printf 'hello %s\\n' \"$1\"\n")
+    assert result.stderr.strip() == "bakehouse: lint: 2 findings"
+
+
+def test_missing_path_is_bad_input(repo_root):
+    result = lint(repo_root, "--path", "does/not/exist")
+    assert result.returncode == 2
+    assert "not a directory" in result.stderr
