@@ -170,7 +170,10 @@ def complement(
     cells = _cells(c, overrides)
     if update_baseline and len(cells) > 1:
         raise bad_input("--update-baseline needs exactly one matrix cell (narrow it with --matrix)")
-    namespaces = namespaces_for(settings.packages, dict(conf.namespaces))
+    namespaces, unknown = namespaces_for(settings.packages, dict(conf.namespaces))
+    if unknown:
+        say(f"no Complement namespace known for {', '.join(unknown)} (complement.namespaces): "
+            "its networks are left to Complement's own cleanup")  # fmt: skip
     baseline_path = REPO_ROOT / str(conf.baseline)
     targets = list(dict.fromkeys(t for cell in cells for t in (cell.tester_target, cell.testee_target)))
     bake_build(c, targets, matrix_overrides=overrides, builder=builder, progress=progress)
@@ -203,7 +206,9 @@ def complement(
         baseline = load_results(baseline_path)
         if baseline.malformed:
             say(f"baseline {conf.baseline}: {baseline.malformed} malformed row(s) ignored")
-        result = classify(baseline.results, state.results, selection, packages_done=state.packages)
+        result = classify(
+            baseline.results, state.results, selection, packages_done=state.packages, listing=cell_run.listing
+        )
         summary = RunSummary(
             label=cell.label,
             outcomes=state.counts(),
@@ -217,7 +222,11 @@ def complement(
         _write_reports(cell_run.directory, result, summary)
         sys.stdout.write(render_table(result, summary))
         sys.stdout.flush()
-        say(f"results, logs, JUnit XML and summary in {cell_run.directory.relative_to(REPO_ROOT)}")
+        say(f"results, logs, JUnit XML and summary in {os.path.relpath(cell_run.directory)}")
+        if not cell_run.complete:
+            tail = (cell_run.directory / "tester-stderr.log").read_text(errors="replace").splitlines()[-15:]
+            for line in tail:
+                say(f"tester: {line}")
         for sample in state.malformed_samples[:3]:
             say(f"malformed line: {sample}")
 

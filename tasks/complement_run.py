@@ -26,7 +26,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from tasks.core.complement_events import EventParser, RunEvents, short_package
+from tasks.core.complement_events import EventParser, RunEvents, parse_listing, short_package
 from tasks.core.complement_isolation import (
     COMPLEMENT_CONTEXT_LABEL,
     COMPLEMENT_PACKAGE_LABEL,
@@ -319,6 +319,33 @@ def run_tester(
     return TesterOutcome(exit_code, interrupted, time.monotonic() - started)
 
 
+def list_tests(
+    image: str, settings: SuiteSettings, name: str, run_id: str
+) -> dict[str, frozenset[str]] | None:
+    """Top-level tests of each selected package (`-test.list`), so the gate can tell a test that
+    was removed from the suite from one that went missing. None when the tester can't list."""
+    env = tester_environment(replace(settings, base_image="none", run="", skip=""), {})
+    create = [
+        "run",
+        "--rm",
+        "--init",
+        "--name",
+        name,
+        "--label",
+        f"{RUN_LABEL}={run_id}",
+        "--network",
+        "none",
+    ]
+    for key in env:
+        create += ["-e", key]
+    result = docker(*create, image, "-test.list", ".*", env=env, check=False)
+    listing = parse_listing(result.stdout.splitlines())
+    if result.returncode != 0 or not listing:
+        say(f"could not list the suite's tests (exit {result.returncode}); removed tests show as missing")
+        return None
+    return listing
+
+
 def copy_log(name: str, destination: Path) -> None:
     """The tester's full output (stdout and stderr, in order) next to the results."""
     with destination.open("w", encoding="utf-8") as handle:
@@ -348,6 +375,7 @@ class CellRun:
     directory: Path
     complete: bool
     problems: list[str]
+    listing: dict[str, frozenset[str]] | None
 
 
 def _progress(package: str, test: str, action: str, elapsed: float | None) -> None:
@@ -388,6 +416,9 @@ def run_cell(
             make_run_image(cell.testee_image, run_image, run_id, marker)
             env = tester_environment(replace(settings, base_image=run_image), testee_env)
             say(f"complement run {run_id} ({cell.label}): {cell.testee_image} tested by {cell.tester_image}")
+            listing = list_tests(
+                cell.tester_image, settings, run_container_name(name_prefix, run_id, "list"), run_id
+            )
             with (
                 (directory / "logs.jsonl").open("w", encoding="utf-8") as logs_handle,
                 (directory / "tester-stderr.log").open("w", encoding="utf-8") as stderr_handle,
@@ -422,4 +453,4 @@ def run_cell(
             problems.append(f"package {package} did not finish")
     if state.events == 0:
         problems.append("the tester printed no test events")
-    return CellRun(cell.label, run_id, state, outcome, directory, not problems, problems)
+    return CellRun(cell.label, run_id, state, outcome, directory, not problems, problems, listing)

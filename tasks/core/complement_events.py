@@ -147,3 +147,25 @@ def short_package(package: str) -> str:
     marker = "/complement/"
     index = package.find(marker)
     return package[index + len(marker) :] if index >= 0 else package
+
+
+def parse_listing(lines: Iterable[str | bytes]) -> dict[str, frozenset[str]]:
+    """Top-level test names per package from a `-test.list` run under test2json (the names
+    arrive as output events); anything else in the stream is ignored."""
+    listing: dict[str, set[str]] = {}
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(event, dict) or not isinstance(event.get("Package"), str):
+            continue
+        package = event["Package"]
+        if event.get("Action") == "start":
+            listing.setdefault(package, set())
+        output = event.get("Output")
+        if event.get("Action") == "output" and not event.get("Test") and isinstance(output, str):
+            name = output.strip()
+            if name.startswith(("Test", "Example", "Benchmark", "Fuzz")) and name.isidentifier():
+                listing.setdefault(package, set()).add(name)
+    return {package: frozenset(names) for package, names in listing.items()}

@@ -83,13 +83,21 @@ def lock_path(lock_dir: Path, endpoint: str) -> Path:
     return lock_dir / f"bakehouse-complement-{digest}.lock"
 
 
-def namespaces_for(package_paths: Sequence[str], known: Mapping[str, str]) -> list[str]:
-    """Complement namespaces of the selected packages (`./tests` -> `fed`, `./tests/csapi` ->
-    `csapi`); packages missing from `known` are left out (their namespace is not known)."""
+def namespaces_for(package_paths: Sequence[str], known: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """Complement namespaces of the selected packages (`./tests` -> `fed`, `csapi` or
+    `./tests/csapi` or its import path -> `csapi`), and the packages whose namespace isn't known."""
     found: list[str] = []
+    unknown: list[str] = []
     for package in package_paths:
-        key = package.removeprefix("./").rstrip("/")
-        namespace = known.get(key)
-        if namespace and namespace not in found:
-            found.append(namespace)
-    return found
+        wanted = package.removeprefix("./").rstrip("/")
+        matches = [
+            namespace
+            for path, namespace in known.items()
+            if path == wanted or path.endswith("/" + wanted) or wanted.endswith("/" + path)
+        ]
+        if not matches:
+            unknown.append(package)
+        for namespace in matches[:1]:
+            if namespace not in found:
+                found.append(namespace)
+    return found, unknown

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from enginekit import docker
 
+
 @pytest.fixture(scope="session", autouse=True)
 def engine_is_up() -> None:
     if subprocess.run(["docker", "version"], capture_output=True).returncode != 0:

@@ -6,10 +6,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from enginekit import REPO_ROOT, docker, inv
 
 from tasks.core.progress import RawJsonReader
-
-from enginekit import REPO_ROOT, docker, inv
 
 pytestmark = pytest.mark.engine
 
@@ -109,8 +108,8 @@ def test_days_in_keep_duration_is_bad_input(tmp_path, builder_name):
                  env={"INVOKE_BAKEHOUSE_BUILDER_CONFIG_FILE": str(config)})  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        'bakehouse: [worker.oci] gcpolicy #1.keepDuration: \'7d\' is not a Go duration such as "48h" or "30m"; '
-        'Go durations have no days, write "168h"'
+        "bakehouse: [worker.oci] gcpolicy #1.keepDuration: '7d' is not a Go duration such as "
+        '"48h" or "30m"; Go durations have no days, write "168h"'
     )
     assert config.read_text() == before
     assert builder_name not in docker("buildx", "ls").stdout

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tasks.core.complement_events import FAIL, PASS, SKIP, EventParser, short_package
+from tasks.core.complement_events import FAIL, PASS, SKIP, EventParser, parse_listing, short_package
 
 CSAPI = "github.com/matrix-org/complement/tests/csapi"
 FED = "github.com/matrix-org/complement/tests"
@@ -131,3 +131,23 @@ def test_output_is_bounded_per_test() -> None:
 def test_short_package() -> None:
     assert short_package(CSAPI) == "tests/csapi"
     assert short_package("example.com/other") == "example.com/other"
+
+
+def test_listing_from_a_test_list_run() -> None:
+    lines = [
+        ev("start"),
+        ev("output", output="2026/11/22 07:00:00 config: &{BaseImageURI:none}\n"),
+        ev("output", output="TestLogin\n"),
+        ev("output", output="TestRegistration\n"),
+        ev("pass"),
+        ev("start", FED),
+        ev("output", FED, output="TestACLs\n"),
+        "not json",
+        ev("pass", FED),
+        ev("start", "example.com/empty"),
+    ]
+    assert parse_listing(lines) == {
+        CSAPI: frozenset({"TestLogin", "TestRegistration"}),
+        FED: frozenset({"TestACLs"}),
+        "example.com/empty": frozenset(),
+    }

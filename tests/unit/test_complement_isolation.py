@@ -58,5 +58,9 @@ def test_lock_key_follows_the_daemon(tmp_path: Path) -> None:
 
 def test_namespaces_of_packages() -> None:
     known = {"tests": "fed", "tests/csapi": "csapi"}
-    assert namespaces_for(["./tests/csapi", "./tests", "tests/"], known) == ["csapi", "fed"]
-    assert namespaces_for(["./tests/msc9999"], known) == []
+    assert namespaces_for(["./tests/csapi", "./tests", "tests/"], known) == (["csapi", "fed"], [])
+    assert namespaces_for(["csapi", "github.com/matrix-org/complement/tests"], known) == (
+        ["csapi", "fed"],
+        [],
+    )
+    assert namespaces_for(["./tests/msc9999"], known) == ([], ["./tests/msc9999"])

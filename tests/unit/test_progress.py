@@ -51,9 +51,13 @@ def vertex(digest, name, started=None, completed=None, cached=False, error=None)
 
 def test_executed_steps_and_time():
     reader = RawJsonReader()
-    reader.feed(vertex("a", "[leaf 1/2] FROM docker.io/library/x", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z"))
+    reader.feed(
+        vertex("a", "[leaf 1/2] FROM docker.io/library/x", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z")
+    )
     reader.feed(vertex("b", "[leaf 2/2] RUN make", "2026-01-01T00:00:01.5Z"))
-    lines = reader.feed(vertex("b", "[leaf 2/2] RUN make", "2026-01-01T00:00:01.5Z", "2026-01-01T00:00:04.000000001Z"))
+    lines = reader.feed(
+        vertex("b", "[leaf 2/2] RUN make", "2026-01-01T00:00:01.5Z", "2026-01-01T00:00:04.000000001Z")
+    )
     assert lines == ["[leaf 2/2] RUN make DONE 2.5s"]
     log = {"logs": [{"vertex": "b", "data": base64.b64encode(b"hello\nworld\n").decode()}]}
     assert reader.feed(json.dumps(log)) == ["[leaf 2/2] hello", "[leaf 2/2] world"]
@@ -64,7 +68,9 @@ def test_executed_steps_and_time():
 
 def test_a_parent_failure_fails_the_incomplete_leaf():
     reader = RawJsonReader()
-    reader.feed(vertex("p", "[parent 2/2] RUN x", "2026-01-01T00:00:00Z", "2026-01-01T00:00:01Z", error="boom"))
+    reader.feed(
+        vertex("p", "[parent 2/2] RUN x", "2026-01-01T00:00:00Z", "2026-01-01T00:00:01Z", error="boom")
+    )
     reader.feed(vertex("l", "[leaf 2/2] RUN y", "2026-01-01T00:00:00Z"))
     outcome = reader.outcome("leaf", ok=False)
     assert outcome.status == "failed"
