@@ -70,7 +70,8 @@ def bake_env(c: Context, matrix: matrix_logic.Matrix) -> dict[str, str]:
     env = dict(os.environ)
     if c.config.bakehouse.bake.git_variables:
         env.update(_git_variables())
-    env.update({k: v for k, v in _go_variables().items() if k not in os.environ})
+    configured = {str(k): str(v) for k, v in dict(c.config.bakehouse.bake.get("variables") or {}).items()}
+    env.update({k: v for k, v in {**_go_variables(), **configured}.items() if k not in os.environ})
     env.update(matrix_logic.as_bake_variables(matrix))
     return env
 

@@ -67,8 +67,10 @@ def cache_settings(c: Context) -> cache_export.CacheSettings:
 def bake_cache_args(c: Context, targets: Sequence[str], builder: str) -> list[str]:
     """``--allow``/``--set`` arguments that export and import the cache of ``targets`` (bake names).
 
-    For the bake runner: call with the target names of `bake --print` for the selected targets,
-    add the result to the bake command line, and call ``collect_exported_garbage`` after success.
+    For the bake runner: ``targets`` are *all* target names of `bake --print` for the selection,
+    dependencies included (each target's build exports only its own steps, so a leaf's cache alone
+    leaves its parents to be rebuilt). Add the result to the bake command line, and call
+    ``collect_exported_garbage`` after a successful build.
     """
     settings = cache_settings(c)
     if not settings.backend:

@@ -147,8 +147,9 @@ def bake_smoke(c: Context, builder: str, targets: list[str]) -> RawJsonReader:
 
 def test_a_fresh_builder_rebuilds_the_smoke_leaf_from_exported_cache(make_builder, tmp_path):
     c = repo_context(backend="local", dir=str(tmp_path / "cache"))
-    targets = bake_runner.requested_targets(bake_runner.bake_print(c, ["tests-smoke"]), ["tests-smoke"])
-    assert any(name.startswith("tests-smoke--") for name in targets)
+    # Every target bake builds for tests-smoke, dependencies included: each exports its own tag.
+    targets = sorted(bake_runner.bake_print(c, ["tests-smoke"])["target"])
+    assert len(targets) == 6
 
     first = bake_smoke(c, make_builder(), targets)
     assert first.executed_steps(), "the exporting build ran nothing: it was not cold"
