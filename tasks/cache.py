@@ -11,6 +11,7 @@ import re
 import shutil
 from collections.abc import Sequence
 from json import dumps as json_dumps
+from pathlib import Path
 from typing import Any
 
 from invoke import Context, task
@@ -76,34 +77,44 @@ def bake_cache_args(c: Context, targets: Sequence[str], builder: str) -> list[st
     if not settings.backend:
         return []
     driver = str(builder_entry(builder).get("Driver", ""))
-    tags: set[str] = set()
-    if settings.backend == "local":
-        index = settings.local_dir(REPO_ROOT) / "index.json"
-        tags = cache_export.local_tags(index.read_text()) if index.exists() else set()
-    plan = cache_export.cache_plan(settings, targets, REPO_ROOT, driver, tags)
-    for directory in plan.create_dirs:
-        directory.mkdir(parents=True, exist_ok=True)
+    directory = settings.local_dir(REPO_ROOT)
+    exported = [target for target in targets if (directory / target / "index.json").is_file()]
+    plan = cache_export.cache_plan(settings, targets, REPO_ROOT, driver, exported)
+    for layout in plan.layouts:
+        prepare_layout(layout)
     for note in plan.notes:
         say(note)
     return plan.args
 
 
+def prepare_layout(layout: Path) -> None:
+    """DIR/<target>/ with ``blobs`` pointing at DIR/blobs, the store all targets share."""
+    shared = layout.parent / "blobs"
+    (shared / "sha256").mkdir(parents=True, exist_ok=True)
+    layout.mkdir(parents=True, exist_ok=True)
+    link = layout / "blobs"
+    if not link.is_symlink():
+        if link.exists():
+            raise BakehouseError(f"{link}: expected a link to {shared}; remove the directory {layout.parent}")
+        link.symlink_to(Path("..") / "blobs")
+
+
 def collect_exported_garbage(c: Context) -> tuple[int, int]:
-    """Delete blobs of the local cache directory no tag reaches any more; (blobs, bytes) removed."""
+    """Delete blobs of the local cache directory no target's index reaches any more; (blobs, bytes)."""
     settings = cache_settings(c)
     directory = settings.local_dir(REPO_ROOT)
-    index = directory / "index.json"
-    if settings.backend != "local" or not index.exists():
-        return 0, 0
     blob_dir = directory / "blobs" / "sha256"
-    present = {f"sha256:{path.name}" for path in blob_dir.iterdir()} if blob_dir.is_dir() else set()
+    if settings.backend != "local" or not blob_dir.is_dir():
+        return 0, 0
+    indexes = [path.read_text() for path in sorted(directory.glob("*/index.json"))]
+    present = {f"sha256:{path.name}" for path in blob_dir.iterdir() if path.is_file()}
 
     def read_blob(digest: str) -> bytes | None:
         path = blob_dir / digest.removeprefix("sha256:")
         return path.read_bytes() if path.is_file() else None
 
     removed = freed = 0
-    for digest in sorted(cache_export.unreferenced_blobs(index.read_text(), read_blob, present)):
+    for digest in sorted(cache_export.unreferenced_blobs(indexes, read_blob, present)):
         path = blob_dir / digest.removeprefix("sha256:")
         freed += path.stat().st_size
         path.unlink()

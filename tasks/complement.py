@@ -7,7 +7,7 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from invoke import Context, task
 
@@ -25,6 +25,9 @@ from tasks.core.complement_results import load_results, write_results
 from tasks.core.complement_select import Selection, anchored_names, join_alternatives, validate_pattern
 from tasks.errors import BakehouseError, bad_input
 from tasks.proc import REPO_ROOT, say
+
+if TYPE_CHECKING:
+    from tasks.complement_run import CellRun
 
 _GO_DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -109,7 +112,80 @@ def _write_reports(directory: Path, result: GateResult, summary: RunSummary) -> 
             handle.write(markdown + "\n")
 
 
+def _gate_cell(
+    c: Context,
+    cell_run: CellRun,
+    selection: Selection,
+    *,
+    update_baseline: bool,
+    accept_regressions: bool,
+) -> list[str]:
+    """Gate one cell's results against the baseline, report, maybe update it; return failures."""
+    conf = c.config.bakehouse.complement
+    baseline_path = REPO_ROOT / str(conf.baseline)
+    state = cell_run.state
+    baseline = load_results(baseline_path)
+    if baseline.malformed:
+        say(f"baseline {conf.baseline}: {baseline.malformed} malformed row(s) ignored")
+    result = classify(
+        baseline.results, state.results, selection, packages_done=state.packages, listing=cell_run.listing
+    )
+    summary = RunSummary(
+        label=cell_run.label,
+        outcomes=state.counts(),
+        malformed=state.malformed,
+        elapsed=cell_run.outcome.seconds,
+        failure_output=state.failure_output,
+    )
+    # Complement prints the homeserver logs into a failed test's output: show them for new failures.
+    shown = [v.key for v in result.verdicts if v.after == "fail" and v.klass in (REGRESSION, NEW)]
+    if shown:
+        sys.stderr.write(failure_report(summary, shown, max_lines=int(conf.failure_log_lines)))
+    _write_reports(cell_run.directory, result, summary)
+    sys.stdout.write(render_table(result, summary))
+    sys.stdout.flush()
+    say(f"results, logs, JUnit XML and summary in {os.path.relpath(cell_run.directory)}")
+    if not cell_run.complete:
+        tail = (cell_run.directory / "tester-stderr.log").read_text(errors="replace").splitlines()[-15:]
+        for line in tail:
+            say(f"tester: {line}")
+    for sample in state.malformed_samples[:3]:
+        say(f"malformed line: {sample}")
+
+    interrupted = cell_run.outcome.interrupted
+    if interrupted is not None:
+        raise BakehouseError(
+            f"interrupted by {interrupted.signal_name}; run {cell_run.run_id} cleaned up",
+            interrupted.exit_code,
+        )
+    if update_baseline:
+        if not cell_run.complete:
+            say(f"baseline not updated: incomplete run ({'; '.join(cell_run.problems)})")
+        elif result.regressions and not accept_regressions:
+            say(
+                f"baseline not updated: {len(result.regressions)} regression(s) "
+                "(add --accept-regressions to record them)"
+            )
+        else:
+            write_results(baseline_path, updated_baseline(result, accept_regressions=accept_regressions))
+            counts = result.counts()
+            accepted = counts[REGRESSION] if accept_regressions else 0
+            say(
+                f"baseline {conf.baseline} updated: {counts['fix']} fix(es), {counts['new']} new, "
+                f"{counts['removed']} removed, {accepted} regression(s) accepted"
+            )
+    failures: list[str] = []
+    if not cell_run.complete:
+        failures.append(f"{cell_run.label}: incomplete run ({'; '.join(cell_run.problems)})")
+    if result.regressions:
+        names = ", ".join(v.key[1] for v in result.regressions[:5])
+        more = f" and {len(result.regressions) - 5} more" if len(result.regressions) > 5 else ""
+        failures.append(f"{cell_run.label}: {len(result.regressions)} regression(s): {names}{more}")
+    return failures
+
+
 @task(
+    auto_shortflags=False,  # too many options: generated letters would be arbitrary (and one clashes)
     iterable=["matrix", "testee_env"],
     help={
         "run": "go test -run regex (default: the curated subset in config)",
@@ -174,7 +250,6 @@ def complement(
     if unknown:
         say(f"no Complement namespace known for {', '.join(unknown)} (complement.namespaces): "
             "its networks are left to Complement's own cleanup")  # fmt: skip
-    baseline_path = REPO_ROOT / str(conf.baseline)
     targets = list(dict.fromkeys(t for cell in cells for t in (cell.tester_target, cell.testee_target)))
     bake_build(c, targets, matrix_overrides=overrides, builder=builder, progress=progress)
 
@@ -202,61 +277,9 @@ def complement(
         except KeyboardInterrupt:
             raise BakehouseError(f"interrupted; run {cell_run_id} cleaned up", 130) from None
 
-        state = cell_run.state
-        baseline = load_results(baseline_path)
-        if baseline.malformed:
-            say(f"baseline {conf.baseline}: {baseline.malformed} malformed row(s) ignored")
-        result = classify(
-            baseline.results, state.results, selection, packages_done=state.packages, listing=cell_run.listing
+        failures += _gate_cell(
+            c, cell_run, selection, update_baseline=update_baseline, accept_regressions=accept_regressions
         )
-        summary = RunSummary(
-            label=cell.label,
-            outcomes=state.counts(),
-            malformed=state.malformed,
-            elapsed=cell_run.outcome.seconds,
-            failure_output=state.failure_output,
-        )
-        shown = [v.key for v in result.verdicts if v.after == "fail" and v.klass in (REGRESSION, NEW)]
-        if shown:
-            sys.stderr.write(failure_report(summary, shown, max_lines=int(conf.failure_log_lines)))
-        _write_reports(cell_run.directory, result, summary)
-        sys.stdout.write(render_table(result, summary))
-        sys.stdout.flush()
-        say(f"results, logs, JUnit XML and summary in {os.path.relpath(cell_run.directory)}")
-        if not cell_run.complete:
-            tail = (cell_run.directory / "tester-stderr.log").read_text(errors="replace").splitlines()[-15:]
-            for line in tail:
-                say(f"tester: {line}")
-        for sample in state.malformed_samples[:3]:
-            say(f"malformed line: {sample}")
-
-        if cell_run.outcome.interrupted is not None:
-            raise BakehouseError(
-                f"interrupted by {cell_run.outcome.interrupted.signal_name}; run {cell_run_id} cleaned up",
-                cell_run.outcome.interrupted.exit_code,
-            )
-        if update_baseline:
-            if not cell_run.complete:
-                say(f"baseline not updated: incomplete run ({'; '.join(cell_run.problems)})")
-            elif result.regressions and not accept_regressions:
-                say(
-                    f"baseline not updated: {len(result.regressions)} regression(s) "
-                    "(add --accept-regressions to record them)"
-                )
-            else:
-                write_results(baseline_path, updated_baseline(result, accept_regressions=accept_regressions))
-                counts = result.counts()
-                say(
-                    f"baseline {conf.baseline} updated: {counts['fix']} fix(es), {counts['new']} new, "
-                    f"{counts['removed']} removed, {counts['regression'] if accept_regressions else 0} "
-                    "regression(s) accepted"
-                )
-        if not cell_run.complete:
-            failures.append(f"{cell.label}: incomplete run ({'; '.join(cell_run.problems)})")
-        if result.regressions:
-            names = ", ".join(f"{v.key[1]}" for v in result.regressions[:5])
-            more = f" and {len(result.regressions) - 5} more" if len(result.regressions) > 5 else ""
-            failures.append(f"{cell.label}: {len(result.regressions)} regression(s): {names}{more}")
     if failures and not report_only:
         raise BakehouseError("complement: " + " | ".join(failures))
     if failures:

@@ -1,9 +1,14 @@
 """Exporting the tree's build cache and importing it into another (e.g. freshly created) builder.
 
 Bake takes cache settings per target: ``--set NAME.cache-to=...`` / ``--set NAME.cache-from=...``.
-Every target gets its own *tag* in one shared place (a local OCI layout directory, or one registry
-repository), so targets share blobs but never overwrite each other's cache manifest. Measured here:
-a fresh docker-container builder importing the tests-smoke chain's cache ran none of its steps.
+Each target exports its own steps only, so every target of the build gets one (a leaf's cache alone
+leaves its parents to be rebuilt). Measured here: a fresh docker-container builder importing the
+tests-smoke chain's cache ran none of its steps.
+
+Local layout: ``DIR/<target>/`` is one OCI layout per target (its own index.json), and every
+``DIR/<target>/blobs`` is a symlink to the shared ``DIR/blobs``, so targets share layers on disk.
+One index.json shared by all targets does not work: bake exports targets concurrently and buildx
+then fails a target with "could not lock .../index.json.lock" (seen here).
 
 Facts this relies on (buildx 0.29, BuildKit 0.33):
 - The engine's own `docker` driver can't export cache to local/registry (only inline, and only with
@@ -11,10 +16,10 @@ Facts this relies on (buildx 0.29, BuildKit 0.33):
 - Since buildx 0.20, bake refuses local paths outside its working directory without
   ``--allow fs.write=DIR`` (export) / ``--allow fs.read=DIR`` (import); DIR must exist, or bake asks
   for its parent instead.
-- Importing a local tag that is missing from index.json fails the build, so cache-from is only set
-  for tags the directory holds.
+- Importing from a local directory without index.json fails the build, so cache-from is only set
+  for targets that have been exported before.
 - BuildKit never removes blobs from a local cache directory; ``unreferenced_blobs`` finds the ones
-  no tag reaches any more, so they can be deleted after an export.
+  no target's index reaches any more, so they can be deleted after an export.
 """
 
 from __future__ import annotations
@@ -84,11 +89,12 @@ class CacheSettings:
 
 @dataclass
 class CachePlan:
-    """What the bake runner adds: ``--set`` and ``--allow`` arguments, directories to create first."""
+    """What the bake runner adds: ``--allow`` and ``--set`` arguments, local layouts to prepare first."""
 
     set_args: list[str] = field(default_factory=list)
     allow_args: list[str] = field(default_factory=list)
-    create_dirs: list[Path] = field(default_factory=list)
+    # Per-target layout directories to create, each with ``blobs`` linked to the shared blob store.
+    layouts: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -97,7 +103,7 @@ class CachePlan:
 
 
 def local_tags(index_json: str) -> set[str]:
-    """Tags (``org.opencontainers.image.ref.name``) a local cache directory's index.json holds."""
+    """Tags (``org.opencontainers.image.ref.name``) an OCI layout's index.json holds."""
     if not index_json.strip():
         return set()
     manifests = json.loads(index_json).get("manifests") or []
@@ -109,11 +115,11 @@ def cache_plan(
     targets: Sequence[str],
     repo_root: Path,
     driver: str,
-    existing_tags: Iterable[str] = (),
+    exported: Iterable[str] = (),
 ) -> CachePlan:
-    """The bake arguments that export/import the cache of ``targets`` (bake target names).
+    """The bake arguments that export/import the cache of ``targets`` (all bake target names).
 
-    ``existing_tags``: the tags the local directory already holds (see ``local_tags``).
+    ``exported``: targets whose local layout already holds an export (DIR/<target>/index.json).
     """
     plan = CachePlan()
     if not settings.backend or not targets:
@@ -127,19 +133,19 @@ def cache_plan(
     to_options = f"mode={settings.mode},compression={settings.compression},ignore-error=true"
     if settings.backend == "local":
         directory = settings.local_dir(repo_root)
-        available = set(existing_tags)
+        available = set(exported)
         if settings.export_cache:
-            plan.create_dirs.append(directory)
             plan.allow_args.append(f"--allow=fs.write={directory}")
             for target in targets:
+                plan.layouts.append(directory / target)
                 plan.set_args.append(
-                    f"--set={target}.cache-to=type=local,dest={directory},tag={target},{to_options}"
+                    f"--set={target}.cache-to=type=local,dest={directory / target},{to_options}"
                 )
         imported = [target for target in targets if target in available] if settings.import_cache else []
         if imported:
             plan.allow_args.append(f"--allow=fs.read={directory}")
             for target in imported:
-                plan.set_args.append(f"--set={target}.cache-from=type=local,src={directory},tag={target}")
+                plan.set_args.append(f"--set={target}.cache-from=type=local,src={directory / target}")
         missing = len(targets) - len(imported)
         if settings.import_cache and missing:
             plan.notes.append(
@@ -153,20 +159,22 @@ def cache_plan(
                     "oci-mediatypes=true,image-manifest=true"
                 )
             if settings.import_cache:
-                # A missing registry tag is only a warning for BuildKit, unlike a missing local tag.
+                # A missing registry tag is only a warning for BuildKit, unlike a missing local index.
                 plan.set_args.append(f"--set={target}.cache-from=type=registry,ref={settings.ref}:{target}")
     return plan
 
 
 def unreferenced_blobs(
-    index_json: str, read_blob: Callable[[str], bytes | None], blobs: Iterable[str]
+    index_jsons: Iterable[str], read_blob: Callable[[str], bytes | None], blobs: Iterable[str]
 ) -> set[str]:
-    """Digests in ``blobs`` that no manifest reachable from index.json refers to.
+    """Digests in ``blobs`` that no manifest reachable from any of the index.json documents refers to.
 
     ``read_blob(digest)`` returns a blob's bytes (None if absent); only manifests and indexes are read.
     """
     reachable: set[str] = set()
-    pending: list[Mapping[str, Any]] = list(json.loads(index_json).get("manifests") or [])
+    pending: list[Mapping[str, Any]] = []
+    for index_json in index_jsons:
+        pending.extend(json.loads(index_json).get("manifests") or [])
     while pending:
         descriptor = pending.pop()
         digest = str(descriptor.get("digest") or "")

@@ -215,7 +215,9 @@ def test_broken_testee_is_reported_as_regressions_and_the_baseline_stays() -> No
     assert 'message="regression (pass → fail)"' in junit
 
 
-@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize(
+    ("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"]
+)
 def test_interrupted_run_leaves_no_containers_networks_or_images(sig: signal.Signals, code: int) -> None:
     run = run_id()
     networks_before = complement_networks("csapi")
@@ -224,16 +226,17 @@ def test_interrupted_run_leaves_no_containers_networks_or_images(sig: signal.Sig
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        # Wait until Complement runs a homeserver from the per-run image: it carries the run label.
+        # Wait until Complement has committed a blueprint from the per-run image and runs a
+        # homeserver from it: both carry the run label, which is what the sweep relies on.
         deadline = time.monotonic() + 180
         while True:
-            names = docker(
-                "ps", "--filter", f"label={RUN_LABEL}={run}", "--format", "{{.Names}}"
-            ).stdout.split()
-            if any(n.startswith("complement_") for n in names):
+            labelled = f"label={RUN_LABEL}={run}"
+            names = docker("ps", "--filter", labelled, "--format", "{{.Names}}").stdout.split()
+            images = docker("images", "--filter", labelled, "--format", "{{.Repository}}").stdout.split()
+            if "localhost/complement" in images and any(n.startswith("complement_") for n in names):
                 break
             assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, "no homeserver container appeared"
+            assert time.monotonic() < deadline, "no homeserver from a blueprint appeared"
             time.sleep(0.3)
         process.send_signal(sig)
         _, stderr = process.communicate(timeout=120)

@@ -25,18 +25,18 @@ def test_settings_from_config_and_validation():
         assert err.value.code == BAD_INPUT
 
 
-def test_local_export_and_import_of_tags_the_directory_holds():
+def test_local_export_to_one_layout_per_target_and_import_of_exported_ones():
     settings = CacheSettings(backend="local", directory="/cache")
-    plan = cache_plan(settings, TARGETS, ROOT, "docker-container", existing_tags={TARGETS[0]})
-    assert plan.create_dirs == [Path("/cache")]
+    plan = cache_plan(settings, TARGETS, ROOT, "docker-container", exported={TARGETS[0]})
+    assert plan.layouts == [Path("/cache") / target for target in TARGETS]
     assert plan.allow_args == ["--allow=fs.write=/cache", "--allow=fs.read=/cache"]
     assert plan.set_args == [
-        "--set=system--debian--trixie-slim.cache-to=type=local,dest=/cache,tag=system--debian--trixie-slim,"
+        "--set=system--debian--trixie-slim.cache-to=type=local,dest=/cache/system--debian--trixie-slim,"
         "mode=max,compression=zstd,ignore-error=true",
-        "--set=tests-smoke--debian--trixie-slim--default.cache-to=type=local,dest=/cache,"
-        "tag=tests-smoke--debian--trixie-slim--default,mode=max,compression=zstd,ignore-error=true",
-        # A local tag that index.json lacks would fail the build, so only present ones are imported.
-        "--set=system--debian--trixie-slim.cache-from=type=local,src=/cache,tag=system--debian--trixie-slim",
+        "--set=tests-smoke--debian--trixie-slim--default.cache-to=type=local,"
+        "dest=/cache/tests-smoke--debian--trixie-slim--default,mode=max,compression=zstd,ignore-error=true",
+        # Importing a layout without index.json would fail the build, so only exported ones are imported.
+        "--set=system--debian--trixie-slim.cache-from=type=local,src=/cache/system--debian--trixie-slim",
     ]
     assert plan.notes == ["1 of 2 targets have no exported cache in /cache yet"]
     assert plan.args == plan.allow_args + plan.set_args
@@ -44,8 +44,9 @@ def test_local_export_and_import_of_tags_the_directory_holds():
 
 def test_import_only_needs_read_access():
     settings = CacheSettings(backend="local", directory="/cache", export_cache=False)
-    plan = cache_plan(settings, TARGETS, ROOT, "docker-container", existing_tags=TARGETS)
+    plan = cache_plan(settings, TARGETS, ROOT, "docker-container", exported=TARGETS)
     assert plan.allow_args == ["--allow=fs.read=/cache"]
+    assert plan.layouts == []
     assert all("cache-from" in arg for arg in plan.set_args)
 
 
@@ -116,6 +117,11 @@ def test_unreferenced_blobs_of_an_oci_layout(tmp_path):
         return path.read_bytes() if path.exists() else None
 
     present = {f"sha256:{path.name}" for path in blobs.iterdir()}
-    assert unreferenced_blobs(index, read, present) == {stale["digest"], old_manifest["digest"]}
+    assert unreferenced_blobs([index], read, present) == {stale["digest"], old_manifest["digest"]}
+    # A second target's index keeps its own manifest alive.
+    other = json.dumps(
+        {"manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", **old_manifest}]}
+    )
+    assert unreferenced_blobs([index, other], read, present) == set()
     assert local_tags(index) == {"system--debian--trixie-slim"}
     assert local_tags("") == set()
