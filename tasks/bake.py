@@ -239,10 +239,10 @@ def print_summary(outcomes: list[TargetOutcome], total_seconds: float, exit_stat
 
 
 def prepare_builder(c: Context, builder: str | None) -> str:
-    from tasks.builder import current_state, ensure_builder, resolve_builder_name
+    from tasks.builder import builder_recorded, current_state, ensure_builder, resolve_builder_name
 
     name = resolve_builder_name(c, builder)
-    if name != "default" and current_state(name) is None:
+    if name != "default" and not builder_recorded(name) and current_state(name) is None:
         say(f"builder {name} doesn't exist yet: creating it")
         ensure_builder(c, name)
     return name

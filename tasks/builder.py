@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import getpass
 import json
 import os
 import time
@@ -12,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from invoke import Context, task
-from python_on_whales import DockerClient
-from python_on_whales.exceptions import DockerException
 
+from tasks import whales
 from tasks.core import buildkitd_config
 from tasks.core.naming import ci_identity, isolation_key, validate_builder_name
 from tasks.engine import recorded_mode, registry_address, registry_answers, require_engine, start_registry
@@ -37,7 +37,7 @@ def default_builder_name() -> str:
         origin = _git("remote", "get-url", "origin")
         repo = Path(origin.removesuffix(".git")).name if origin else REPO_ROOT.name
         branch = _git("rev-parse", "--abbrev-ref", "HEAD") or "detached"
-        actor = os.environ.get("USER") or os.environ.get("LOGNAME") or str(os.getuid())
+        actor = getpass.getuser()
         identity = (actor, repo, branch)
     return isolation_key(*identity)
 
@@ -126,6 +126,13 @@ def list_builders() -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
+def builder_recorded(name: str) -> bool:
+    """Fast path: buildx keeps one file per builder in its config dir. `buildx ls` takes ~0.4 s;
+    when the file is absent (or buildx moves it) callers fall back to `current_state`."""
+    config_dir = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
+    return (config_dir / "buildx" / "instances" / name).is_file()
+
+
 def current_state(name: str) -> BuilderState | None:
     for builder in list_builders():
         if builder.get("Name") != name:
@@ -178,7 +185,7 @@ def create_builder(spec: BuilderSpec) -> None:
     path = config_path(spec.name)
     path.write_text(spec.config_text)
     try:
-        DockerClient().buildx.create(
+        whales.client().buildx.create(
             name=spec.name,
             driver="docker-container",
             driver_options=spec.driver_opts,
@@ -186,7 +193,7 @@ def create_builder(spec: BuilderSpec) -> None:
             config=path,
             bootstrap=True,
         )
-    except DockerException as exc:
+    except whales.docker_error() as exc:
         reason = (exc.stderr or "").strip().splitlines()
         last = reason[-1].removeprefix("ERROR: ") if reason else str(exc)
         raise BakehouseError(f"creating builder {spec.name} failed: {last}") from exc
@@ -199,7 +206,7 @@ def remove_builder(name: str, keep_state: bool) -> None:
 
 def builder_container_id(name: str) -> str | None:
     container = f"buildx_buildkit_{name}0"
-    client = DockerClient()
+    client = whales.client()
     return client.container.inspect(container).id if client.container.exists(container) else None
 
 

@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 from collections.abc import Sequence
+from dataclasses import asdict
 from json import dumps as json_dumps
 from pathlib import Path
 from typing import Any
@@ -179,7 +180,7 @@ def supported_prune_flags() -> set[str]:
         "min_free_space": "prune until the disk has this much free",
         "orphans": "remove buildx_buildkit_*_state volumes of builders that no longer exist "
         "(with --builder: only that builder's)",
-        "exported": "delete blobs of the local cache export directory that no tag uses any more",
+        "exported": "delete blobs of the local cache export directory that no target's index uses any more",
         "dry_run": "with --orphans: only list them",
     },
 )
@@ -255,7 +256,7 @@ def status(c: Context, builder: str | None = None, json: bool = False) -> None:
             "status": node.get("Status", ""),
             "buildkit": node.get("Version", ""),
             "usage": summary.as_json(),
-            "gc_policies": [dict(policy.__dict__) for policy in policies],
+            "gc_policies": [asdict(policy) for policy in policies],
             "gc": gc_lines,
             "disk_free_bytes": disk_free,
         }

@@ -22,9 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from invoke import Context, task
-from python_on_whales import DockerClient
-from python_on_whales.exceptions import DockerException
 
+from tasks import whales
 from tasks.core.versions import version_at_least
 from tasks.errors import BakehouseError
 from tasks.proc import run, say
@@ -120,8 +119,8 @@ def probe_engine() -> EngineInfo | None:
     if path is not None and not socket_answers(path):
         return None
     try:
-        version = DockerClient().version()
-    except DockerException:
+        version = whales.client().version()
+    except whales.docker_error():
         return None
     server = version.server
     if server is None:
@@ -138,11 +137,12 @@ def installed_buildx_version() -> str | None:
     return words[1].lstrip("v") if len(words) > 1 else None
 
 
-def require_engine() -> EngineInfo:
-    info = probe_engine()
-    if info is None:
+def require_engine() -> None:
+    """Fail with the fix when no engine answers; cheap (one ping) where the engine is a unix socket."""
+    path = _socket_path()
+    reachable = socket_answers(path) if path is not None else probe_engine() is not None
+    if not reachable:
         raise BakehouseError("no Docker engine is reachable; run `inv engine.up` first")
-    return info
 
 
 def engine_usable(info: EngineInfo, cfg: dict[str, Any]) -> list[str]:
@@ -362,9 +362,9 @@ def decide_mode(c: Context) -> str:
         raise BakehouseError(f"supply.mode: {configured!r} is not auto, registry or registry-free", 2)
     probe = str(c.config.bakehouse.supply.probe_image)
     try:
-        DockerClient().image.pull(probe, quiet=True)
+        whales.client().image.pull(probe, quiet=True)
         return "registry"
-    except DockerException:
+    except whales.docker_error():
         return "registry-free"
 
 
@@ -465,14 +465,14 @@ def push_to_registry(c: Context, image: str) -> None:
     name, _, tag = image.partition(":")
     repo = name if "/" in name else f"library/{name}"
     local = f"{registry_address(c)}/{repo}:{tag or 'latest'}"
-    client = DockerClient()
+    client = whales.client()
     client.image.tag(image, local)
     client.image.push(local, quiet=True)
 
 
 def ensure_buildkit_image(c: Context) -> None:
     supply = c.config.bakehouse.supply
-    client = DockerClient()
+    client = whales.client()
     if client.image.exists(supply.buildkit_image):
         return
     from tasks.bake import bake_build  # the tree builds it; imported here to keep engine light
@@ -494,7 +494,7 @@ def ensure_supply(c: Context) -> str:
             mode_file.unlink()
         return mode
     say("no registry reachable: registry-free mode")
-    client = DockerClient()
+    client = whales.client()
     for image in c.config.bakehouse.supply.base_images:
         if not client.image.exists(image):
             debootstrap_image(c, image)
@@ -524,7 +524,9 @@ def up(c: Context) -> None:
         unpack_engine(c)
         if info is None:
             start_private_engine(c)
-        info = require_engine()
+        info = probe_engine()
+        if info is None:
+            raise BakehouseError("the engine started but does not answer; see `inv engine.status`")
         missing = engine_usable(info, cfg)
         if missing:
             raise BakehouseError("the engine is still not usable: " + ", ".join(missing))

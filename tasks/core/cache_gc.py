@@ -117,6 +117,14 @@ def human_duration(seconds: float) -> str:
     return f"{seconds:g} s"
 
 
+def format_limit(size: int) -> str:
+    """A configured limit: binary units when exact (buildkitd.toml's "8GB" is 8 GiB), else decimal."""
+    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
+        if size >= scale and size % scale == 0:
+            return f"{size // scale}{unit}"
+    return format_size(size)
+
+
 def percent(part: int, whole: int) -> str:
     return f"{100 * part / whole:.0f}%" if whole else "-"
 
@@ -125,13 +133,13 @@ def describe(policy: GCPolicy) -> str:
     """One policy in words: what it covers and what it keeps."""
     rules = []
     if policy.max_used_space:
-        rules.append(f"kept up to {format_size(policy.max_used_space)}")
+        rules.append(f"kept up to {format_limit(policy.max_used_space)}")
     if policy.reserved_space:
-        rules.append(f"{format_size(policy.reserved_space)} always kept")
+        rules.append(f"{format_limit(policy.reserved_space)} always kept")
     if policy.keep_duration_s:
         rules.append(f"unused > {human_duration(policy.keep_duration_s)} removed")
     if policy.min_free_space:
-        rules.append(f"pruned while less than {format_size(policy.min_free_space)} of the disk is free")
+        rules.append(f"pruned while less than {format_limit(policy.min_free_space)} of the disk is free")
     if not rules:
         rules.append("removed whenever GC runs")
     return f"{policy.subject()}: " + ", ".join(rules)
@@ -146,14 +154,14 @@ def closeness(policy: GCPolicy, records: Sequence[UsageRecord], disk_free: int |
     if policy.max_used_space:
         if evaluable:
             clauses.append(
-                f"uses {format_size(used)} of {format_size(policy.max_used_space)} "
+                f"uses {format_size(used)} of {format_limit(policy.max_used_space)} "
                 f"({percent(used, policy.max_used_space)})"
             )
         else:
             clauses.append("usage of its filter not computable here")
     if policy.reserved_space and evaluable:
         state = "all of it protected" if used <= policy.reserved_space else "above the reserve"
-        clauses.append(f"{format_size(used)} vs {format_size(policy.reserved_space)} reserve ({state})")
+        clauses.append(f"{format_size(used)} vs {format_limit(policy.reserved_space)} reserve ({state})")
     if policy.min_free_space:
         if disk_free is None:
             clauses.append("disk free space unknown")

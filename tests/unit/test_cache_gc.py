@@ -7,6 +7,7 @@ from tasks.core.cache_gc import (
     closeness,
     describe,
     explain,
+    format_limit,
     human_duration,
     orphaned_volumes,
     parse_policies,
@@ -44,9 +45,9 @@ RECORDS = [
 def test_policies_in_words():
     policies = parse_policies(NODE)
     assert [describe(policy) for policy in policies] == [
-        "cache mounts (except internal, frontend and shared records): kept up to 2.147GB, "
+        "cache mounts (except internal, frontend and shared records): kept up to 2GiB, "
         "unused > 14 days removed",
-        "everything but cache mounts (except internal, frontend and shared records): kept up to 3.221GB, "
+        "everything but cache mounts (except internal, frontend and shared records): kept up to 3GiB, "
         "unused > 12 hours removed",
         "all records: pruned while less than 26GB of the disk is free",
     ]
@@ -73,8 +74,8 @@ def test_without_all_internal_frontend_and_shared_records_are_left_alone():
 
 def test_closeness_to_each_limit():
     cache_mounts, other, floor = parse_policies(NODE)
-    assert closeness(cache_mounts, RECORDS, None) == ["uses 500MB of 2.147GB (23%)"]
-    assert closeness(other, RECORDS, None) == ["uses 1GB of 3.221GB (31%)"]
+    assert closeness(cache_mounts, RECORDS, None) == ["uses 500MB of 2GiB (23%)"]
+    assert closeness(other, RECORDS, None) == ["uses 1GB of 3GiB (31%)"]
     assert closeness(floor, RECORDS, 30_000_000_000) == ["disk has 30GB free, 4GB above the floor"]
     assert closeness(floor, RECORDS, 20_000_000_000) == ["disk has 20GB free, below the floor: GC will prune"]
     assert closeness(floor, RECORDS, None) == ["disk free space unknown"]
@@ -85,8 +86,17 @@ def test_closeness_to_each_limit():
 def test_explain_numbers_policies_in_gc_order():
     lines = explain(parse_policies(NODE), RECORDS, 30_000_000_000)
     assert lines[0].startswith("1. cache mounts")
-    assert lines[0].endswith("— now uses 500MB of 2.147GB (23%)")
+    assert lines[0].endswith("— now uses 500MB of 2GiB (23%)")
     assert lines[2].startswith("3. all records")
+
+
+def test_limits_read_like_the_config_that_set_them():
+    assert [format_limit(size) for size in (8 * 2**30, 400 * 2**20, 26_000_000_000, 512_000_000)] == [
+        "8GiB",
+        "400MiB",
+        "26GB",
+        "512MB",
+    ]
 
 
 def test_old_buildkit_keep_bytes_reads_as_max_used_space():
