@@ -272,6 +272,11 @@ def bake_command(
     env = bake_env(c, resolve_matrix(c, matrix_overrides))
     cmd = [*_base_args(c, bake_files(c), sets), f"--builder={builder_name}"]
     cmd += [f"--allow={a}" for a in allow]
+    if builder_name != "default":
+        from tasks.cache import bake_cache_args  # cache builds on this module; import late
+
+        # Every target of the plan, dependencies included: each exports only its own steps.
+        cmd += bake_cache_args(c, sorted(plan.get("target", {})), builder_name)
     return BakeInvocation(names, cmd, env, builder_name)
 
 
@@ -308,6 +313,10 @@ def bake_build(
     failed = [o for o in outcomes if o.status == "failed"]
     exit_status = 1 if failed or not all(call.ok for call in calls) else 0
     print_summary(outcomes, time.monotonic() - started, exit_status)
+    if exit_status == 0:
+        from tasks.cache import collect_exported_garbage
+
+        collect_exported_garbage(c)
     if exit_status:
         raise BakehouseError(f"{len(failed) or 'some'} of {len(outcomes)} target(s) failed")
     return outcomes

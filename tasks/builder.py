@@ -15,7 +15,8 @@ from typing import Any
 from invoke import Context, task
 
 from tasks import whales
-from tasks.core import buildkitd_config
+from tasks.core import buildkitd_config, cache_gc
+from tasks.core.cache_gc import GCPolicy
 from tasks.core.naming import ci_identity, isolation_key, validate_builder_name
 from tasks.engine import recorded_mode, registry_address, registry_answers, require_engine, start_registry
 from tasks.errors import BakehouseError, bad_input
@@ -299,24 +300,12 @@ def builder_disk_usage(name: str) -> int | None:
 
 
 def gc_policy_lines(state: BuilderState) -> list[str]:
-    if state.config_text:
-        return buildkitd_config.describe_policies(buildkitd_config.load(state.config_text))
-    return [buildkitd_config.describe_policy(_policy_from_node(p)) for p in state.gc_policies]
-
-
-def _policy_from_node(policy: dict[str, Any]) -> dict[str, Any]:
-    """GCPolicy as `buildx ls` reports it (bytes, nanoseconds) -> buildkitd.toml keys."""
-    converted: dict[str, Any] = {}
-    if policy.get("All"):
-        converted["all"] = True
-    if policy.get("Filter"):
-        converted["filters"] = list(policy["Filter"])
-    if policy.get("KeepDuration"):
-        converted["keepDuration"] = f"{int(policy['KeepDuration']) // 10**9}s"
-    for key in ("ReservedSpace", "MaxUsedSpace", "MinFreeSpace"):
-        if policy.get(key):
-            converted[key[0].lower() + key[1:]] = f"{int(policy[key]) / 1e9:.1f}GB"
-    return converted
+    """The policies BuildKit actually applies (as the builder reports them), in words."""
+    if not state.gc_policies:
+        return ["no GC policies (garbage collection off)"]
+    return [
+        f"{i}. {cache_gc.describe(GCPolicy.from_node(raw))}" for i, raw in enumerate(state.gc_policies, 1)
+    ]
 
 
 @task(help={"name": "builder name"})

@@ -23,13 +23,13 @@ from tasks.core.complement_report import (
 )
 from tasks.core.complement_results import load_results, write_results
 from tasks.core.complement_select import Selection, anchored_names, join_alternatives, validate_pattern
+from tasks.core.units import check_go_duration
 from tasks.errors import BakehouseError, bad_input
 from tasks.proc import REPO_ROOT, say
 
 if TYPE_CHECKING:
     from tasks.complement_run import CellRun
 
-_GO_DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -55,9 +55,7 @@ def _settings(c: Context, options: dict[str, Any]) -> tuple[SuiteSettings, Selec
     packages = tuple(
         p for p in re.split(r"[\s,]+", options["packages"] or " ".join(conf.packages)) if p
     ) or tuple(conf.packages)
-    timeout = str(options["timeout"] or conf.timeout)
-    if not _GO_DURATION.match(timeout):
-        raise bad_input(f"--timeout {timeout!r}: expected a Go duration such as 30m or 1h30m")
+    timeout = check_go_duration(str(options["timeout"] or conf.timeout), "--timeout")
     shuffle = str(options["shuffle"] or conf.shuffle)
     if shuffle not in ("off", "on") and not shuffle.isdigit():
         raise bad_input(f"--shuffle {shuffle!r}: expected off, on or a seed number")

@@ -13,15 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tasks.core.units import go_duration_seconds
 from tasks.errors import bad_input
 
 # Sizes as BuildKit reads them: plain bytes, a number with a unit, or a percentage of the disk.
 _SIZE = re.compile(r"^\d+(\.\d+)?\s*([kmgtp]i?b?|b)?$", re.IGNORECASE)
 _PERCENT = re.compile(r"^(\d+(\.\d+)?)%$")
-# Go's time.ParseDuration: one or more number+unit pairs; "7d" is not Go syntax.
-_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
-_UNIT_BYTES = {"": 1, "b": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12, "p": 10**15}
-_UNIT_BYTES_BINARY = {"k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40, "p": 2**50}
+# BuildKit reads "8GB" as 8 GiB (binary units with or without the "i").
+_UNIT_BYTES = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40, "p": 2**50}
 
 CACHE_MOUNT_FILTER = "type==exec.cachemount"
 OTHER_FILTER = "type!=exec.cachemount"
@@ -86,30 +85,19 @@ def parse_size(value: object, key: str) -> int | str:
                 raise bad_input(f"{key}: {value!r} is not a percentage between 0 and 100")
             return text
         if _SIZE.match(text):
-            number = float(re.match(r"^\d+(\.\d+)?", text).group(0))  # type: ignore[union-attr]
-            unit = text[len(re.match(r"^\d+(\.\d+)?", text).group(0)) :].strip().lower()  # type: ignore[union-attr]
-            prefix = unit[:1] if unit not in ("b", "") else ""
-            table = _UNIT_BYTES_BINARY if "i" in unit else _UNIT_BYTES
-            return int(number * table[prefix])
+            digits = re.match(r"^\d+(\.\d+)?", text).group(0)  # type: ignore[union-attr]
+            unit = text[len(digits) :].strip().lower()
+            return int(float(digits) * _UNIT_BYTES[unit[:1] if unit not in ("b", "") else ""])
     raise bad_input(f'{key}: {value!r} is not a size (use bytes, "512MB", "64GB" or "10%")')
 
 
 def parse_duration(value: object, key: str) -> float:
-    """Check a Go duration (or integer seconds); return seconds."""
+    """Check a Go duration (or integer seconds, which BuildKit also takes); return seconds."""
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return float(value)
-    if isinstance(value, str) and _DURATION.match(value.strip()):
-        seconds = 0.0
-        scale = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
-        for number, _, unit in re.findall(r"(\d+(\.\d+)?)(ns|us|µs|ms|s|m|h)", value):
-            seconds += float(number) * scale[unit]
-        return seconds
-    hint = ""
-    if isinstance(value, str):
-        days = re.fullmatch(r"(\d+)d", value.strip())
-        if days:
-            hint = f'; Go durations have no days, write "{int(days.group(1)) * 24}h"'
-    raise bad_input(f'{key}: {value!r} is not a Go duration such as "48h" or "30m"{hint}')
+    if not isinstance(value, str):
+        raise bad_input(f'{key}: expected a Go duration such as "48h", got {value!r}')
+    return go_duration_seconds(value, key)
 
 
 def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
@@ -330,58 +318,3 @@ def render(doc: Mapping[str, Any]) -> str:
 
     emit(doc, [])
     return "\n".join(lines).strip() + "\n"
-
-
-def describe_policies(doc: Mapping[str, Any]) -> list[str]:
-    """The effective GC configuration in words, one line per rule."""
-    worker = doc.get("worker", {}).get("oci", {})
-    lines: list[str] = []
-    if worker.get("gc") is False:
-        return ["garbage collection is off"]
-    limits = [
-        f"{label} {worker[key]}"
-        for key, label in (("reservedSpace", "keeps at least"), ("maxUsedSpace", "uses at most"))
-        if key in worker
-    ]
-    if "minFreeSpace" in worker:
-        limits.append(f"leaves {worker['minFreeSpace']} of the disk free")
-    if limits:
-        lines.append("worker: " + ", ".join(limits))
-    for policy in worker.get("gcpolicy", []):
-        lines.append(describe_policy(policy))
-    return lines
-
-
-def describe_policy(policy: Mapping[str, Any]) -> str:
-    filters = policy.get("filters") or []
-    if filters == [CACHE_MOUNT_FILTER]:
-        subject = "cache mounts"
-    elif filters == [OTHER_FILTER]:
-        subject = "layers and other records"
-    elif filters:
-        subject = "records matching " + ", ".join(filters)
-    else:
-        subject = "all records" if policy.get("all") else "unshared records"
-    rules = []
-    if "keepDuration" in policy:
-        seconds = parse_duration(policy["keepDuration"], "keepDuration")
-        rules.append(f"unused for more than {human_duration(seconds)} removed")
-    if "maxUsedSpace" in policy:
-        rules.append(f"kept under {policy['maxUsedSpace']}")
-    if "reservedSpace" in policy:
-        rules.append(f"at least {policy['reservedSpace']} always kept")
-    if "minFreeSpace" in policy:
-        rules.append(f"pruned while less than {policy['minFreeSpace']} of the disk is free")
-    if "keepBytes" in policy:
-        rules.append(f"kept under {policy['keepBytes']} bytes")
-    return f"{subject}: " + ("; ".join(rules) if rules else "pruned whenever GC runs")
-
-
-def human_duration(seconds: float) -> str:
-    if seconds >= 86400 and seconds % 86400 == 0:
-        days = int(seconds // 86400)
-        return f"{days} day{'s' if days != 1 else ''}"
-    if seconds >= 3600 and seconds % 3600 == 0:
-        hours = int(seconds // 3600)
-        return f"{hours} hour{'s' if hours != 1 else ''}"
-    return f"{seconds:g} s"

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from tasks.core.units import check_go_duration
 from tasks.errors import bad_input
 
 # go-units HumanSize (what buildx prints) is decimal; buildkitd.toml and the prune flags parse
@@ -20,7 +21,6 @@ _DECIMAL = {"": 1, "b": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12, "p":
 _BINARY = {"k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40, "p": 2**50, "e": 2**60}
 _HUMAN_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtpe]?)(i?)(b?)\s*\*?\s*$", re.IGNORECASE)
 _FLAG_SIZE = re.compile(r"^\d+(\.\d+)?\s*([kmgtp]i?b?|b)?$", re.IGNORECASE)
-_GO_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
 _LONG_UNITS = re.compile(r"(\d+(?:\.\d+)?)(w|d|ns|us|µs|ms|s|m|h)")
 
 # Record types BuildKit reports, in the groups `cache.du` shows.
@@ -58,21 +58,6 @@ def check_flag_size(value: str, option: str) -> str:
     if not _FLAG_SIZE.match(value.strip()):
         raise bad_input(f"{option} {value!r}: expected bytes or a size such as 512MB or 10GB")
     return value.strip()
-
-
-def check_go_duration(value: str, option: str) -> str:
-    """A Go duration ("168h", "90m"); days and weeks get a one-line error with the converted value."""
-    text = value.strip()
-    if _GO_DURATION.match(text):
-        return text
-    parts = _LONG_UNITS.findall(text)
-    if parts and "".join(number + unit for number, unit in parts) == text:
-        hours_per = {"w": 168, "d": 24}
-        hours = sum(float(number) * hours_per[unit] for number, unit in parts if unit in hours_per)
-        rest = "".join(number + unit for number, unit in parts if unit not in hours_per)
-        fixed = f"{hours:g}h{rest}" if hours else rest
-        raise bad_input(f"{option} {value}: Go durations have no days or weeks; use {fixed}")
-    raise bad_input(f"{option} {value!r}: not a Go duration (e.g. 168h, 90m, 1h30m)")
 
 
 @dataclass(frozen=True)

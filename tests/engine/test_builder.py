@@ -64,8 +64,14 @@ def test_builder_lifecycle(builder_name, tmp_path):
     status = inv("builder.status", "--name", builder_name, env=env).stdout
     assert re.search(r"status:\s+running", status)
     assert "driver:   docker-container" in status
-    assert "cache mounts: unused for more than 14 days removed; kept under 8GB" in status
-    assert "kept under 40GB" in status
+    assert (
+        "cache mounts (except internal, frontend and shared records): kept up to 8GiB, unused > 14 days"
+        in status
+    )
+    assert (
+        "everything but cache mounts (except internal, frontend and shared records): kept up to 40GiB"
+        in status
+    )
 
     tree = tmp_path / "tree"
     tree.mkdir()
@@ -81,7 +87,7 @@ def test_builder_lifecycle(builder_name, tmp_path):
     drifted = inv("builder.create", "--name", builder_name, env=env)
     assert "recreated (cache kept)" in drifted.stdout
     assert container_id(builder_name) != first_id
-    assert "kept under 30GB" in inv("builder.status", "--name", builder_name, env=env).stdout
+    assert "kept up to 30GiB" in inv("builder.status", "--name", builder_name, env=env).stdout
     assert nonce_step_cached(bake_steps(builder_name, bake))
 
     forced = inv("builder.create", "--name", builder_name, "--force", env=env)
@@ -108,8 +114,7 @@ def test_days_in_keep_duration_is_bad_input(tmp_path, builder_name):
                  env={"INVOKE_BAKEHOUSE_BUILDER_CONFIG_FILE": str(config)})  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "bakehouse: [worker.oci] gcpolicy #1.keepDuration: '7d' is not a Go duration such as "
-        '"48h" or "30m"; Go durations have no days, write "168h"'
+        "bakehouse: [worker.oci] gcpolicy #1.keepDuration 7d: Go durations have no days or weeks; use 168h"
     )
     assert config.read_text() == before
     assert builder_name not in docker("buildx", "ls").stdout

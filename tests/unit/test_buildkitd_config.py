@@ -18,8 +18,8 @@ def test_repo_buildkitd_toml_is_valid(repo_root):
     ("value", "expected"),
     [
         (1024, 1024),
-        ("512MB", 512 * 10**6),
-        ("64GB", 64 * 10**9),
+        ("512MB", 512 * 2**20),
+        ("64GB", 64 * 2**30),
         ("2GiB", 2 * 2**30),
         ("10%", "10%"),
         ("0", 0),
@@ -46,7 +46,7 @@ def test_days_are_not_go_durations_and_the_fix_is_named():
     with pytest.raises(BakehouseError) as err:
         bk.parse_duration("7d", "keepDuration")
     assert err.value.code == BAD_INPUT
-    assert '"168h"' in str(err.value)
+    assert str(err.value) == "keepDuration 7d: Go durations have no days or weeks; use 168h"
 
 
 def test_keep_duration_in_days_rejected_in_a_file():
@@ -118,9 +118,18 @@ def test_render_round_trips(repo_root):
     assert bk.render(doc) == text  # stable
 
 
-def test_policies_in_words(repo_root):
-    lines = bk.describe_policies(bk.load((repo_root / "buildkitd.toml").read_text()))
-    assert lines[1] == "cache mounts: unused for more than 14 days removed; kept under 8GB"
-    assert lines[2].startswith("layers and other records: unused for more than 2 days removed")
-    assert lines[3] == "all records: pruned while less than 10% of the disk is free"
-    assert bk.describe_policies({"worker": {"oci": {"gc": False}}}) == ["garbage collection is off"]
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("1w", "--until 1w: Go durations have no days or weeks; use 168h"),
+        ("1d30m", "--until 1d30m: Go durations have no days or weeks; use 24h30m"),
+        ("soon", "--until 'soon': not a Go duration (e.g. 168h, 90m, 1h30m)"),
+        ("", "--until '': not a Go duration (e.g. 168h, 90m, 1h30m)"),
+    ],
+)
+def test_go_duration_errors_name_the_fix(value, message):
+    from tasks.core.units import go_duration_seconds
+
+    with pytest.raises(BakehouseError) as err:
+        go_duration_seconds(value, "--until")
+    assert str(err.value) == message

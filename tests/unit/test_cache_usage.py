@@ -7,7 +7,6 @@ import json
 import pytest
 
 from tasks.core.cache_usage import (
-    check_go_duration,
     format_size,
     parse_du,
     parse_human_size,
@@ -16,6 +15,7 @@ from tasks.core.cache_usage import (
     render_summary,
     summarize,
 )
+from tasks.core.units import check_go_duration
 from tasks.errors import BAD_INPUT, BakehouseError
 
 # Records as `docker buildx du --format json` prints them, one per line (buildx 0.29.1, BuildKit 0.33.1).
@@ -102,7 +102,7 @@ def test_prune_total_reads_buildx_total_line():
     [
         ("7d", "--until 7d: Go durations have no days or weeks; use 168h"),
         ("1w2d", "--until 1w2d: Go durations have no days or weeks; use 216h"),
-        ("2d12h", "--until 2d12h: Go durations have no days or weeks; use 48h12h"),
+        ("2d12h", "--until 2d12h: Go durations have no days or weeks; use 60h"),
         ("soon", "--until 'soon': not a Go duration (e.g. 168h, 90m, 1h30m)"),
     ],
 )
