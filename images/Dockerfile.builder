@@ -1,4 +1,5 @@
-# Build packages of one feature set; never part of the runtime image.
+# Build packages of one feature set (none for a feature set that compiles nothing); never part of
+# the runtime image.
 FROM input
 ARG sys_name
 ARG sys_version
@@ -6,6 +7,8 @@ ARG build_packages
 RUN --network=host \
     --mount=type=cache,id=apt-archives-${sys_name}-${sys_version},target=/var/cache/apt,sharing=locked \
     --mount=type=cache,id=apt-lists-${sys_name}-${sys_version},target=/var/lib/apt/lists,sharing=locked \
-    export DEBIAN_FRONTEND=noninteractive \
- && apt-get update -q \
- && apt-get install -y -q --no-install-recommends ${build_packages}
+    if [ -n "${build_packages}" ]; then \
+      export DEBIAN_FRONTEND=noninteractive \
+      && apt-get update -q \
+      && apt-get install -y -q --no-install-recommends ${build_packages}; \
+    fi

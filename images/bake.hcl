@@ -1,12 +1,13 @@
 # The core bake tree: one root (`system`), one chain of layers per matrix cell, leaves on top.
 #
-#   system --> base --> builder --> deps
-#                \                    \
-#                 +------------------> install --> tests-smoke
+#   system --> base --+--> venv -------+
+#                     +--> builder --> deps --> install --> tests-smoke
+#                     +------------------------^
 #
 # Paths are relative to the directory bake runs in: the repository root.
 # Layers depend only on the dimensions named in their `elem(...)` call, so cells that share
-# a system share system/base; only builder/deps/install/tests-smoke repeat per feature set.
+# a system share system/base/venv (the server install); only builder/deps/install/tests-smoke
+# repeat per feature set, and builder runs beside venv, not after it.
 
 # ---------------------------------------------------------------------------------------------
 # Matrix dimensions: JSON arrays in strings (bake reads variables from env of the same name).
@@ -213,13 +214,35 @@ target "base" {
   args = {
     sys_name         = sys_name
     sys_version      = sys_version
-    runtime_packages = "ca-certificates libpq5 python3"
+    runtime_packages = "ca-certificates libpq5 python3 python3-venv"
   }
   entitlements = ["network.host"]
   output       = ["type=cacheonly"]
 }
 
-# Build packages: the venv tooling, plus a compiler and headers where the feature set compiles.
+# The server's venv, once per system: every feature set starts from it.
+target "venv" {
+  description = "venv with the pinned server, shared by the feature sets of one system"
+  name        = elem("venv", [sys_name, sys_version])
+  matrix = {
+    sys_name    = distinct(jsondecode(sys_names))
+    sys_version = distinct(jsondecode(sys_versions))
+  }
+  context    = "images"
+  dockerfile = "Dockerfile.venv"
+  contexts = {
+    input = "target:${elem("base", [sys_name, sys_version])}"
+  }
+  args = {
+    sys_name    = sys_name
+    sys_version = sys_version
+    requirement = "matrix-synapse==${synapse_version}"
+  }
+  entitlements = ["network.host"]
+  output       = ["type=cacheonly"]
+}
+
+# Build packages: a compiler and headers where the feature set compiles (nothing otherwise).
 target "builder" {
   description = "build packages of the feature set"
   name        = elem("builder", [sys_name, sys_version, feat_set])
@@ -236,13 +259,13 @@ target "builder" {
   args = {
     sys_name       = sys_name
     sys_version    = sys_version
-    build_packages = trimspace("python3-venv ${feat_build_packages(feat_set)}")
+    build_packages = feat_build_packages(feat_set)
   }
   entitlements = ["network.host"]
   output       = ["type=cacheonly"]
 }
 
-# The virtualenv with the pinned homeserver and the feature set's extras.
+# The feature set's venv: the system's server venv plus the feature set's extras.
 target "deps" {
   description = "venv with the pinned server and the feature set extras"
   name        = elem("deps", [sys_name, sys_version, feat_set])
@@ -255,6 +278,7 @@ target "deps" {
   dockerfile = "Dockerfile.deps"
   contexts = {
     input = "target:${elem("builder", [sys_name, sys_version, feat_set])}"
+    venv  = "target:${elem("venv", [sys_name, sys_version])}"
   }
   args = {
     sys_name    = sys_name
