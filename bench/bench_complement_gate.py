@@ -8,8 +8,11 @@ in a few places. Run: python bench/bench_complement_gate.py [events]
 from __future__ import annotations
 
 import json
+import os
+import platform
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -49,7 +52,8 @@ def make_stream(events: int) -> list[str]:
 
 
 def main() -> None:
-    events = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    numbers = [arg for arg in sys.argv[1:] if arg.isdigit()]
+    events = int(numbers[0]) if numbers else 10_000
     stream = make_stream(events)
     reference = EventParser().feed_all(stream).results
     baseline = dict(reference)
@@ -76,6 +80,14 @@ def main() -> None:
         f"complement gate: {events} events ({len(state.results)} tests) parsed and gated in {best:.3f}s "
         f"(best of 5; goal < 0.5s) — regressions {counts['regression']}, fixes {counts['fix']}"
     )
+    if "--no-write" not in sys.argv:
+        machine = f"{platform.node()} ({platform.machine()}, {os.cpu_count()} cores)"
+        row = (
+            f"| {date.today()} | {machine} | complement: parse + gate {events} go test events (goal < 0.5 s) "
+            f"| {best:.3f} s (best of 5, {len(state.results)} tests) |\n"
+        )
+        with (Path(__file__).resolve().parent / "RESULTS.md").open("a") as out:
+            out.write(row)
 
 
 if __name__ == "__main__":
