@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -21,7 +22,7 @@ from invoke import Context, task
 from tasks.core import matrix as matrix_logic
 from tasks.core.progress import RawJsonReader, TargetOutcome
 from tasks.errors import BakehouseError, bad_input
-from tasks.proc import REPO_ROOT, last_line, run, say
+from tasks.proc import REPO_ROOT, git_output, last_line, run, say
 
 PROGRESS_MODES = ("auto", "plain", "tty", "quiet", "rawjson")
 
@@ -40,30 +41,20 @@ def resolve_matrix(c: Context, matrix_overrides: Sequence[str] = ()) -> matrix_l
 
 
 def _git_variables() -> dict[str, str]:
-    def git(*args: str) -> str:
-        result = run(["git", "-C", str(REPO_ROOT), *args], check=False)
-        return result.stdout.strip() if result.returncode == 0 else ""
-
     return {
-        "git_version": git("describe", "--tags", "--always", "--dirty") or "unknown",
-        "git_revision": git("rev-parse", "HEAD") or "unknown",
-        "git_created": git("log", "-1", "--format=%cI") or "1970-01-01T00:00:00Z",
+        "git_version": git_output("describe", "--tags", "--always", "--dirty") or "unknown",
+        "git_revision": git_output("rev-parse", "HEAD") or "unknown",
+        "git_created": git_output("log", "-1", "--format=%cI") or "1970-01-01T00:00:00Z",
     }
 
 
 def _go_variables() -> dict[str, str]:
     """The host's Go settings, so builds reach the same module proxy the host does."""
     names = ["GOPROXY", "GOSUMDB", "GONOSUMDB", "GOFLAGS"]
-    result = run(["go", "env", *names], check=False) if _has("go") else None
+    result = run(["go", "env", *names], check=False) if shutil.which("go") else None
     if result is None or result.returncode != 0:
         return {}
     return {name: value for name, value in zip(names, result.stdout.splitlines(), strict=False) if value}
-
-
-def _has(program: str) -> bool:
-    from shutil import which
-
-    return which(program) is not None
 
 
 def bake_env(c: Context, matrix: matrix_logic.Matrix) -> dict[str, str]:
@@ -95,9 +86,15 @@ def bake_print(
     root: Path = REPO_ROOT,
 ) -> dict[str, Any]:
     """The resolved bake definition (`--print`) for targets under the resolved matrix."""
-    matrix = resolve_matrix(c, matrix_overrides)
+    env = bake_env(c, resolve_matrix(c, matrix_overrides))
+    return _print_plan(c, targets, sets, env, root)
+
+
+def _print_plan(
+    c: Context, targets: list[str], sets: Sequence[str], env: dict[str, str], root: Path
+) -> dict[str, Any]:
     cmd = [*_base_args(c, bake_files(c, root), sets), "--print", *targets]
-    result = run(cmd, check=False, env=bake_env(c, matrix), cwd=root)
+    result = run(cmd, check=False, env=env, cwd=root)
     if result.returncode != 0:
         raise bad_input(f"bake rejected the definition: {_bake_error(result.stderr)}")
     try:
@@ -265,11 +262,12 @@ def bake_command(
     builder: str | None = None,
 ) -> BakeInvocation:
     """The exact bake command line (without targets and progress) and environment for a build."""
-    plan = bake_print(c, targets, matrix_overrides, sets)
+    # One environment (git and Go variables cost subprocesses) for the plan and the build.
+    env = bake_env(c, resolve_matrix(c, matrix_overrides))
+    plan = _print_plan(c, targets, sets, env, REPO_ROOT)
     names = requested_targets(plan, targets)
     builder_name = prepare_builder(c, builder)
     allow = needed_entitlements(c, plan, names)
-    env = bake_env(c, resolve_matrix(c, matrix_overrides))
     cmd = [*_base_args(c, bake_files(c), sets), f"--builder={builder_name}"]
     cmd += [f"--allow={a}" for a in allow]
     if builder_name != "default":

@@ -20,24 +20,19 @@ from tasks.core.cache_gc import GCPolicy
 from tasks.core.naming import ci_identity, isolation_key, validate_builder_name
 from tasks.engine import recorded_mode, registry_address, registry_answers, require_engine, start_registry
 from tasks.errors import BakehouseError, bad_input
-from tasks.proc import REPO_ROOT, docker, run, say
+from tasks.proc import REPO_ROOT, docker, git_output, say
 
 CONFIG_NAME = "buildkitd.toml"
 BUILDKITD_FLAGS_PREFIX = "--allow-insecure-entitlement="
-
-
-def _git(*args: str) -> str:
-    result = run(["git", "-C", str(REPO_ROOT), *args], check=False)
-    return result.stdout.strip() if result.returncode == 0 else ""
 
 
 def default_builder_name() -> str:
     """bakehouse-<actor>-<repo>-<branch>: from CI variables, else from git and the login name."""
     identity = ci_identity(os.environ)
     if identity is None:
-        origin = _git("remote", "get-url", "origin")
+        origin = git_output("remote", "get-url", "origin")
         repo = Path(origin.removesuffix(".git")).name if origin else REPO_ROOT.name
-        branch = _git("rev-parse", "--abbrev-ref", "HEAD") or "detached"
+        branch = git_output("rev-parse", "--abbrev-ref", "HEAD") or "detached"
         actor = getpass.getuser()
         identity = (actor, repo, branch)
     return isolation_key(*identity)
@@ -71,11 +66,7 @@ def render_config(
     if not source.exists():
         raise bad_input(f"{source}: no such file (builder.config_file)")
     doc = buildkitd_config.load(source.read_text(), str(cfg.config_file))
-    overrides = buildkitd_config.Overrides.from_config(cfg, extra_mirrors=mirrors)
-    if insecure:
-        overrides = buildkitd_config.Overrides(
-            **{**overrides.__dict__, "insecure_registries": overrides.insecure_registries + insecure}
-        )
+    overrides = buildkitd_config.Overrides.from_config(cfg, extra_mirrors=mirrors, extra_insecure=insecure)
     return buildkitd_config.apply_overrides(doc, overrides)
 
 

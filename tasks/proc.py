@@ -63,3 +63,9 @@ def run(
 def docker(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
     """The docker CLI, for what python-on-whales lacks (each caller says what)."""
     return run(["docker", *args], **kwargs)  # type: ignore[arg-type]
+
+
+def git_output(*args: str) -> str:
+    """Output of a git command in this repository; empty when git fails (no repo, no tags...)."""
+    result = run(["git", "-C", str(REPO_ROOT), *args], check=False)
+    return result.stdout.strip() if result.returncode == 0 else ""

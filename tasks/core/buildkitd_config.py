@@ -168,7 +168,12 @@ class Overrides:
     insecure_registries: tuple[str, ...] = ()
 
     @classmethod
-    def from_config(cls, builder_cfg: Mapping[str, Any], extra_mirrors: tuple[str, ...] = ()) -> Overrides:
+    def from_config(
+        cls,
+        builder_cfg: Mapping[str, Any],
+        extra_mirrors: tuple[str, ...] = (),
+        extra_insecure: tuple[str, ...] = (),
+    ) -> Overrides:
         gc = builder_cfg.get("gc") or {}
         cache_mounts = gc.get("cache_mounts") or {}
         other = gc.get("other") or {}
@@ -185,7 +190,7 @@ class Overrides:
             other_max_used_space=other.get("max_used_space"),
             floor_min_free_space=floor.get("min_free_space"),
             mirrors=tuple(builder_cfg.get("mirrors") or ()) + extra_mirrors,
-            insecure_registries=tuple(builder_cfg.get("insecure_registries") or ()),
+            insecure_registries=tuple(builder_cfg.get("insecure_registries") or ()) + extra_insecure,
         )
 
 
