@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -39,6 +40,7 @@ from tasks.core.complement_isolation import (
 from tasks.core.complement_plan import Cell, SuiteSettings, tester_environment
 from tasks.core.complement_results import LogsWriter, write_results
 from tasks.core.complement_select import package_matches
+from tasks.core.complement_watch import Crash, HomeserverWatch
 from tasks.errors import BakehouseError
 from tasks.proc import docker, run, say
 
@@ -245,6 +247,49 @@ class TesterOutcome:
     exit_code: int | None
     interrupted: Interrupted | None
     seconds: float
+    # A homeserver that died before it was healthy: the run was stopped at once (see below).
+    crash: Crash | None = None
+    crash_log: str = ""
+
+
+class CrashGuard:
+    """Watches the run's homeserver containers while the tester runs; on the first one that dies
+    before it is healthy, keeps its last log lines and stops the tester, so the run fails in
+    seconds instead of every test waiting out the spawn timeout for a server that is gone."""
+
+    def __init__(self, run_id: str, tester_name: str, stop_timeout: int, log_lines: int = 40) -> None:
+        self.watch = HomeserverWatch(ignore_names=frozenset({tester_name}))
+        self.tester_name = tester_name
+        self.stop_timeout = stop_timeout
+        self.log_lines = log_lines
+        self.log = ""
+        # python-on-whales streams events too, but without the label filter we need before start.
+        self._events = subprocess.Popen(
+            ["docker", "events", "--format", "{{json .}}", "--filter", "type=container",
+             "--filter", f"label={RUN_LABEL}={run_id}"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, errors="replace",
+            start_new_session=True,
+        )  # fmt: skip
+        self._thread = threading.Thread(target=self._follow, name="complement-crash-guard", daemon=True)
+        self._thread.start()
+
+    def _follow(self) -> None:
+        assert self._events.stdout is not None
+        for line in self._events.stdout:
+            crash = self.watch.feed(line)
+            if crash is None:
+                continue
+            logs = docker("logs", "--tail", str(self.log_lines), crash.container_id, check=False)
+            self.log = (logs.stdout + logs.stderr).rstrip()
+            docker("stop", "-t", str(self.stop_timeout), self.tester_name, check=False)
+            return
+
+    def close(self) -> Crash | None:
+        self._events.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._events.wait(timeout=5)
+        self._thread.join(timeout=30)
+        return self.watch.crash
 
 
 def _socket_path(endpoint: str) -> str:
@@ -282,41 +327,45 @@ def run_tester(
     started = time.monotonic()
     interrupted: Interrupted | None = None
     logs: subprocess.Popen[str] | None = None
+    guard = CrashGuard(run_id, name, stop_timeout)
     try:
-        with signals_interrupt():
-            docker("start", name, what="starting the tester")
-            if on_started is not None:
-                on_started()
-            # Its own session: a terminal's Ctrl-C must not end the stream before the tester stops.
-            logs = subprocess.Popen(
-                ["docker", "logs", "--follow", name],
-                stdout=subprocess.PIPE,
-                stderr=stderr_log,
-                text=True,
-                errors="replace",
-                start_new_session=True,
-            )
-            assert logs.stdout is not None
-            for line in logs.stdout:
-                parser.feed(line)
-            logs.wait()
-    except Interrupted as signal_received:
-        interrupted = signal_received
-    if interrupted is not None:
-        with signals_ignored():
-            say(f"{interrupted.signal_name}: stopping the tester and cleaning up run {run_id} …")
-            docker("stop", "-t", str(stop_timeout), name, check=False)
-            if logs is not None and logs.stdout is not None:
-                with contextlib.suppress(subprocess.TimeoutExpired, ValueError, OSError):
-                    for line in logs.stdout:
-                        parser.feed(line)
-                    logs.wait(timeout=30)
-    if logs is not None and logs.poll() is None:
-        logs.kill()
+        try:
+            with signals_interrupt():
+                docker("start", name, what="starting the tester")
+                if on_started is not None:
+                    on_started()
+                # Its own session: a terminal's Ctrl-C must not end the stream before the tester stops.
+                logs = subprocess.Popen(
+                    ["docker", "logs", "--follow", name],
+                    stdout=subprocess.PIPE,
+                    stderr=stderr_log,
+                    text=True,
+                    errors="replace",
+                    start_new_session=True,
+                )
+                assert logs.stdout is not None
+                for line in logs.stdout:
+                    parser.feed(line)
+                logs.wait()
+        except Interrupted as signal_received:
+            interrupted = signal_received
+        if interrupted is not None:
+            with signals_ignored():
+                say(f"{interrupted.signal_name}: stopping the tester and cleaning up run {run_id} …")
+                docker("stop", "-t", str(stop_timeout), name, check=False)
+                if logs is not None and logs.stdout is not None:
+                    with contextlib.suppress(subprocess.TimeoutExpired, ValueError, OSError):
+                        for line in logs.stdout:
+                            parser.feed(line)
+                        logs.wait(timeout=30)
+        if logs is not None and logs.poll() is None:
+            logs.kill()
+    finally:
+        crash = guard.close()
     status = docker("inspect", "--format", "{{.State.ExitCode}}", name, check=False)
     exit_code = int(status.stdout.strip()) if status.returncode == 0 and status.stdout.strip() else None
     copy_log(name, tester_log)
-    return TesterOutcome(exit_code, interrupted, time.monotonic() - started)
+    return TesterOutcome(exit_code, interrupted, time.monotonic() - started, crash, guard.log)
 
 
 def list_tests(
@@ -453,4 +502,6 @@ def run_cell(
             problems.append(f"package {package} did not finish")
     if state.events == 0:
         problems.append("the tester printed no test events")
+    if outcome.crash is not None:
+        problems.insert(0, f"stopped: {outcome.crash.describe()}")
     return CellRun(cell.label, run_id, state, outcome, directory, not problems, problems, listing)

@@ -25,7 +25,9 @@ pytestmark = pytest.mark.engine
 
 TESTEE = "bakehouse/complement-testee--debian--trixie-slim--default:latest"
 BASELINE = REPO_ROOT / "tests" / "complement" / "results.jsonl"
-QUICK = ["--packages", "./tests/csapi", "--progress", "quiet", "--builder", "default"]
+# The user's path: no --builder, so the configured docker-container builder on our BuildKit image
+# (created on first use, as `inv builder.create` makes it).
+QUICK = ["--packages", "./tests/csapi", "--progress", "quiet"]
 
 
 def run_id() -> str:
@@ -124,8 +126,16 @@ def complement_files(tmp_path: Path) -> Path:
     return root
 
 
-def test_testee_meets_complements_contract(complement_files: Path) -> None:
-    inv("build", "--target", "complement-testee", "--builder", "default", "--progress", "quiet")
+# Both builders: BuildKit v0.33 (the user's) and the engine's 0.13 differ in how COPY --chmod treats
+# the directories it creates; the contract must hold for each.
+@pytest.mark.parametrize("builder", [None, "default"], ids=["users-builder", "engine-builder"])
+def test_testee_meets_complements_contract(complement_files: Path, builder: str | None) -> None:
+    chosen = ["--builder", builder] if builder else []
+    inv("build", "--target", "complement-testee", *chosen, "--progress", "quiet")
+    # The server's user can read its configuration (parent directories traversable).
+    config = "/usr/local/share/complement-testee/homeserver.yaml"
+    read = docker("run", "--rm", "--entrypoint", "cat", TESTEE, config, check=False)
+    assert read.returncode == 0, read.stderr
     config = json.loads(docker("image", "inspect", TESTEE).stdout)[0]["Config"]
     assert set(config["ExposedPorts"]) == {"8008/tcp", "8448/tcp"}
     assert config["Healthcheck"]["Test"][0] == "CMD"
@@ -187,7 +197,7 @@ def test_testee_meets_complements_contract(complement_files: Path) -> None:
 
 def test_default_run_passes_against_the_committed_baseline() -> None:
     before = BASELINE.read_bytes()
-    result = inv("complement", "--builder", "default", "--progress", "quiet", check=False)
+    result = inv("complement", "--progress", "quiet", check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "gate: PASS (no regressions)" in result.stdout
     first = result.stdout.splitlines()[0]
@@ -271,3 +281,25 @@ def test_runs_on_one_daemon_queue_or_fail_with_no_wait() -> None:
     stdout, stderr = queued.communicate(timeout=300)
     assert queued.returncode == 0, stdout + stderr
     assert "waiting for the daemon" in stderr
+
+
+def test_a_homeserver_that_cannot_start_stops_the_run_in_seconds() -> None:
+    """The crash guard: the first homeserver that exits before it is healthy ends the run (exit 1)
+    with its last log lines, instead of each test waiting out the spawn timeout (120 s)."""
+    run = run_id()
+    started = time.monotonic()
+    result = inv(
+        "complement", *QUICK, "--run", "^(TestLogin|TestRegistration)$", "--run-id", run,
+        "--testee-env", "SYNAPSE_CONFIG_EXTRA=listeners: not-a-list",
+        check=False,
+    )  # fmt: skip
+    took = time.monotonic() - started
+    assert result.returncode == 1, result.stdout + result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("bakehouse: debian--trixie-slim--default: homeserver container "), last
+    assert "before it was healthy" in last
+    assert "--- last lines of " in result.stderr
+    assert "listeners" in result.stderr  # Synapse's own complaint about the configuration
+    assert left_behind(run) == ([], [])
+    print(f"crash guard: inv complement failed after {took:.1f}s")
+    assert took < 120, f"the run waited {took:.0f}s: the guard did not fire before the spawn timeout"
