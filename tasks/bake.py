@@ -19,6 +19,14 @@ from typing import Any
 
 from invoke import Context, task
 
+from tasks.builder import (
+    builder_recorded,
+    current_state,
+    ensure_builder,
+    require_builder,
+    resolve_builder_name,
+)
+from tasks.core import cache_export
 from tasks.core import matrix as matrix_logic
 from tasks.core.progress import RawJsonReader, TargetOutcome
 from tasks.errors import BakehouseError, bad_input
@@ -236,10 +244,15 @@ def print_summary(outcomes: list[TargetOutcome], total_seconds: float, exit_stat
 
 
 def prepare_builder(c: Context, builder: str | None) -> str:
-    from tasks.builder import builder_recorded, current_state, ensure_builder, resolve_builder_name
-
+    """The builder to build on: 'default', one that exists, or the configured one (made on first use)."""
     name = resolve_builder_name(c, builder)
-    if name != "default" and not builder_recorded(name) and current_state(name) is None:
+    if name == "default" or builder_recorded(name):
+        return name
+    if builder and name != resolve_builder_name(c, None):
+        # Named explicitly: a typo must not quietly make a new, empty builder.
+        require_builder(name)
+        return name
+    if current_state(name) is None:
         say(f"builder {name} doesn't exist yet: creating it")
         ensure_builder(c, name)
     return name
@@ -266,8 +279,10 @@ def bake_command(
     env = bake_env(c, resolve_matrix(c, matrix_overrides))
     plan = _print_plan(c, targets, sets, env, REPO_ROOT)
     names = requested_targets(plan, targets)
-    builder_name = prepare_builder(c, builder)
     allow = needed_entitlements(c, plan, names)
+    # Checked before the builder may be created: bad cache settings change nothing.
+    cache_export.CacheSettings.from_config(c.config.bakehouse.get("cache") or {})
+    builder_name = prepare_builder(c, builder)
     cmd = [*_base_args(c, bake_files(c), sets), f"--builder={builder_name}"]
     cmd += [f"--allow={a}" for a in allow]
     if builder_name != "default":
@@ -290,7 +305,8 @@ def bake_build(
     extra_args: Sequence[str] = (),
 ) -> list[TargetOutcome]:
     """Build targets; print a summary table; raise BakehouseError if any target failed."""
-    from tasks.engine import require_engine
+    from tasks.builder import builder_stopped
+    from tasks.engine import engine_lost, require_engine
 
     mode = _progress_mode(progress, c)
     require_engine()
@@ -311,6 +327,11 @@ def bake_build(
     failed = [o for o in outcomes if o.status == "failed"]
     exit_status = 1 if failed or not all(call.ok for call in calls) else 0
     print_summary(outcomes, time.monotonic() - started, exit_status)
+    if exit_status and (lost := engine_lost("the build")):
+        # buildx's own message (EOF, connection reset) hides the cause and the fix.
+        raise lost
+    if exit_status and (stopped := builder_stopped(invocation.builder)):
+        raise BakehouseError(stopped)
     if exit_status == 0:
         from tasks.cache import collect_exported_garbage
 

@@ -17,6 +17,7 @@ from invoke import Context, task
 from tasks import whales
 from tasks.core import buildkitd_config, cache_gc
 from tasks.core.cache_gc import GCPolicy
+from tasks.core.inputs import check_host_port, check_image_reference, check_mirror
 from tasks.core.naming import ci_identity, isolation_key, validate_builder_name
 from tasks.engine import recorded_mode, registry_address, registry_answers, require_engine, start_registry
 from tasks.errors import BakehouseError, bad_input
@@ -75,19 +76,31 @@ def desired_spec(
 ) -> BuilderSpec:
     """Config, driver options and flags for this builder, registry-free mode filled in automatically."""
     cfg = c.config.bakehouse.builder
-    image = image or str(cfg.image or "") or None
+    # Options first, then the config they fall back to: each refused under the name it was given by.
+    for mirror in mirrors:
+        check_mirror(mirror, "--mirror")
+    if image:
+        check_image_reference(image, "--image")
+    if network not in (None, "host"):
+        raise bad_input(f"--network {network!r}: only 'host' is supported (or leave it unset)")
+    configured_image = str(cfg.image or "")
+    if configured_image:
+        check_image_reference(configured_image, "builder.image")
+    image = image or configured_image or None
     network = network or str(cfg.network or "") or None
+    if network not in (None, "host"):
+        raise bad_input(f"builder.network {network!r}: only 'host' is supported (or leave it empty)")
     insecure: tuple[str, ...] = ()
     if recorded_mode(c) == "registry-free":
         # No registry: BuildKit runs from the locally built image, base images come from the local
         # registry as a docker.io mirror, reached over the host network.
-        local = registry_address(c)
-        image = image or str(c.config.bakehouse.supply.buildkit_image)
+        local = check_host_port(registry_address(c), "supply.registry")
+        image = image or check_image_reference(
+            str(c.config.bakehouse.supply.buildkit_image), "supply.buildkit_image"
+        )
         mirrors = (*mirrors, local)
         insecure = (local,)
         network = network or "host"
-    if network not in (None, "host"):
-        raise bad_input(f"--network {network!r}: only 'host' is supported (or leave it unset)")
     doc = render_config(c, mirrors, insecure)
     driver_opts = {}
     if image:
@@ -125,24 +138,40 @@ def builder_recorded(name: str) -> bool:
     return (config_dir / "buildx" / "instances" / name).is_file()
 
 
+def state_of(builder: dict[str, Any]) -> BuilderState:
+    """A builder's state from its `buildx ls` entry."""
+    node = (builder.get("Nodes") or [{}])[0]
+    files = node.get("Files") or {}
+    config = base64.b64decode(files[CONFIG_NAME]).decode() if CONFIG_NAME in files else ""
+    return BuilderState(
+        name=str(builder.get("Name", "")),
+        driver=str(builder.get("Driver", "")),
+        status=str(node.get("Status", "")),
+        version=str(node.get("Version", "")),
+        config_text=config,
+        driver_opts=dict(node.get("DriverOpts") or {}),
+        flags=tuple(node.get("Flags") or ()),
+        gc_policies=list(node.get("GCPolicy") or []),
+    )
+
+
 def current_state(name: str) -> BuilderState | None:
     for builder in list_builders():
-        if builder.get("Name") != name:
-            continue
-        node = (builder.get("Nodes") or [{}])[0]
-        files = node.get("Files") or {}
-        config = base64.b64decode(files[CONFIG_NAME]).decode() if CONFIG_NAME in files else ""
-        return BuilderState(
-            name=name,
-            driver=str(builder.get("Driver", "")),
-            status=str(node.get("Status", "")),
-            version=str(node.get("Version", "")),
-            config_text=config,
-            driver_opts=dict(node.get("DriverOpts") or {}),
-            flags=tuple(node.get("Flags") or ()),
-            gc_policies=list(node.get("GCPolicy") or []),
-        )
+        if builder.get("Name") == name:
+            return state_of(builder)
     return None
+
+
+def require_builder(name: str) -> dict[str, Any]:
+    """The builder's `buildx ls` entry; a name that isn't there is bad input naming those that are."""
+    builders = list_builders()
+    for builder in builders:
+        if builder.get("Name") == name:
+            return builder
+    names = ", ".join(sorted(str(builder.get("Name")) for builder in builders)) or "none"
+    raise bad_input(
+        f"no builder named {name} (builders: {names}); `inv builder.create --name {name}` makes one"
+    )
 
 
 def drift(spec: BuilderSpec, state: BuilderState) -> list[str]:
@@ -167,8 +196,13 @@ def _toml_or_none(text: str) -> dict[str, Any] | None:
         return None
 
 
+def rendered_configs_dir() -> Path:
+    """Where each builder's rendered buildkitd.toml is kept (buildx copies it in at create time)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "bakehouse" / "builders"
+
+
 def config_path(name: str) -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "bakehouse" / "builders"
+    base = rendered_configs_dir()
     base.mkdir(parents=True, exist_ok=True)
     return base / f"{name}.{CONFIG_NAME}"
 
@@ -200,6 +234,22 @@ def builder_container_id(name: str) -> str | None:
     container = f"buildx_buildkit_{name}0"
     client = whales.client()
     return client.container.inspect(container).id if client.container.exists(container) else None
+
+
+def builder_stopped(name: str) -> str | None:
+    """Why a failed build failed, when the cause is the builder's container having stopped."""
+    if name == "default":
+        return None
+    container = f"buildx_buildkit_{name}0"
+    # The CLI: one inspect with a format is cheaper than python-on-whales' full container model.
+    result = docker("inspect", "--format", "{{.State.Running}} {{.State.ExitCode}}", container, check=False)
+    running, _, exit_code = result.stdout.strip().partition(" ")
+    if result.returncode != 0 or running != "false":
+        return None
+    return (
+        f"builder {name}'s container {container} stopped during the build (exit {exit_code}); "
+        "the next `inv build` starts it again with its cache"
+    )
 
 
 def ensure_registry_for(c: Context) -> None:
@@ -274,9 +324,10 @@ def create(
 def rm(c: Context, name: str | None = None, keep_state: bool = False) -> None:
     """Remove the builder (with --keep-state its cache survives)."""
     resolved = resolve_builder_name(c, name)
+    if resolved == "default":
+        raise bad_input("'default' is the engine's own builder; bakehouse doesn't remove it")
     require_engine()
-    if current_state(resolved) is None:
-        raise BakehouseError(f"no builder named {resolved}")
+    require_builder(resolved)
     remove_builder(resolved, keep_state)
     print(f"builder {resolved}: removed{' (cache kept)' if keep_state else ''}")
 
@@ -304,9 +355,7 @@ def status(c: Context, name: str | None = None) -> None:
     """Driver, status, BuildKit version, GC policies in words and disk used."""
     resolved = resolve_builder_name(c, name)
     require_engine()
-    state = current_state(resolved)
-    if state is None:
-        raise BakehouseError(f"no builder named {resolved}; run `inv builder.create`")
+    state = state_of(require_builder(resolved))
     used = builder_disk_usage(resolved)
     print(f"builder:  {resolved}")
     print(f"driver:   {state.driver}")

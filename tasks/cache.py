@@ -17,7 +17,7 @@ from typing import Any
 
 from invoke import Context, task
 
-from tasks.builder import list_builders, resolve_builder_name
+from tasks.builder import list_builders, require_builder, resolve_builder_name
 from tasks.core import cache_export, cache_gc
 from tasks.core.cache_usage import (
     UsageRecord,
@@ -29,15 +29,16 @@ from tasks.core.cache_usage import (
     render_summary,
     summarize,
 )
+from tasks.core.naming import validate_builder_name
+from tasks.engine import require_engine
 from tasks.errors import BakehouseError, bad_input
 from tasks.proc import REPO_ROOT, docker, run, say
 
 
 def builder_entry(name: str) -> dict[str, Any]:
-    for entry in list_builders():
-        if entry.get("Name") == name:
-            return entry
-    raise BakehouseError(f"no builder named {name} (docker buildx ls; inv builder.create)")
+    """The builder's `buildx ls` entry, after checking that an engine answers (read-only)."""
+    require_engine()
+    return require_builder(name)
 
 
 def usage_records(builder: str) -> list[UsageRecord]:
@@ -130,6 +131,7 @@ def collect_exported_garbage(c: Context) -> tuple[int, int]:
 def du(c: Context, builder: str | None = None, json: bool = False) -> None:
     """The builder's disk usage by record type: cache mounts, layers, source, other."""
     name = resolve_builder_name(c, builder)
+    builder_entry(name)
     summary = usage(name)
     if json:
         print(json_dumps({"builder": name, **summary.as_json()}, indent=2))
@@ -198,12 +200,21 @@ def prune(
     dry_run: bool = False,
 ) -> None:
     """Remove build cache; prints what buildx reclaimed (its Total:) and usage before and after."""
+    cache_options = all or until or filter or reserved_space or max_used_space or min_free_space
     if orphans:
-        if all or until or filter or reserved_space or max_used_space or min_free_space or exported:
+        if cache_options or exported:
             raise bad_input("--orphans removes state volumes only; run the other prune options separately")
+        if builder:
+            validate_builder_name(builder)
         prune_orphans(builder, dry_run)
         return
+    if dry_run:
+        # Without --orphans there is nothing to list: pruning would go ahead, which is not what was asked.
+        raise bad_input("--dry-run only works with --orphans (buildx prune can't say what it would remove)")
     if exported:
+        if cache_options or builder:
+            raise bad_input("--exported cleans the cache export directory only; prune the builder separately")
+        cache_settings(c)
         removed, freed = collect_exported_garbage(c)
         print(f"exported cache: {removed} unreferenced blob(s) removed, {format_size(freed)} freed")
         return

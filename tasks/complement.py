@@ -5,25 +5,37 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from invoke import Context, task
 
-from tasks.core.complement_gate import NEW, REGRESSION, GateResult, classify, updated_baseline
+from tasks.core.complement_baseline import default_package, import_path, import_summary, place_legacy
+from tasks.core.complement_events import Key, short_package
+from tasks.core.complement_gate import NEW, REGRESSION, GateResult, blindness, classify, updated_baseline
 from tasks.core.complement_isolation import make_run_id, namespaces_for, valid_run_id
 from tasks.core.complement_plan import Cell, SuiteSettings, cells_from_plan
 from tasks.core.complement_report import (
     RunSummary,
     failure_report,
+    render_html,
     render_junit,
     render_markdown,
     render_table,
 )
-from tasks.core.complement_results import load_results, write_results
+from tasks.core.complement_results import (
+    load_results,
+    parse_results,
+    render_results,
+    write_atomically,
+    write_results,
+)
 from tasks.core.complement_select import Selection, anchored_names, join_alternatives, validate_pattern
+from tasks.core.inputs import check_packages, go_regexp_problem
+from tasks.core.text_clean import for_terminal, one_line
 from tasks.core.units import check_go_duration
+from tasks.engine import engine_lost
 from tasks.errors import BakehouseError, bad_input
 from tasks.proc import REPO_ROOT, say
 
@@ -49,12 +61,18 @@ def _settings(c: Context, options: dict[str, Any]) -> tuple[SuiteSettings, Selec
     run = options["run"] if options["run"] is not None else anchored_names(conf.run)
     skip = options["skip"] if options["skip"] is not None else join_alternatives(conf.skip)
     for option, pattern in (("run", run), ("skip", skip)):
-        error = validate_pattern(pattern) if pattern else None
+        error = (validate_pattern(pattern) or go_regexp_problem(pattern)) if pattern else None
         if error:
             raise bad_input(f"--{option} {pattern!r}: invalid regular expression ({error})")
     packages = tuple(
         p for p in re.split(r"[\s,]+", options["packages"] or " ".join(conf.packages)) if p
     ) or tuple(conf.packages)
+    # The tester runs only what it compiled (bake variable complement_packages; the environment wins).
+    variable = "complement_packages"  # a bake variable: lower-case, like the matrix ones
+    configured = c.config.bakehouse.bake.get("variables") or {}
+    compiled = os.environ.get(variable) or str(configured.get(variable) or "")
+    label = "--packages" if options["packages"] else "complement.packages"
+    packages = check_packages(packages, compiled.split(), label)
     timeout = check_go_duration(str(options["timeout"] or conf.timeout), "--timeout")
     shuffle = str(options["shuffle"] or conf.shuffle)
     if shuffle not in ("off", "on") and not shuffle.isdigit():
@@ -102,12 +120,68 @@ def _cells(c: Context, matrix: Sequence[str]) -> list[Cell]:
 
 def _write_reports(directory: Path, result: GateResult, summary: RunSummary) -> None:
     (directory / "junit.xml").write_bytes(render_junit(result, summary))
+    (directory / "report.html").write_text(render_html(result, summary), encoding="utf-8")
     markdown = render_markdown(result, summary)
     (directory / "summary.md").write_text(markdown, encoding="utf-8")
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         with open(step_summary, "a", encoding="utf-8") as handle:
             handle.write(markdown + "\n")
+
+
+def _comparable_baseline(c: Context, cell_run: CellRun, selection: Selection) -> dict[Key, str]:
+    """The baseline with legacy rows placed on this run's keys; refuses a blind gate.
+
+    Raises (exit 1, whatever --report-only says) when the baseline and the run share no test:
+    the gate would pass having compared nothing. An interrupted run is left to its own error.
+    """
+    conf = c.config.bakehouse.complement
+    state = cell_run.state
+    loaded = load_results(REPO_ROOT / str(conf.baseline))
+    if loaded.malformed:
+        say(f"baseline {conf.baseline}: {loaded.malformed} malformed row(s) ignored")
+    if loaded.conflicts:
+        say(f"baseline {conf.baseline}: {len(loaded.conflicts)} test(s) listed with different outcomes "
+            f"(the worse kept): {_listed(test for _, test in loaded.conflicts)}")  # fmt: skip
+    placement = place_legacy(
+        loaded.results, state.results, selection, packages_done=state.packages, listing=cell_run.listing
+    )
+    if placement.legacy:
+        say(f"baseline {conf.baseline}: {placement.legacy} test(s) without a package (legacy rows), "
+            f"matched by test name: {placement.matched} in one package, {len(placement.several)} in "
+            f"several, {len(placement.unplaced)} not found")  # fmt: skip
+    if placement.several:
+        names = (
+            f"{test} ({', '.join(map(short_package, where))})" for test, where in placement.several.items()
+        )
+        say(f"legacy test name(s) in several packages, each compared with the one legacy outcome: "
+            f"{_listed(names)}")  # fmt: skip
+    if placement.unplaced:
+        say(f"{len(placement.unplaced)} selected legacy test(s) neither ran nor are listed, package "
+            f"unknown, not compared: {_listed(placement.unplaced)}")  # fmt: skip
+    known = tuple(str(p) for p in conf.packages)
+    check = blindness(
+        placement.baseline, state.results, selection, known_packages=known, packages_done=state.packages
+    )
+    for package, count in sorted(check.foreign.items()):
+        say(f"baseline package {package} ({count} test(s)) matches no configured package "
+            "(complement.packages): never compared; wrong package name?")  # fmt: skip
+    for package, count in sorted(check.absent.items()):
+        say(f"baseline package {package} ({count} test(s)) is selected but this run never mentioned it")
+    for package, (before, now) in sorted(check.disjoint.items()):
+        say(f"package {short_package(package)}: the baseline ({before} tests) and this run ({now} tests) "
+            "share no test")  # fmt: skip
+    if check.blind and cell_run.outcome.interrupted is None:
+        say(f"results and logs in {os.path.relpath(cell_run.directory)}")
+        incomplete = "" if cell_run.complete else f" (incomplete run: {'; '.join(cell_run.problems)})"
+        raise BakehouseError(check.message() + incomplete)
+    return placement.baseline
+
+
+def _listed(names: Iterable[str], limit: int = 5) -> str:
+    names = list(names)
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
 
 
 def _gate_cell(
@@ -122,11 +196,9 @@ def _gate_cell(
     conf = c.config.bakehouse.complement
     baseline_path = REPO_ROOT / str(conf.baseline)
     state = cell_run.state
-    baseline = load_results(baseline_path)
-    if baseline.malformed:
-        say(f"baseline {conf.baseline}: {baseline.malformed} malformed row(s) ignored")
+    baseline = _comparable_baseline(c, cell_run, selection)
     result = classify(
-        baseline.results, state.results, selection, packages_done=state.packages, listing=cell_run.listing
+        baseline, state.results, selection, packages_done=state.packages, listing=cell_run.listing
     )
     summary = RunSummary(
         label=cell_run.label,
@@ -138,17 +210,20 @@ def _gate_cell(
     # Complement prints the homeserver logs into a failed test's output: show them for new failures.
     shown = [v.key for v in result.verdicts if v.after == "fail" and v.klass in (REGRESSION, NEW)]
     if shown:
-        sys.stderr.write(failure_report(summary, shown, max_lines=int(conf.failure_log_lines)))
+        report = failure_report(
+            summary, shown, max_lines=int(conf.failure_log_lines), tty=sys.stderr.isatty()
+        )
+        sys.stderr.write(report)
     _write_reports(cell_run.directory, result, summary)
     sys.stdout.write(render_table(result, summary))
     sys.stdout.flush()
-    say(f"results, logs, JUnit XML and summary in {os.path.relpath(cell_run.directory)}")
+    say(f"results, logs, JUnit XML, summary and report.html in {os.path.relpath(cell_run.directory)}")
     if not cell_run.complete:
         tail = (cell_run.directory / "tester-stderr.log").read_text(errors="replace").splitlines()[-15:]
         for line in tail:
-            say(f"tester: {line}")
+            say(f"tester: {for_terminal(line, tty=sys.stderr.isatty())}")
     for sample in state.malformed_samples[:3]:
-        say(f"malformed line: {sample}")
+        say(f"malformed line: {one_line(sample)}")
 
     interrupted = cell_run.outcome.interrupted
     if interrupted is not None:
@@ -176,13 +251,14 @@ def _gate_cell(
     if not cell_run.complete:
         failures.append(f"{cell_run.label}: incomplete run ({'; '.join(cell_run.problems)})")
     if result.regressions:
-        names = ", ".join(v.key[1] for v in result.regressions[:5])
+        names = ", ".join(one_line(v.key[1]) for v in result.regressions[:5])
         more = f" and {len(result.regressions) - 5} more" if len(result.regressions) > 5 else ""
         failures.append(f"{cell_run.label}: {len(result.regressions)} regression(s): {names}{more}")
     return failures
 
 
 @task(
+    default=True,  # `inv complement` runs the suite; `inv complement.import-baseline` converts baselines
     auto_shortflags=False,  # too many options: generated letters would be arbitrary (and one clashes)
     iterable=["matrix", "testee_env"],
     help={
@@ -274,6 +350,22 @@ def complement(
             ) from None
         except KeyboardInterrupt:
             raise BakehouseError(f"interrupted; run {cell_run_id} cleaned up", 130) from None
+        if lost := engine_lost(f"Complement run {cell_run_id}"):
+            raise BakehouseError(
+                f"{lost.reason}; the results in {os.path.relpath(cell_run.directory)} are incomplete "
+                "and the baseline is unchanged"
+            )
+        crash = cell_run.outcome.crash
+        if crash is not None:
+            # No gate: every remaining test would only have waited for a server that is gone.
+            sys.stderr.write(f"--- last lines of {crash.name or crash.container_id[:12]} ---\n")
+            log = for_terminal(cell_run.outcome.crash_log or "(no output)", tty=sys.stderr.isatty())
+            sys.stderr.write(log + "\n---\n")
+            raise BakehouseError(
+                f"{cell.label}: {crash.describe()}; run {cell_run_id} stopped after "
+                f"{cell_run.outcome.seconds:.0f}s (its log is above; tester output in "
+                f"{os.path.relpath(cell_run.directory)})"
+            )
 
         failures += _gate_cell(
             c, cell_run, selection, update_baseline=update_baseline, accept_regressions=accept_regressions
@@ -282,3 +374,41 @@ def complement(
         raise BakehouseError("complement: " + " | ".join(failures))
     if failures:
         say("report only, not failing: " + " | ".join(failures))
+
+
+@task(
+    help={
+        "source": "the baseline to import: {Action,Test} rows (legacy) or {Action,Package,Test} rows",
+        "output": "where to write it (default: the configured baseline, complement.baseline)",
+        "package": "package for rows without one, e.g. tests/csapi (default: the configured package "
+        "when there is exactly one; otherwise they stay without one and are matched by test name)",
+    }
+)
+def import_baseline(c: Context, source: str, output: str | None = None, package: str | None = None) -> None:
+    """Convert a Complement baseline (also the older {Action,Test} format) into ours, atomically."""
+    conf = c.config.bakehouse.complement
+    module = str(conf.module)
+    if package is not None and not package.strip():
+        raise bad_input("--package: expected a package such as tests/csapi")
+    assigned = import_path(package, module) if package else default_package(tuple(conf.packages), module)
+    source_path = Path(source)
+    try:
+        text = source_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise bad_input(f"{source}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise bad_input(f"{source}: cannot read it ({reason})") from None
+    loaded = parse_results(text.splitlines(), package=assigned)
+    if not loaded.results:
+        raise bad_input(
+            f"{source}: no valid result rows ({loaded.rows} read, {loaded.malformed} malformed); "
+            "nothing written"
+        )
+    target = Path(output) if output else REPO_ROOT / str(conf.baseline)
+    try:
+        # Read fully above, written atomically here: importing a file onto itself is safe too.
+        write_atomically(target, render_results(loaded.results))
+    except OSError as exc:
+        raise BakehouseError(f"{target}: cannot write it ({exc.strerror or exc})") from None
+    print(f"imported {source} into {output or conf.baseline}: {import_summary(loaded, assigned)}")

@@ -41,6 +41,7 @@ from tasks.core.complement_plan import Cell, SuiteSettings, tester_environment
 from tasks.core.complement_results import LogsWriter, write_results
 from tasks.core.complement_select import package_matches
 from tasks.core.complement_watch import Crash, HomeserverWatch
+from tasks.engine import engine_answers
 from tasks.errors import BakehouseError
 from tasks.proc import docker, run, say
 
@@ -180,11 +181,14 @@ def complement_networks(namespaces: Sequence[str]) -> dict[str, int]:
     return networks
 
 
-def sweep(run_id: str, namespaces: Sequence[str], *, keep_networks: Sequence[str] | None = None) -> Swept:
-    """Remove the run's containers and images, then Complement's unused networks of these
-    namespaces, except `keep_networks` (those that existed before this run started)."""
+def sweep(
+    run_id: str | None, namespaces: Sequence[str], *, keep_networks: Sequence[str] | None = None
+) -> Swept:
+    """Remove the run's containers and images (any run's with None), then Complement's unused
+    networks of these namespaces, except `keep_networks` (those that existed before this run)."""
     swept = Swept()
-    containers = _ids("ps", "-aq", "--no-trunc", "--filter", f"label={RUN_LABEL}={run_id}")
+    label = f"label={RUN_LABEL}={run_id}" if run_id is not None else f"label={RUN_LABEL}"
+    containers = _ids("ps", "-aq", "--no-trunc", "--filter", label)
     if containers:
         result = docker("rm", "-f", "-v", *containers, check=False)
         swept.containers = len(containers)
@@ -200,7 +204,7 @@ def sweep(run_id: str, namespaces: Sequence[str], *, keep_networks: Sequence[str
         else:
             swept.errors.append(result.stderr.strip())
     # Blueprint images are children of the run image: remove what can go, repeat while progressing.
-    images = _ids("images", "-aq", "--no-trunc", "--filter", f"label={RUN_LABEL}={run_id}")
+    images = _ids("images", "-aq", "--no-trunc", "--filter", label)
     while images:
         remaining = [i for i in images if docker("image", "rm", "-f", i, check=False).returncode != 0]
         swept.images += len(images) - len(remaining)
@@ -415,6 +419,18 @@ def print_stderr(text: str) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+RUN_STATUS_FILE = "run.json"
+
+
+def write_run_status(directory: Path, run_id: str, state: str, problems: Sequence[str] = ()) -> None:
+    """The results directory says whether its run finished: "running" left behind means the run
+    died (engine or process killed), so its results are incomplete."""
+    status = {"run_id": run_id, "state": state, "problems": list(problems), "time": time.time()}
+    temporary = directory / f".{RUN_STATUS_FILE}.tmp"
+    temporary.write_text(json.dumps(status) + "\n", encoding="utf-8")
+    os.replace(temporary, directory / RUN_STATUS_FILE)
+
+
 @dataclass
 class CellRun:
     label: str
@@ -448,17 +464,21 @@ def run_cell(
     stop_timeout: int,
     directory: Path,
 ) -> CellRun:
-    """Lock the daemon, sweep the run's leftovers, run the tester, sweep again, always."""
-    shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir(parents=True)
+    """Lock the daemon, sweep leftovers, run the tester, sweep again, always."""
     endpoint = current_endpoint()
     lock = lock_path(usable_lock_dir(lock_dir), endpoint)
     owner = f"run {run_id}, pid {os.getpid()} on {socket.gethostname()}, since {time.strftime('%H:%M:%S')}"
     run_image = run_image_reference(name_prefix, run_id)
     with signals_interrupt(), daemon_lock(lock, owner, wait=wait):
-        swept = sweep(run_id, namespaces)
+        # Only under the lock: a queued run must not empty the directory of the run it waits for.
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True)
+        write_run_status(directory, run_id, "running")
+        # Holding the lock, no other run of this host is alive: whatever carries a run label is left
+        # over from a run that died (engine killed, process killed), whatever its id.
+        swept = sweep(None, namespaces)
         if swept.containers or swept.networks or swept.images:
-            say(f"removed leftovers of earlier attempts of run {run_id}: {swept}")
+            say(f"removed leftovers of earlier runs: {swept}")
         existing_networks = list(complement_networks(namespaces))
         try:
             marker = run_container_name(name_prefix, run_id, "mark")
@@ -486,10 +506,13 @@ def run_cell(
                 )
         finally:
             with signals_ignored():
-                swept = sweep(run_id, namespaces, keep_networks=existing_networks)
-                say(f"cleaned up run {run_id}: {swept}")
-                for error in swept.errors:
-                    say(f"cleanup: {error}")
+                if engine_answers():
+                    swept = sweep(run_id, namespaces, keep_networks=existing_networks)
+                    say(f"cleaned up run {run_id}: {swept}")
+                    for error in swept.errors:
+                        say(f"cleanup: {error}")
+                else:
+                    say(f"the engine is gone: run {run_id}'s leftovers are swept by the next run")
     state = parser.finish()
     write_results(directory / "results.jsonl", state.results)
     problems: list[str] = []
@@ -504,4 +527,7 @@ def run_cell(
         problems.append("the tester printed no test events")
     if outcome.crash is not None:
         problems.insert(0, f"stopped: {outcome.crash.describe()}")
+    if not engine_answers():
+        problems.insert(0, "the Docker engine stopped answering")
+    write_run_status(directory, run_id, "incomplete" if problems else "complete", problems)
     return CellRun(cell.label, run_id, state, outcome, directory, not problems, problems, listing)

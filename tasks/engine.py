@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -24,8 +25,9 @@ from typing import Any
 from invoke import Context, task
 
 from tasks import whales
+from tasks.core.inputs import check_host_port, check_image_reference
 from tasks.core.versions import version_at_least
-from tasks.errors import BakehouseError
+from tasks.errors import BakehouseError, bad_input
 from tasks.proc import run, say
 
 CLI_PLUGIN_DIR = Path("/usr/local/lib/docker/cli-plugins")
@@ -137,12 +139,30 @@ def installed_buildx_version() -> str | None:
     return words[1].lstrip("v") if len(words) > 1 else None
 
 
+def engine_answers() -> bool:
+    """Whether the engine answers now: one ping where it is a unix socket."""
+    path = _socket_path()
+    return socket_answers(path) if path is not None else probe_engine() is not None
+
+
+def engine_endpoint() -> str:
+    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+
 def require_engine() -> None:
     """Fail with the fix when no engine answers; cheap (one ping) where the engine is a unix socket."""
-    path = _socket_path()
-    reachable = socket_answers(path) if path is not None else probe_engine() is not None
-    if not reachable:
+    if not engine_answers():
         raise BakehouseError("no Docker engine is reachable; run `inv engine.up` first")
+
+
+def engine_lost(during: str) -> BakehouseError | None:
+    """The error for a failure whose cause is the engine going away, or None if it still answers."""
+    if engine_answers():
+        return None
+    return BakehouseError(
+        f"the Docker engine at {engine_endpoint()} stopped answering during {during}; "
+        "run `inv engine.up`, then run this again (the builder's cache is kept)"
+    )
 
 
 def engine_usable(info: EngineInfo, cfg: dict[str, Any]) -> list[str]:
@@ -353,6 +373,28 @@ def stop_private_engine(c: Context) -> bool:
 # --- registry-free supply --------------------------------------------------------------------
 
 
+SUPPLY_MODES = ("auto", "registry", "registry-free")
+_VERSION = re.compile(r"^\d+(\.\d+)*$")
+
+
+def check_up_config(c: Context) -> None:
+    """What `up` acts on, refused before anything is installed, started, pulled or written."""
+    supply = c.config.bakehouse.supply
+    if str(supply.mode) not in SUPPLY_MODES:
+        raise bad_input(f"supply.mode: {str(supply.mode)!r} is not {', '.join(SUPPLY_MODES)}")
+    for image in supply.base_images:
+        name, _, tag = str(image).partition(":")
+        if name != "debian" or not tag.removesuffix("-slim"):
+            raise bad_input(f"supply.base_images: can only make debian:<suite>[-slim] images, not {image!r}")
+    check_host_port(str(supply.registry), "supply.registry")
+    check_image_reference(str(supply.probe_image), "supply.probe_image")
+    check_image_reference(str(supply.buildkit_image), "supply.buildkit_image")
+    for key in ("min_api_version", "min_buildx_version"):
+        value = str(engine_config(c)[key])
+        if not _VERSION.match(value):
+            raise bad_input(f"engine.{key} {value!r}: expected a version such as 1.45")
+
+
 def decide_mode(c: Context) -> str:
     """registry or registry-free: configured, or found out by trying a pull (never assumed)."""
     configured = str(c.config.bakehouse.supply.mode)
@@ -513,6 +555,7 @@ def ensure_supply(c: Context) -> str:
 @task
 def up(c: Context) -> None:
     """Make a Docker engine available (a private one from Debian packages only if none is usable)."""
+    check_up_config(c)
     cfg = engine_config(c)
     info = probe_engine()
     if info is not None and not engine_usable(info, cfg):

@@ -19,6 +19,7 @@ from typing import Any
 from invoke import Context, task
 
 from tasks import bake as bake_runner
+from tasks.builder import require_builder, resolve_builder_name
 from tasks.core import lint_bake, lint_files, lint_pins
 from tasks.core.lint_findings import (
     FORMATS,
@@ -31,6 +32,7 @@ from tasks.core.lint_findings import (
     relative_path,
     render,
 )
+from tasks.engine import require_engine
 from tasks.errors import BakehouseError, bad_input
 from tasks.proc import REPO_ROOT, last_line, run, say
 
@@ -145,16 +147,28 @@ def ruff_format_findings(ruff: str, root: Path, python_files: Sequence[str]) -> 
 
 @dataclass(frozen=True)
 class BakeTree:
-    """The linted tree's bake files: the configured ones, or --bake-file for another tree."""
+    """The linted tree's bake files: --bake-file, the configured ones, or those found in another tree."""
 
     root: Path
     files: tuple[str, ...]
     missing: tuple[str, ...]
     configured: bool
+    # The files were found by looking through another tree (find_bake_files), not named.
+    found: bool = False
+    # Why no bake file is linted (none found, or found ones that can't go together): a skip.
+    unusable: str = ""
 
     @classmethod
     def of(cls, c: Context, root: Path, names: Sequence[str]) -> BakeTree:
         configured = [str(name) for name in c.config.bakehouse.bake.files]
+        # Another tree uses this repository's bake files only when it has all of them (a checkout of
+        # bakehouse); otherwise its own are looked for.
+        use_configured = root == REPO_ROOT or (
+            bool(configured) and all((root / name).is_file() for name in configured)
+        )
+        if not names and not use_configured:
+            found = lint_files.find_bake_files(root, tree_files(root, _exclude(c, root)))
+            return cls(root, found.files, (), False, bool(found.files), _unusable_reason(root, found))
         wanted = list(names) or configured
         present = tuple(name for name in wanted if (root / name).is_file())
         missing = tuple(name for name in wanted if name not in present)
@@ -165,6 +179,24 @@ class BakeTree:
         for name in self.files:
             command += ["-f", name]
         return command
+
+
+def _unusable_reason(root: Path, found: lint_files.BakeFiles) -> str:
+    if found.clashes:
+        names = ", ".join(name for name, _ in found.clashes)
+        paths = sorted(
+            {path for _, defining in found.clashes for path in defining}, key=lint_files.bake_file_order
+        )
+        return (
+            f"bake files in different directories define the same target/group names ({names}):"
+            f" {', '.join(paths)};"
+            " bake would merge them into one definition, so pass --bake-file (repeatable) to choose"
+        )
+    if found.files:
+        return ""
+    outside = ", ".join(f"{name}/" for name in sorted(lint_files.NOT_OWN_DIRS))
+    looked_for = f"docker-bake.* and any *.hcl or *.json defining a target, outside {outside}"
+    return f"no bake files found under {root} (looked for {looked_for}); pass --bake-file"
 
 
 def _bake_env(c: Context, matrix_overrides: Sequence[str]) -> dict[str, str]:
@@ -326,14 +358,17 @@ def lint_tree(c: Context, tree: BakeTree, fix: bool, builder: str | None) -> lis
     scripts = lint_files.shell_scripts(root, files)
     dockerfiles = lint_files.dockerfiles(files)
     results = [run_shellcheck(root, scripts, fix), run_hadolint(root, dockerfiles)]
-    if tree.files:
+    # Named files that are all missing still run: the missing ones are findings.
+    if tree.files or tree.missing:
         bake_result, default_plan, printed = run_bake_definition(c, tree)
+        if tree.found:
+            bake_result.note = f"found {', '.join(tree.files)}"
         results.append(run_pins(c, root, dockerfiles, printed))
         results.append(bake_result)
         results.append(run_bake_checks(c, tree, default_plan, builder))
     else:
         results.append(run_pins(c, root, dockerfiles, {}))
-        results.append(ToolResult("bake", skipped="no bake files in this tree"))
+        results.append(ToolResult("bake", skipped=tree.unusable or "no bake files in this tree"))
     results.append(run_ruff(root, lint_files.python_files(files), fix))
     return results
 
@@ -342,10 +377,11 @@ def lint_tree(c: Context, tree: BakeTree, fix: bool, builder: str | None) -> lis
     default=True,
     help={
         "path": "lint another tree (default: this repository)",
-        "format": "tty (default) | checkstyle | json | sarif",
+        "format": "tty (default) | checkstyle | json | sarif | html (a page for people)",
         "fix": "let the tools that can fix things do so first (ruff, shellcheck)",
         "builder": "builder for `bake --call check` (default: the bakehouse builder)",
-        "bake_file": "bake file of the linted tree, relative to it (repeatable; default: bake.files)",
+        "bake_file": "bake file of the linted tree, relative to it (repeatable; default: bake.files,"
+        " or the tree's own bake files with --path)",
     },
     iterable=["bake_file"],
 )
@@ -360,6 +396,10 @@ def check(
     """shellcheck, hadolint, digest pins, bake definition and ruff; exit 0 only when clean."""
     if format not in FORMATS:
         raise bad_input(f"--format {format}: expected one of {', '.join(FORMATS)}")
+    if builder:
+        # Named explicitly, it must exist (a typo is not a skip); checked before --fix changes files.
+        require_engine()
+        require_builder(resolve_builder_name(c, builder))
     tree = BakeTree.of(c, tree_root(path), bake_file or [])
     results = lint_tree(c, tree, fix, builder)
     report = render(results, format)
@@ -391,7 +431,8 @@ def image_digest(reference: str) -> str:
     help={
         "path": "pin another tree (default: this repository)",
         "dry_run": "show what would be written, change nothing",
-        "bake_file": "bake file of the tree, relative to it (repeatable; default: bake.files)",
+        "bake_file": "bake file of the tree, relative to it (repeatable; default: bake.files,"
+        " or the tree's own bake files with --path)",
     },
     iterable=["bake_file"],
 )

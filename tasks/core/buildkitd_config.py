@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tasks.core.inputs import check_host_port, check_mirror
 from tasks.core.units import go_duration_seconds
 from tasks.errors import bad_input
 
@@ -135,10 +136,13 @@ def validate(doc: Mapping[str, Any]) -> None:
                 raise bad_input(f"{policy_where}.filters: expected a list of strings")
     for host, registry in doc.get("registry", {}).items():
         where = f'[registry."{host}"]'
+        check_host_port(host, "buildkitd.toml [registry] table")
         _check_keys(registry, _REGISTRY_KEYS, where)
         mirrors = registry.get("mirrors", [])
         if not isinstance(mirrors, list) or not all(isinstance(m, str) and m for m in mirrors):
             raise bad_input(f"{where}.mirrors: expected a list of host[:port] strings")
+        for mirror in mirrors:
+            check_mirror(mirror, f"{where}.mirrors")
 
 
 def load(text: str, source: str = "buildkitd.toml") -> dict[str, Any]:
@@ -174,6 +178,11 @@ class Overrides:
         extra_mirrors: tuple[str, ...] = (),
         extra_insecure: tuple[str, ...] = (),
     ) -> Overrides:
+        # Checked here, under their config names, before they are merged into the file's tables.
+        for mirror in builder_cfg.get("mirrors") or ():
+            check_mirror(str(mirror), "builder.mirrors")
+        for host in builder_cfg.get("insecure_registries") or ():
+            check_host_port(str(host), "builder.insecure_registries")
         gc = builder_cfg.get("gc") or {}
         cache_mounts = gc.get("cache_mounts") or {}
         other = gc.get("other") or {}

@@ -23,6 +23,12 @@ _HUMAN_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtpe]?)(i?)(b?)\s*\*?\s*$",
 _FLAG_SIZE = re.compile(r"^\d+(\.\d+)?\s*([kmgtp]i?b?|b)?$", re.IGNORECASE)
 _LONG_UNITS = re.compile(r"(\d+(?:\.\d+)?)(w|d|ns|us|µs|ms|s|m|h)")
 
+# The keys `buildx prune --filter` takes (its reference), plus unused-for, the old name of until.
+PRUNE_FILTER_KEYS = frozenset(
+    {"until", "unused-for", "id", "parents", "description", "inuse", "mutable", "immutable", "shared",
+     "private", "type"}
+)  # fmt: skip
+
 # Record types BuildKit reports, in the groups `cache.du` shows.
 CATEGORIES = ("cache mounts", "layers", "source", "other")
 _CATEGORY_OF_TYPE = {
@@ -204,6 +210,13 @@ def prune_command(
         key, equals, _ = item.partition("=")
         if not equals or not key:
             raise bad_input(f"--filter {item!r}: expected KEY=VALUE (e.g. type=exec.cachemount)")
+        if key.rstrip("!~") not in PRUNE_FILTER_KEYS:
+            # A record a filter can't evaluate doesn't match it: a typo in a key would prune nothing
+            # and still look like success.
+            raise bad_input(
+                f"--filter {item!r}: unknown key {key.rstrip('!~')!r} "
+                f"(known: {', '.join(sorted(PRUNE_FILTER_KEYS))})"
+            )
         if key.rstrip("!~") in ("until", "unused-for"):
             check_go_duration(item.split("=", 1)[1], f"--filter {key}")
         command += ["--filter", item]

@@ -5,6 +5,9 @@ one row per key: the same format for a run's results and the committed baseline,
 baseline stays reviewable in a diff. The baseline is replaced atomically (temp file in the
 same directory, fsync, rename): a reader or an interrupted writer sees the old file or the new
 one, never a mix.
+
+Rows without a `Package` (the older `{"Action","Test"}` format some homeservers keep) load
+under the package `""`, which means "unknown": the gate matches them by test name.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from tasks.core.complement_events import OUTCOMES, Key
+from tasks.core.complement_events import OUTCOMES, Key, worst
 
 _COMPACT = (",", ":")
 
@@ -32,17 +35,35 @@ def render_results(results: Mapping[Key, str]) -> str:
 
 @dataclass
 class LoadedResults:
+    """Rows read back, with what was wrong with them: rows == kept + duplicates + malformed."""
+
     results: dict[Key, str] = field(default_factory=dict)
+    rows: int = 0  # non-blank lines
     malformed: int = 0
+    # Rows repeating a key already read; those with another outcome are also in `conflicts`.
+    duplicates: int = 0
+    conflicts: list[Key] = field(default_factory=list)
+    # Valid rows without a package (legacy format), filed under `package` or "".
+    legacy: int = 0
+
+    @property
+    def kept(self) -> int:
+        return len(self.results)
 
 
-def parse_results(lines: Iterable[str]) -> LoadedResults:
-    """Rows back into a mapping; rows that aren't valid result rows are counted, not fatal."""
+def parse_results(lines: Iterable[str], *, package: str = "") -> LoadedResults:
+    """Rows back into a mapping; rows that aren't valid result rows are counted, not fatal.
+
+    Rows without a package (or with an empty one) are filed under `package`. A key read twice
+    with different outcomes keeps the worse one, as for `--count` > 1: a test recorded both
+    passing and failing must not turn its next failure into a regression.
+    """
     loaded = LoadedResults()
     for line in lines:
         line = line.strip()
         if not line:
             continue
+        loaded.rows += 1
         try:
             row = json.loads(line)
         except ValueError:
@@ -51,11 +72,22 @@ def parse_results(lines: Iterable[str]) -> LoadedResults:
         if not isinstance(row, dict):
             loaded.malformed += 1
             continue
-        action, package, test = row.get("Action"), row.get("Package", ""), row.get("Test")
-        if action not in OUTCOMES or not isinstance(package, str) or not isinstance(test, str) or not test:
+        action, row_package, test = row.get("Action"), row.get("Package", ""), row.get("Test")
+        valid = action in OUTCOMES and isinstance(row_package, str) and isinstance(test, str) and test
+        if not valid:
             loaded.malformed += 1
             continue
-        loaded.results[(package, test)] = action
+        if not row_package:
+            loaded.legacy += 1
+            row_package = package
+        key = (row_package, test)
+        before = loaded.results.get(key)
+        if before is not None:
+            loaded.duplicates += 1
+            if before != action and key not in loaded.conflicts:
+                loaded.conflicts.append(key)
+            action = worst(before, action)
+        loaded.results[key] = action
     return loaded
 
 

@@ -1,16 +1,19 @@
 """Which files of a tree each linter looks at.
 
 Shell scripts are recognised by extension *and* by shebang (helper scripts often have no
-extension); Dockerfiles by name. Excluded: version-control and tool directories, and the
-tree-relative glob patterns from config (e.g. the lint fixtures, which hold findings on purpose).
+extension); Dockerfiles by name; another tree's bake files by content (``find_bake_files``).
+Excluded: version-control and tool directories, and the tree-relative glob patterns from config
+(e.g. the lint fixtures, which hold findings on purpose).
 """
 
 from __future__ import annotations
 
 import fnmatch
+import json
 import os
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 # Directories no linter should descend into: VCS metadata, virtualenvs, caches, vendored code.
@@ -121,3 +124,123 @@ def dockerfiles(files: Iterable[str]) -> list[str]:
 
 def python_files(files: Iterable[str]) -> list[str]:
     return [relative for relative in files if is_python(relative)]
+
+
+# --- another tree's bake files ------------------------------------------------------------------
+
+# The files bake reads from its working directory when given no -f, in its order. Compose files,
+# which bake reads too, are left out: they describe services to run, and bake would merge their
+# services with the tree's targets of the same name.
+BAKE_DEFAULT_FILES = (
+    "docker-bake.json",
+    "docker-bake.hcl",
+    "docker-bake.override.json",
+    "docker-bake.override.hcl",
+)
+# Bake files under these belong to other projects (vendored code, test fixtures).
+NOT_OWN_DIRS = frozenset({"vendor", "third_party", "testdata"})
+BAKE_BLOCK_TYPES = frozenset({"target", "group", "variable", "function"})
+_BAKE_FILE_MAX_BYTES = 1 << 20
+
+# A top-level HCL block opening: type, labels (quoted or bare), brace. Top-level blocks start at
+# column 0 in practice; nested ones (validation, matrix) are indented and not wanted here.
+_HCL_BLOCK = re.compile(r'^([A-Za-z_][\w-]*)((?:[ \t]+(?:"[^"\n]*"|[A-Za-z_][\w-]*))*)[ \t]*\{', re.MULTILINE)
+_HCL_LABEL = re.compile(r'"([^"\n]*)"|([A-Za-z_][\w-]*)')
+
+
+def bake_blocks(relative: str, text: str) -> list[tuple[str, str]] | None:
+    """(block type, name) of each top-level block when ``text`` is a bake file, else None.
+
+    A bake file has only target/group/variable/function blocks with one label each; anything else
+    (Terraform's ``resource "x" "y"``, Packer's ``source``, Nomad's ``job``) is another tool's HCL.
+    """
+    if PurePosixPath(relative).suffix == ".json":
+        return _json_bake_blocks(text)
+    blocks: list[tuple[str, str]] = []
+    for match in _HCL_BLOCK.finditer(text):
+        labels = [quoted or bare for quoted, bare in _HCL_LABEL.findall(match.group(2))]
+        if match.group(1) not in BAKE_BLOCK_TYPES or len(labels) != 1:
+            return None
+        blocks.append((match.group(1), labels[0]))
+    return blocks or None
+
+
+def _json_bake_blocks(text: str) -> list[tuple[str, str]] | None:
+    # Cheap test first: most JSON files in a tree (package.json, fixtures) name no bake block at all.
+    if not any(f'"{kind}"' in text for kind in BAKE_BLOCK_TYPES):
+        return None
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(document, dict) or not document or not set(document) <= BAKE_BLOCK_TYPES:
+        return None
+    if not all(isinstance(entries, dict) for entries in document.values()):
+        return None
+    return [(kind, str(name)) for kind, entries in document.items() for name in entries] or None
+
+
+def bake_file_order(relative: str) -> tuple[tuple[str, ...], int, int, str]:
+    """Sort key: by directory; in each, bake's own file names in its order, then the other files by
+    name, then ``*.override.*`` files (they override what comes before them)."""
+    path = PurePosixPath(relative)
+    known = (
+        BAKE_DEFAULT_FILES.index(path.name) if path.name in BAKE_DEFAULT_FILES else len(BAKE_DEFAULT_FILES)
+    )
+    rank = 2 if ".override." in path.name else 0 if known < len(BAKE_DEFAULT_FILES) else 1
+    return path.parent.parts, rank, known, path.name
+
+
+@dataclass(frozen=True)
+class BakeFiles:
+    """The bake files found in a tree, or the reason they can't be used together."""
+
+    files: tuple[str, ...] = ()
+    # Target or group names defined in more than one directory, and the files defining them.
+    clashes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+def _read_small(path: Path) -> str:
+    try:
+        if path.stat().st_size > _BAKE_FILE_MAX_BYTES:
+            return ""
+        return path.read_text(errors="replace")
+    except OSError:
+        return ""
+
+
+def find_bake_files(root: Path, files: Iterable[str]) -> BakeFiles:
+    """The bake definition of a tree that doesn't name one: its ``*.hcl``/``*.json`` bake files.
+
+    A directory holds a bake definition when one of its bake files defines a target; its other bake
+    files (variables, functions, groups only) belong to that definition. Definitions from several
+    directories are used together unless they define the same target or group name: bake would
+    silently merge those (the later file wins), so they are reported as clashes instead.
+    """
+    blocks: dict[str, list[tuple[str, str]]] = {}
+    for relative in files:
+        path = PurePosixPath(relative)
+        if path.suffix not in (".hcl", ".json") or NOT_OWN_DIRS.intersection(path.parent.parts):
+            continue
+        found = bake_blocks(relative, _read_small(root / relative))
+        if found is not None:
+            blocks[relative] = found
+    with_targets = {
+        PurePosixPath(relative).parent
+        for relative, found in blocks.items()
+        if any(kind == "target" for kind, _ in found)
+    }
+    chosen = sorted((r for r in blocks if PurePosixPath(r).parent in with_targets), key=bake_file_order)
+    directories: dict[str, set[PurePosixPath]] = {}
+    defined_in: dict[str, set[str]] = {}
+    for relative in chosen:
+        for kind, name in blocks[relative]:
+            if kind in ("target", "group"):
+                directories.setdefault(name, set()).add(PurePosixPath(relative).parent)
+                defined_in.setdefault(name, set()).add(relative)
+    clashes = tuple(
+        (name, tuple(sorted(defined_in[name], key=bake_file_order)))
+        for name in sorted(directories)
+        if len(directories[name]) > 1
+    )
+    return BakeFiles((), clashes) if clashes else BakeFiles(tuple(chosen))

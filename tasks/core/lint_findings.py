@@ -1,18 +1,25 @@
 """Lint findings from every tool in one shape, and the report formats built from them.
 
 Each tool's native output is parsed into ``Finding`` rows (paths relative to the linted tree);
-the rows are merged, sorted and rendered as tty text, checkstyle XML, JSON or SARIF 2.1.0.
+the rows are merged, sorted and rendered as tty text, checkstyle XML, JSON, SARIF 2.1.0 or an
+HTML page. Every renderer shows findings through `_shown`: tools quote the code they complain
+about and file names can hold anything, so the text is cleaned (`text_clean`) on the way out.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from urllib.parse import quote
 
-FORMATS = ("tty", "checkstyle", "json", "sarif")
+from tasks.core import html_page
+from tasks.core.text_clean import clean_text, one_line
+
+FORMATS = ("tty", "checkstyle", "json", "sarif", "html")
 
 # Each tool's levels mapped onto the three levels checkstyle and SARIF share.
 _SEVERITY = {
@@ -54,14 +61,18 @@ class ToolResult:
     files_checked: int = 0
     findings: list[Finding] = field(default_factory=list)
     skipped: str = ""
+    # Said after the counts, e.g. which bake files were found in another tree.
+    note: str = ""
 
     def summary(self) -> str:
+        """One line for people (a skip reason can quote a tool's coloured error output)."""
         if self.skipped:
-            return f"{self.tool}: skipped: {self.skipped}"
+            return one_line(f"{self.tool}: skipped: {self.skipped}")
         count = len(self.findings)
         noun = "finding" if count == 1 else "findings"
         files = "file" if self.files_checked == 1 else "files"
-        return f"{self.tool}: {self.files_checked} {files} checked, {count} {noun}"
+        note = f" ({self.note})" if self.note else ""
+        return one_line(f"{self.tool}: {self.files_checked} {files} checked, {count} {noun}{note}")
 
 
 def severity(level: str) -> str:
@@ -175,27 +186,57 @@ def merge(results: Iterable[ToolResult]) -> list[Finding]:
     return sorted({finding for result in results for finding in result.findings})
 
 
+def _shown(finding: Finding) -> Finding:
+    """The finding as reports show it: names on one line, the message cleaned (one per finding,
+    so the counts in every format stay those of `merge`)."""
+    return replace(
+        finding,
+        path=one_line(finding.path),
+        tool=one_line(finding.tool),
+        rule=one_line(finding.rule),
+        severity=one_line(finding.severity),
+        message=clean_text(finding.message),
+    )
+
+
+def _shown_findings(results: Sequence[ToolResult]) -> list[Finding]:
+    return [_shown(finding) for finding in merge(results)]
+
+
+def _artifact_uri(path: str) -> str:
+    """A relative path as a URI reference made of the file name's own bytes, percent-encoded
+    (a name that was not UTF-8 arrives with surrogate escapes; any other surrogate can't be a name)."""
+    try:
+        raw = path.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = clean_text(path).encode("utf-8")
+    return quote(raw, safe="/")
+
+
 def _summary_rows(results: Sequence[ToolResult]) -> list[dict[str, object]]:
     return [
         {
-            "tool": result.tool,
+            "tool": one_line(result.tool),
             "files_checked": result.files_checked,
             "findings": len(result.findings),
-            "skipped": result.skipped or None,
+            "skipped": clean_text(result.skipped) or None,
         }
         for result in results
     ]
 
 
 def render_tty(results: Sequence[ToolResult]) -> str:
-    lines = [f"{f.location()}: {f.severity}: {f.message} [{f.tool} {f.rule}]" for f in merge(results)]
+    lines = [
+        f"{f.location()}: {f.severity}: {one_line(f.message)} [{f.tool} {f.rule}]"
+        for f in _shown_findings(results)
+    ]
     lines.extend(result.summary() for result in results)
     return "\n".join(lines) + "\n"
 
 
 def render_json(results: Sequence[ToolResult]) -> str:
     document = {
-        "findings": [asdict(finding) for finding in merge(results)],
+        "findings": [asdict(finding) for finding in _shown_findings(results)],
         "tools": _summary_rows(results),
     }
     return json.dumps(document, indent=2) + "\n"
@@ -204,7 +245,7 @@ def render_json(results: Sequence[ToolResult]) -> str:
 def render_checkstyle(results: Sequence[ToolResult]) -> str:
     root = ET.Element("checkstyle", version="4.3")
     by_file: dict[str, ET.Element] = {}
-    for finding in merge(results):
+    for finding in _shown_findings(results):
         file_element = by_file.get(finding.path)
         if file_element is None:
             file_element = by_file[finding.path] = ET.SubElement(root, "file", name=finding.path)
@@ -225,7 +266,8 @@ def render_sarif(results: Sequence[ToolResult]) -> str:
     """SARIF 2.1.0 with one run per tool, the shape code-scanning uploads expect for merged reports."""
     runs = []
     for result in results:
-        findings = sorted(set(result.findings))
+        raw = sorted(set(result.findings))
+        findings = [_shown(finding) for finding in raw]
         rule_ids = sorted({finding.rule for finding in findings})
         rules = []
         for rule_id in rule_ids:
@@ -234,27 +276,30 @@ def render_sarif(results: Sequence[ToolResult]) -> str:
                 rule["helpUri"] = help_uri
             rules.append(rule)
         sarif_results = []
-        for finding in findings:
+        for original, finding in zip(raw, findings, strict=True):
             region: dict[str, int] = {"startLine": max(finding.line, 1)}
-            if finding.column:
+            if finding.column > 0:
                 region["startColumn"] = finding.column
             sarif_results.append(
                 {
                     "ruleId": finding.rule,
                     "ruleIndex": rule_ids.index(finding.rule),
-                    "level": _SARIF_LEVEL[finding.severity],
+                    "level": _SARIF_LEVEL.get(finding.severity, "warning"),
                     "message": {"text": finding.message},
                     "locations": [
                         {
                             "physicalLocation": {
-                                "artifactLocation": {"uri": finding.path, "uriBaseId": "%SRCROOT%"},
+                                "artifactLocation": {
+                                    "uri": _artifact_uri(original.path),
+                                    "uriBaseId": "%SRCROOT%",
+                                },
                                 "region": region,
                             }
                         }
                     ],
                 }
             )
-        driver: dict[str, object] = {"name": result.tool, "rules": rules}
+        driver: dict[str, object] = {"name": one_line(result.tool), "rules": rules}
         if result.tool in TOOL_URLS:
             driver["informationUri"] = TOOL_URLS[result.tool]
         run: dict[str, object] = {
@@ -265,7 +310,9 @@ def render_sarif(results: Sequence[ToolResult]) -> str:
             run["invocations"] = [
                 {
                     "executionSuccessful": True,
-                    "toolExecutionNotifications": [{"level": "note", "message": {"text": result.skipped}}],
+                    "toolExecutionNotifications": [
+                        {"level": "note", "message": {"text": clean_text(result.skipped)}}
+                    ],
                 }
             ]
         runs.append(run)
@@ -277,11 +324,50 @@ def render_sarif(results: Sequence[ToolResult]) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
+def render_html(results: Sequence[ToolResult]) -> str:
+    """A page for people: one line per tool, then the findings file by file."""
+    findings = _shown_findings(results)
+    status = (
+        '<span class="good">clean</span>'
+        if not findings
+        else f'<span class="bad">{len(findings)} finding(s)</span>'
+    )
+    tools = html_page.table(
+        ["tool", "files checked", "findings", "note"],
+        (
+            [
+                html_page.text(result.tool),
+                str(result.files_checked),
+                str(len(result.findings)),
+                html_page.text(f"skipped: {result.skipped}" if result.skipped else result.note),
+            ]
+            for result in results
+        ),
+        numeric=[1, 2],
+    )
+    sections = [f"<h1>Lint — {status}</h1>", tools]
+    by_file: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_file.setdefault(finding.path, []).append(finding)
+    for path, in_file in by_file.items():
+        rows = []
+        for finding in in_file:
+            where = f"{finding.line}:{finding.column}" if finding.column else str(finding.line)
+            rule = html_page.text(f"{finding.tool} {finding.rule}")
+            if url := rule_url(finding.rule):
+                rule = f'<a href="{html.escape(url)}">{rule}</a>'
+            rows.append([where, html_page.text(finding.severity), rule, html_page.text(finding.message)])
+        sections.append(f"<h2>{html_page.code(path)} ({len(in_file)})</h2>")
+        sections.append(html_page.table(["line", "severity", "rule", "message"], rows))
+    return html_page.page("Lint findings", sections)
+
+
 RENDERERS = {
     "tty": render_tty,
     "checkstyle": render_checkstyle,
     "json": render_json,
     "sarif": render_sarif,
+    "html": render_html,
 }
 
 

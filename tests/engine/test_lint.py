@@ -68,6 +68,32 @@ def test_bake_checks_report_findings_and_never_load_images(lint_builder, tmp_pat
     assert docker("image", "inspect", tag, check=False).returncode != 0
 
 
+def test_another_trees_bake_files_are_found_printed_and_checked(lint_builder, tmp_path):
+    # The homeserver layout: docker/bake.hcl with contexts relative to the tree's root, next to a
+    # Terraform .hcl that is not a bake file; no --bake-file.
+    tag = f"lc-lint-probe-{uuid.uuid4().hex[:8]}:latest"
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "Dockerfile").write_text("FROM debian:trixie-slim as build\nRUN true\n")
+    (tmp_path / "docker" / "bake.hcl").write_text(
+        'group "default" {\n  targets = ["app"]\n}\n'
+        'target "app" {\n  context = "docker"\n  output = ["type=docker"]\n'
+        f'  tags = ["{tag}"]\n}}\n'
+    )
+    (tmp_path / "infra").mkdir()
+    (tmp_path / "infra" / "main.hcl").write_text('resource "null_resource" "x" {\n}\n')
+    result = inv("lint", "--path", str(tmp_path), "--builder", lint_builder, check=False)
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    # bake --print resolved the found file: the check ran on the Dockerfile its target builds.
+    assert [line for line in lines if "[bake" in line] == [
+        "docker/Dockerfile:1: warning: 'as' and 'FROM' keywords' casing do not match"
+        " [bake-check FromAsCasing]"
+    ]
+    assert "bake: 1 file checked, 0 findings (found docker/bake.hcl)" in lines
+    assert "bake-check: 1 file checked, 1 finding" in lines
+    assert docker("image", "inspect", tag, check=False).returncode != 0
+
+
 def test_an_invalid_matrix_value_is_a_bake_finding_with_file_and_line(tmp_path):
     tag = f"lc-lint-probe-{uuid.uuid4().hex[:8]}:latest"
     write_tree(tmp_path, "FROM debian:trixie-slim\n", tag)

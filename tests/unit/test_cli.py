@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +28,7 @@ def test_list_shows_every_task_with_help(repo_root):
     expected = {
         "build", "complement", "lint", "lint.pin", "engine.up", "engine.status", "engine.down",
         "builder.create", "builder.rm", "builder.status", "builder.ls", "cache.du", "cache.prune",
-        "cache.status",
+        "cache.status", "complement.import-baseline",
     }  # fmt: skip
     assert expected <= set(helps)
     assert all(helps.values()), [name for name, text in helps.items() if not text]
@@ -56,3 +57,93 @@ def test_invalid_plural_json_is_exit_2(repo_root):
     assert result.returncode == 2
     assert "sys_versions: not a JSON array" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+LEGACY_ROWS = [
+    '{"Action":"pass","Test":"TestLogin"}',
+    '{"Action":"pass","Test":"TestLogin"}',
+    '{"Action":"fail","Test":"TestB/sub"}',
+    "not json",
+    "",
+    '{"Action":"skip","Package":"github.com/matrix-org/complement/tests","Test":"TestA"}',
+]
+
+
+def test_import_baseline_converts_a_legacy_file(repo_root, tmp_path):
+    source = tmp_path / "legacy.jsonl"
+    source.write_text("\n".join(LEGACY_ROWS) + "\n")
+    output = tmp_path / "out" / "results.jsonl"
+    result = inv(repo_root, "complement.import-baseline", str(source), "--output", str(output))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"imported {source} into {output}: 5 row(s) read, 3 kept, 1 duplicate(s), 1 malformed; "
+        "3 row(s) without a package: left without one (matched by test name)"
+    ]
+    assert output.read_text().splitlines() == [
+        '{"Action":"fail","Package":"","Test":"TestB/sub"}',
+        '{"Action":"pass","Package":"","Test":"TestLogin"}',
+        '{"Action":"skip","Package":"github.com/matrix-org/complement/tests","Test":"TestA"}',
+    ]
+    assert [p.name for p in output.parent.iterdir()] == ["results.jsonl"]  # no temp file left
+
+
+def test_import_baseline_defaults_to_the_configured_baseline_and_assigns_a_package(repo_root, tmp_path):
+    source = tmp_path / "legacy.jsonl"
+    source.write_text("\n".join(LEGACY_ROWS) + "\n")
+    baseline = tmp_path / "baseline.jsonl"
+    baseline.write_text("old\n")
+    env = {**os.environ, "INVOKE_BAKEHOUSE_COMPLEMENT_BASELINE": str(baseline)}
+    result = inv(repo_root, "complement.import-baseline", str(source), "--package", "tests/csapi", env=env)
+    assert result.returncode == 0, result.stderr
+    csapi = "github.com/matrix-org/complement/tests/csapi"
+    assert f"3 row(s) without a package: filed under {csapi}" in result.stdout
+    assert baseline.read_text().splitlines()[0] == (
+        '{"Action":"skip","Package":"github.com/matrix-org/complement/tests","Test":"TestA"}'
+    )
+    assert len(baseline.read_text().splitlines()) == 3
+    # Importing a file onto itself is a no-op rewrite: ours is a fixed point.
+    again = inv(repo_root, "complement.import-baseline", str(baseline), "--output", str(baseline))
+    assert again.returncode == 0, again.stderr
+    assert "3 row(s) read, 3 kept, 0 duplicate(s), 0 malformed" in again.stdout
+    assert len(baseline.read_text().splitlines()) == 3
+
+
+def test_import_baseline_bad_input_is_one_line_exit_2_and_keeps_the_output(repo_root, tmp_path):
+    output = tmp_path / "results.jsonl"
+    output.write_text("the old baseline\n")
+    garbage = tmp_path / "garbage.jsonl"
+    garbage.write_text('not json\n{"Action":"run","Test":"TestA"}\n')
+    not_utf8 = tmp_path / "latin1.jsonl"
+    not_utf8.write_bytes(b'{"Action":"pass","Test":"Test\xe9"}\n')
+    cases = {
+        str(tmp_path / "missing.jsonl"): f"bakehouse: {tmp_path / 'missing.jsonl'}: no such file",
+        str(tmp_path): f"bakehouse: {tmp_path}: cannot read it (Is a directory)",
+        str(garbage): f"bakehouse: {garbage}: no valid result rows (2 read, 2 malformed); nothing written",
+        str(not_utf8): f"bakehouse: {not_utf8}: cannot read it (",
+    }
+    for source, message in cases.items():
+        result = inv(repo_root, "complement.import-baseline", source, "--output", str(output))
+        assert result.returncode == 2, (source, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(message), lines
+        assert output.read_text() == "the old baseline\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["garbage.jsonl", "latin1.jsonl", "results.jsonl"]
+
+
+def test_import_baseline_write_failure_leaves_no_temp_file(repo_root, tmp_path):
+    source = tmp_path / "legacy.jsonl"
+    source.write_text("\n".join(LEGACY_ROWS) + "\n")
+    occupied = tmp_path / "occupied"
+    (occupied / "inside").mkdir(parents=True)  # a non-empty directory can't be replaced by a file
+    result = inv(repo_root, "complement.import-baseline", str(source), "--output", str(occupied))
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"bakehouse: {occupied}: cannot write it")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["legacy.jsonl", "occupied"]
+    assert [p.name for p in occupied.iterdir()] == ["inside"]
+
+
+def test_complement_is_still_a_task_of_its_own(repo_root):
+    # `inv complement` is the collection's default task: its options reach the run as before.
+    result = inv(repo_root, "complement", "--accept-regressions")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "bakehouse: --accept-regressions only makes sense with --update-baseline"

@@ -50,9 +50,37 @@ def test_parse_round_trip_and_malformed_rows() -> None:
 
 
 def test_rows_without_package_load_with_an_empty_package() -> None:
-    # The reference format keyed rows by Test alone; such rows still load.
-    loaded = parse_results(['{"Action":"pass","Test":"TestLogin"}'])
-    assert loaded.results == {("", "TestLogin"): "pass"}
+    # The reference format keyed rows by Test alone; such rows still load, and are counted.
+    loaded = parse_results(
+        ['{"Action":"pass","Test":"TestLogin"}', '{"Action":"pass","Package":"","Test":"T"}']
+    )
+    assert loaded.results == {("", "TestLogin"): "pass", ("", "T"): "pass"}
+    assert loaded.legacy == 2
+
+
+def test_rows_without_package_can_be_given_one() -> None:
+    lines = ['{"Action":"pass","Test":"TestLogin"}', f'{{"Action":"fail","Package":"{FED}","Test":"TestB"}}']
+    loaded = parse_results(lines, package=CSAPI)
+    assert loaded.results == {(CSAPI, "TestLogin"): "pass", (FED, "TestB"): "fail"}
+    assert loaded.legacy == 1
+
+
+def test_duplicates_and_conflicts_are_counted_and_the_worse_outcome_kept() -> None:
+    lines = [
+        '{"Action":"pass","Test":"TestA"}',
+        '{"Action":"pass","Test":"TestA"}',  # duplicate
+        '{"Action":"pass","Test":"TestB"}',
+        '{"Action":"fail","Test":"TestB"}',  # conflict: fail is worse
+        '{"Action":"pass","Test":"TestB"}',  # the same conflict again: counted once
+        '{"Action":"skip","Test":"TestC"}',
+        '{"Action":"pass","Test":"TestC"}',  # as for --count > 1, a pass outranks a skip
+        "{",
+    ]
+    loaded = parse_results(lines)
+    assert loaded.results == {("", "TestA"): "pass", ("", "TestB"): "fail", ("", "TestC"): "pass"}
+    assert (loaded.rows, loaded.kept, loaded.duplicates, loaded.malformed) == (8, 3, 4, 1)
+    assert loaded.rows == loaded.kept + loaded.duplicates + loaded.malformed
+    assert loaded.conflicts == [("", "TestB"), ("", "TestC")]
 
 
 def test_missing_baseline_is_empty(tmp_path: Path) -> None:

@@ -9,7 +9,9 @@ from tasks.core.complement_watch import HomeserverWatch
 
 def event(action: str, container: str = "c1", name: str = "complement_csapi_hs1", **attributes: str) -> str:
     attrs = {"name": name, "image": "bakehouse-complement-testee:run1", **attributes}
-    return json.dumps({"Type": "container", "Action": action, "Actor": {"ID": container, "Attributes": attrs}})
+    return json.dumps(
+        {"Type": "container", "Action": action, "Actor": {"ID": container, "Attributes": attrs}}
+    )
 
 
 def test_a_homeserver_that_dies_before_healthy_is_a_crash():

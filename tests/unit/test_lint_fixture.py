@@ -12,6 +12,8 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import html5lib
+
 INV = str(Path(sys.executable).with_name("inv"))
 FIXTURE = "tests/fixtures/lint"
 EXPECTED = [
@@ -36,7 +38,8 @@ def test_fixture_has_exactly_the_three_findings_with_file_and_line(repo_root):
         "shellcheck: 2 files checked, 1 finding",
         "hadolint: 2 files checked, 1 finding",
         "pins: 2 files checked, 1 finding",
-        "bake: skipped: no bake files in this tree",
+        f"bake: skipped: no bake files found under {repo_root / FIXTURE} (looked for docker-bake.* and"
+        " any *.hcl or *.json defining a target, outside testdata/, third_party/, vendor/); pass --bake-file",
         "ruff: 0 files checked, 0 findings",
     ]
     assert result.stderr.strip() == "bakehouse: lint: 3 findings"
@@ -69,10 +72,27 @@ def test_sarif_and_checkstyle_carry_the_same_findings(repo_root):
     assert errors == [(path, str(line), f"{tool}.{rule}") for path, line, tool, rule in EXPECTED]
 
 
-def test_unknown_format_is_bad_input(repo_root):
+def test_html_format_is_a_page_with_the_same_findings(repo_root):
     result = lint(repo_root, "--path", FIXTURE, "--format", "html")
+    assert result.returncode == 1
+    document = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(result.stdout)
+    tools, *by_file = document.iter("table")
+    assert len(list(tools.iter("tr"))) == 1 + 5  # header and one row per tool
+    cells = [
+        ["".join(td.itertext()) for td in tr.findall("td")] for table in by_file for tr in table.iter("tr")
+    ]
+    shown = [(row[2], row[0].split(":")[0]) for row in cells if row]
+    assert shown == [(f"{tool} {rule}", str(line)) for _, line, tool, rule in EXPECTED]
+    headings = ["".join(h.itertext()) for h in document.iter("h2")]
+    assert [h.split(" (")[0] for h in headings] == [path for path, _, _, _ in EXPECTED]
+
+
+def test_unknown_format_is_bad_input(repo_root):
+    result = lint(repo_root, "--path", FIXTURE, "--format", "xml")
     assert result.returncode == 2
-    assert result.stderr.strip() == "bakehouse: --format html: expected one of tty, checkstyle, json, sarif"
+    assert result.stderr.strip() == (
+        "bakehouse: --format xml: expected one of tty, checkstyle, json, sarif, html"
+    )
 
 
 def test_fix_repairs_what_shellcheck_can(repo_root, tmp_path):

@@ -1,0 +1,118 @@
+"""Legacy `{"Action","Test"}` baselines: placement on a run's keys by test name, and import helpers."""
+
+from __future__ import annotations
+
+from tasks.core.complement_baseline import default_package, import_path, import_summary, place_legacy
+from tasks.core.complement_gate import NOT_RUN, REGRESSION, UNCHANGED, classify, updated_baseline
+from tasks.core.complement_results import parse_results
+from tasks.core.complement_select import Selection
+
+MODULE = "github.com/matrix-org/complement"
+CSAPI = f"{MODULE}/tests/csapi"
+FED = f"{MODULE}/tests"
+BOTH = Selection(("./tests", "./tests/csapi"))
+
+
+def test_legacy_rows_take_the_package_that_ran_the_test() -> None:
+    baseline = {("", "TestLogin"): "pass", ("", "TestLogin/sub"): "pass", (FED, "TestKeys"): "pass"}
+    current = {(CSAPI, "TestLogin"): "pass", (CSAPI, "TestLogin/sub"): "fail", (FED, "TestKeys"): "pass"}
+    placement = place_legacy(baseline, current, BOTH)
+    assert placement.baseline == {
+        (CSAPI, "TestLogin"): "pass",
+        (CSAPI, "TestLogin/sub"): "pass",
+        (FED, "TestKeys"): "pass",
+    }
+    assert (placement.legacy, placement.matched, placement.several, placement.unplaced) == (2, 2, {}, [])
+    result = classify(placement.baseline, current, BOTH)
+    assert [v.key for v in result.regressions] == [(CSAPI, "TestLogin/sub")]
+
+
+def test_a_name_run_in_several_packages_is_compared_in_each_and_reported() -> None:
+    baseline = {("", "TestShared"): "pass"}
+    current = {(CSAPI, "TestShared"): "pass", (FED, "TestShared"): "fail"}
+    placement = place_legacy(baseline, current, BOTH)
+    assert placement.baseline == {(CSAPI, "TestShared"): "pass", (FED, "TestShared"): "pass"}
+    assert placement.several == {"TestShared": (FED, CSAPI)}
+    assert placement.matched == 0
+    result = classify(placement.baseline, current, BOTH)
+    assert {v.key: v.klass for v in result.verdicts} == {
+        (CSAPI, "TestShared"): UNCHANGED,
+        (FED, "TestShared"): REGRESSION,
+    }
+
+
+def test_a_keyed_row_wins_over_a_legacy_row_for_the_same_key() -> None:
+    baseline = {("", "TestA"): "pass", (CSAPI, "TestA"): "fail"}
+    placement = place_legacy(baseline, {(CSAPI, "TestA"): "fail"}, BOTH)
+    assert placement.baseline == {(CSAPI, "TestA"): "fail"}
+
+
+def test_missing_legacy_tests_are_placed_only_on_evidence() -> None:
+    baseline = {
+        ("", "TestParent/gone"): "pass",  # its parent ran in csapi
+        ("", "TestListed"): "pass",  # the listing has it in tests
+        ("", "TestNowhere"): "pass",  # selected, neither ran nor listed: unknown
+        ("", "TestOther"): "pass",  # not selected by name: not run, not a problem
+    }
+    current = {(CSAPI, "TestParent"): "fail"}
+    listing = {CSAPI: frozenset({"TestParent"}), FED: frozenset({"TestListed"})}
+    selection = Selection(("./tests", "./tests/csapi"), skip="^TestOther$")
+    placement = place_legacy(baseline, current, selection, listing=listing)
+    assert placement.baseline == {
+        (CSAPI, "TestParent/gone"): "pass",
+        (FED, "TestListed"): "pass",
+        ("", "TestNowhere"): "pass",
+        ("", "TestOther"): "pass",
+    }
+    assert placement.unplaced == ["TestNowhere"]
+    result = classify(placement.baseline, current, selection, listing=listing)
+    classes = {v.key: v.klass for v in result.verdicts}
+    assert classes[(CSAPI, "TestParent/gone")] == REGRESSION  # its parent failed
+    assert classes[(FED, "TestListed")] == REGRESSION  # listed, selected, missing
+    assert classes[("", "TestNowhere")] == NOT_RUN
+    # Placed rows are written back with their package; unplaced ones keep theirs (none).
+    kept = updated_baseline(result)
+    assert (CSAPI, "TestParent/gone") in kept and ("", "TestNowhere") in kept
+
+
+def test_a_run_of_one_package_places_missing_legacy_tests_there() -> None:
+    baseline = {("", "TestMissing"): "pass"}
+    current = {(CSAPI, "TestOther"): "pass"}
+    one = Selection(("./tests/csapi",))
+    assert place_legacy(baseline, current, one).baseline == {(CSAPI, "TestMissing"): "pass"}
+    # With a wildcard or two packages asked for, one package seen proves nothing.
+    for selection in (Selection(("./tests/...",)), BOTH):
+        placement = place_legacy(baseline, current, selection)
+        assert placement.baseline == {("", "TestMissing"): "pass"}
+        assert placement.unplaced == ["TestMissing"]
+
+
+def test_import_path_and_default_package() -> None:
+    assert import_path("tests/csapi", MODULE) == CSAPI
+    assert import_path("./tests/csapi/", MODULE) == CSAPI
+    assert import_path(".", MODULE) == MODULE
+    assert import_path("example.org/fork/tests", MODULE) == "example.org/fork/tests"
+    assert default_package(("./tests/csapi",), MODULE) == CSAPI
+    assert default_package(("./tests/csapi", "./tests"), MODULE) == ""
+    assert default_package(("./tests/...",), MODULE) == ""
+
+
+def test_import_summary_counts_and_flags() -> None:
+    lines = [
+        '{"Action":"pass","Test":"TestA"}',
+        '{"Action":"pass","Test":"TestA"}',
+        '{"Action":"fail","Test":"TestB"}',
+        '{"Action":"pass","Test":"TestB"}',
+        "not json",
+    ]
+    loaded = parse_results(lines, package=CSAPI)
+    assert import_summary(loaded, CSAPI) == (
+        "5 row(s) read, 2 kept, 2 duplicate(s), 1 malformed; "
+        f"4 row(s) without a package: filed under {CSAPI}; "
+        "1 with conflicting outcomes, the worse kept: TestB"
+    )
+    unassigned = parse_results(lines[:1])
+    assert import_summary(unassigned, "") == (
+        "1 row(s) read, 1 kept, 0 duplicate(s), 0 malformed; "
+        "1 row(s) without a package: left without one (matched by test name)"
+    )
