@@ -330,7 +330,12 @@ def bake_build(
     if exit_status and (lost := engine_lost("the build")):
         # buildx's own message (EOF, connection reset) hides the cause and the fix.
         raise lost
-    if exit_status and (stopped := builder_stopped(invocation.builder)):
+    # gRPC's words for a dropped connection: the builder may be what went away.
+    connection_lost = any(
+        call.error and any(word in call.error for word in ("code = Unavailable", "EOF", "connection reset"))
+        for call in calls
+    )
+    if connection_lost and (stopped := builder_stopped(invocation.builder, wait=3.0)):
         raise BakehouseError(stopped)
     if exit_status == 0:
         from tasks.cache import collect_exported_garbage
@@ -379,6 +384,9 @@ def build(
     progress: str | None = None,
 ) -> None:
     """Build targets of the image tree with docker buildx bake, over the matrix."""
+    # Refused in every mode, though --print and --list use neither: a typo is never silently ignored.
+    _progress_mode(progress, c)
+    resolve_builder_name(c, builder)
     targets = target or [str(t) for t in c.config.bakehouse.bake.default_targets]
     overrides = matrix or []
     if list:

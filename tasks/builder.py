@@ -25,6 +25,8 @@ from tasks.proc import REPO_ROOT, docker, git_output, say
 
 CONFIG_NAME = "buildkitd.toml"
 BUILDKITD_FLAGS_PREFIX = "--allow-insecure-entitlement="
+# The entitlements buildkitd can allow (BuildKit >= 0.20 for device).
+INSECURE_ENTITLEMENTS = ("network.host", "security.insecure", "device")
 
 
 def default_builder_name() -> str:
@@ -109,6 +111,12 @@ def desired_spec(
         driver_opts["network"] = network
     # Passing any --allow-insecure-entitlement turns off buildx's automatic network.host one,
     # so every entitlement is listed explicitly.
+    for entitlement in cfg.entitlements:
+        if entitlement not in INSECURE_ENTITLEMENTS:
+            # buildkitd would refuse to start, after a drifted builder had already been removed.
+            raise bad_input(
+                f"builder.entitlements: {entitlement!r} is not one of {', '.join(INSECURE_ENTITLEMENTS)}"
+            )
     flags = tuple(f"{BUILDKITD_FLAGS_PREFIX}{e}" for e in cfg.entitlements)
     return BuilderSpec(name, buildkitd_config.render(doc), driver_opts, flags)
 
@@ -236,14 +244,23 @@ def builder_container_id(name: str) -> str | None:
     return client.container.inspect(container).id if client.container.exists(container) else None
 
 
-def builder_stopped(name: str) -> str | None:
-    """Why a failed build failed, when the cause is the builder's container having stopped."""
+def builder_stopped(name: str, wait: float = 0.0) -> str | None:
+    """Why a failed build failed, when the cause is the builder's container having stopped.
+
+    buildx sees the connection drop before the engine has marked a killed container stopped:
+    `wait` gives the engine that long to catch up (only worth it when the connection was lost)."""
     if name == "default":
         return None
     container = f"buildx_buildkit_{name}0"
-    # The CLI: one inspect with a format is cheaper than python-on-whales' full container model.
-    result = docker("inspect", "--format", "{{.State.Running}} {{.State.ExitCode}}", container, check=False)
-    running, _, exit_code = result.stdout.strip().partition(" ")
+    deadline = time.monotonic() + wait
+    while True:
+        # The CLI: one inspect with a format is cheaper than python-on-whales' full container model.
+        state = "{{.State.Running}} {{.State.ExitCode}}"
+        result = docker("inspect", "--format", state, container, check=False)
+        running, _, exit_code = result.stdout.strip().partition(" ")
+        if result.returncode != 0 or running == "false" or time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)
     if result.returncode != 0 or running != "false":
         return None
     return (

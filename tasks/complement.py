@@ -303,7 +303,7 @@ def complement(
 ) -> None:
     """Run the Complement suite against the homeserver image and gate it against the baseline."""
     from tasks.bake import bake_build
-    from tasks.complement_run import Interrupted, run_cell
+    from tasks.complement_run import Interrupted, daemon_held, refuse_if_busy, run_cell
 
     conf = c.config.bakehouse.complement
     options = {
@@ -325,51 +325,54 @@ def complement(
         say(f"no Complement namespace known for {', '.join(unknown)} (complement.namespaces): "
             "its networks are left to Complement's own cleanup")  # fmt: skip
     targets = list(dict.fromkeys(t for cell in cells for t in (cell.tester_target, cell.testee_target)))
+    if no_wait:
+        refuse_if_busy(str(conf.lock_dir))
     bake_build(c, targets, matrix_overrides=overrides, builder=builder, progress=progress)
 
     failures: list[str] = []
     for index, cell in enumerate(cells):
         explicit = f"{run_id}-{index}" if run_id and len(cells) > 1 else run_id
         cell_run_id = make_run_id(os.environ, cell.label, explicit=explicit)
-        try:
-            cell_run = run_cell(
-                cell,
-                settings,
-                shared_env,
-                run_id=cell_run_id,
-                name_prefix=str(conf.name_prefix),
-                namespaces=namespaces,
-                lock_dir=str(conf.lock_dir),
-                wait=not no_wait,
-                stop_timeout=int(conf.stop_timeout),
-                directory=REPO_ROOT / str(conf.results_dir) / cell.label,
-            )
-        except Interrupted as exc:
-            raise BakehouseError(
-                f"interrupted by {exc.signal_name}; run {cell_run_id} cleaned up", exc.exit_code
-            ) from None
-        except KeyboardInterrupt:
-            raise BakehouseError(f"interrupted; run {cell_run_id} cleaned up", 130) from None
-        if lost := engine_lost(f"Complement run {cell_run_id}"):
-            raise BakehouseError(
-                f"{lost.reason}; the results in {os.path.relpath(cell_run.directory)} are incomplete "
-                "and the baseline is unchanged"
-            )
-        crash = cell_run.outcome.crash
-        if crash is not None:
-            # No gate: every remaining test would only have waited for a server that is gone.
-            sys.stderr.write(f"--- last lines of {crash.name or crash.container_id[:12]} ---\n")
-            log = for_terminal(cell_run.outcome.crash_log or "(no output)", tty=sys.stderr.isatty())
-            sys.stderr.write(log + "\n---\n")
-            raise BakehouseError(
-                f"{cell.label}: {crash.describe()}; run {cell_run_id} stopped after "
-                f"{cell_run.outcome.seconds:.0f}s (its log is above; tester output in "
-                f"{os.path.relpath(cell_run.directory)})"
-            )
+        # The lock spans the run, the gate and the reports: a queued run must not touch this cell's
+        # results directory (or the baseline) before they are all written.
+        with daemon_held(str(conf.lock_dir), cell_run_id, wait=not no_wait):
+            try:
+                cell_run = run_cell(
+                    cell,
+                    settings,
+                    shared_env,
+                    run_id=cell_run_id,
+                    name_prefix=str(conf.name_prefix),
+                    namespaces=namespaces,
+                    stop_timeout=int(conf.stop_timeout),
+                    directory=REPO_ROOT / str(conf.results_dir) / cell.label,
+                )
+            except Interrupted as exc:
+                raise BakehouseError(
+                    f"interrupted by {exc.signal_name}; run {cell_run_id} cleaned up", exc.exit_code
+                ) from None
+            except KeyboardInterrupt:
+                raise BakehouseError(f"interrupted; run {cell_run_id} cleaned up", 130) from None
+            if lost := engine_lost(f"Complement run {cell_run_id}"):
+                raise BakehouseError(
+                    f"{lost.reason}; the results in {os.path.relpath(cell_run.directory)} are incomplete "
+                    "and the baseline is unchanged"
+                )
+            crash = cell_run.outcome.crash
+            if crash is not None:
+                # No gate: every remaining test would only have waited for a server that is gone.
+                sys.stderr.write(f"--- last lines of {crash.name or crash.container_id[:12]} ---\n")
+                log = for_terminal(cell_run.outcome.crash_log or "(no output)", tty=sys.stderr.isatty())
+                sys.stderr.write(log + "\n---\n")
+                raise BakehouseError(
+                    f"{cell.label}: {crash.describe()}; run {cell_run_id} stopped after "
+                    f"{cell_run.outcome.seconds:.0f}s (its log is above; tester output in "
+                    f"{os.path.relpath(cell_run.directory)})"
+                )
 
-        failures += _gate_cell(
-            c, cell_run, selection, update_baseline=update_baseline, accept_regressions=accept_regressions
-        )
+            failures += _gate_cell(
+                c, cell_run, selection, update_baseline=update_baseline, accept_regressions=accept_regressions
+            )
     if failures and not report_only:
         raise BakehouseError("complement: " + " | ".join(failures))
     if failures:

@@ -106,6 +106,26 @@ def usable_lock_dir(configured: str) -> Path:
     return Path(tempfile.gettempdir())
 
 
+def busy_error(holder: str, path: Path) -> BakehouseError:
+    return BakehouseError(
+        f"the daemon is busy with a Complement run ({holder}); lock {path}; "
+        "run again without --no-wait to queue"
+    )
+
+
+def refuse_if_busy(lock_dir: str) -> None:
+    """For --no-wait: fail before building anything when another run holds the daemon."""
+    path = lock_for_current_daemon(lock_dir)
+    if not path.exists():
+        return
+    with path.open("r", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise busy_error(handle.read().strip() or "another run", path) from None
+        fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @contextlib.contextmanager
 def daemon_lock(path: Path, owner: str, *, wait: bool) -> Iterator[None]:
     """Hold an exclusive lock for the daemon; the kernel drops it if this process dies."""
@@ -120,10 +140,7 @@ def daemon_lock(path: Path, owner: str, *, wait: bool) -> Iterator[None]:
             handle.seek(0)
             holder = handle.read().strip() or "another run"
             if not wait:
-                raise BakehouseError(
-                    f"the daemon is busy with a Complement run ({holder}); lock {path}; "
-                    "run again without --no-wait to queue"
-                ) from None
+                raise busy_error(holder, path) from None
             say(f"waiting for the daemon: a Complement run is in progress ({holder}); lock {path}")
             started = time.monotonic()
             fcntl.flock(handle, fcntl.LOCK_EX)
@@ -138,6 +155,15 @@ def daemon_lock(path: Path, owner: str, *, wait: bool) -> Iterator[None]:
             handle.seek(0)
             handle.truncate()
         handle.close()  # closing releases the lock
+
+
+@contextlib.contextmanager
+def daemon_held(lock_dir: str, run_id: str, *, wait: bool) -> Iterator[None]:
+    """The daemon lock for this run, owned under a name that tells others which run waits them."""
+    lock = lock_for_current_daemon(lock_dir)
+    owner = f"run {run_id}, pid {os.getpid()} on {socket.gethostname()}, since {time.strftime('%H:%M:%S')}"
+    with daemon_lock(lock, owner, wait=wait):
+        yield
 
 
 def lock_for_current_daemon(lock_dir: str) -> Path:
@@ -459,17 +485,14 @@ def run_cell(
     run_id: str,
     name_prefix: str,
     namespaces: Sequence[str],
-    lock_dir: str,
-    wait: bool,
     stop_timeout: int,
     directory: Path,
 ) -> CellRun:
-    """Lock the daemon, sweep leftovers, run the tester, sweep again, always."""
+    """Sweep leftovers, run the tester, sweep again, always. The caller holds the daemon
+    (`daemon_held`)."""
     endpoint = current_endpoint()
-    lock = lock_path(usable_lock_dir(lock_dir), endpoint)
-    owner = f"run {run_id}, pid {os.getpid()} on {socket.gethostname()}, since {time.strftime('%H:%M:%S')}"
     run_image = run_image_reference(name_prefix, run_id)
-    with signals_interrupt(), daemon_lock(lock, owner, wait=wait):
+    with signals_interrupt():
         # Only under the lock: a queued run must not empty the directory of the run it waits for.
         shutil.rmtree(directory, ignore_errors=True)
         directory.mkdir(parents=True)

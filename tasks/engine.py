@@ -8,6 +8,7 @@ background with its state under one fixed directory.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -308,13 +309,43 @@ def wait_until(ready: Callable[[], bool], timeout: float) -> bool:
     return ready()
 
 
+def _is_zombie(pid: int) -> bool:
+    """A killed daemon whose parent is gone waits as a zombie until init reaps it (some inits are
+    slow to): signal 0 still reaches it, but it is dead."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
+
+
 def _pid_alive(pid_file: Path) -> int | None:
     try:
         pid = int(pid_file.read_text().strip())
         os.kill(pid, 0)
     except (OSError, ValueError):
         return None
-    return pid
+    return None if _is_zombie(pid) else pid
+
+
+def _stop_orphaned_containerd(pid_file: Path, exec_root: Path) -> None:
+    """dockerd killed with -9 can leave its containerd running; a new dockerd's containerd would
+    wait forever on the state it holds. Only ours: its command line names our exec root."""
+    pid = _pid_alive(pid_file)
+    if pid is None:
+        return
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return
+    if str(exec_root) not in command:
+        return
+    say(f"stopping containerd {pid} left behind by a dockerd that died")
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    if not wait_until(lambda: _pid_alive(pid_file) is None, 10):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def start_private_engine(c: Context) -> None:
@@ -327,6 +358,7 @@ def start_private_engine(c: Context) -> None:
         if sock.exists() and not socket_answers(str(sock)):
             say(f"removing stale socket {sock}")
             sock.unlink()
+        _stop_orphaned_containerd(p.exec_root / "containerd" / "containerd.pid", p.exec_root)
         for stale in (p.exec_root / "docker.pid", p.exec_root / "containerd" / "containerd.pid"):
             stale.unlink(missing_ok=True)
     elif socket_answers(str(sock)):

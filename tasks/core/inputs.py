@@ -18,14 +18,13 @@ _HOST_PORT = re.compile(rf"^(?:{_HOSTNAME}|{_IPV6})(?::(?P<port>\d{{1,5}}))?$")
 # BuildKit mirrors may carry a path after the host (it splits them itself); no scheme.
 _MIRROR_PATH = re.compile(r"^(/[A-Za-z0-9._-]+)+/?$")
 
-# The docker reference grammar (distribution/reference): [domain/]path[:tag][@digest].
+# The docker reference grammar (distribution/reference): [domain/]path[:tag][@digest]. The first
+# element is a domain only when it looks like one (a dot, a port, or localhost).
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 _DIGEST = r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}"
-_IMAGE = re.compile(
-    rf"^(?:(?:{_HOSTNAME}|{_IPV6})(?::\d{{1,5}})?/)?{_COMPONENT}(?:/{_COMPONENT})*"
-    rf"(?::{_TAG})?(?:@{_DIGEST})?$"
-)
+_DOMAIN = re.compile(rf"^(?:{_HOSTNAME}|{_IPV6})(?::\d{{1,5}})?$")
+_REPOSITORY = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*(?::{_TAG})?(?:@{_DIGEST})?$")
 MAX_IMAGE_NAME = 255
 
 _PACKAGE = re.compile(r"^(?:\./)?[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.-]*)*/?$")
@@ -57,8 +56,11 @@ def check_mirror(value: str, label: str) -> str:
 
 def check_image_reference(value: str, label: str) -> str:
     """An image reference docker accepts: lower-case repository, optional registry, tag and digest."""
-    name = value.split("@", 1)[0]
-    if not _IMAGE.match(value) or len(name) > MAX_IMAGE_NAME:
+    first, slash, rest = value.partition("/")
+    has_domain = bool(slash) and (first == "localhost" or any(mark in first for mark in ".:["))
+    repository = rest if has_domain else value
+    valid = (not has_domain or _DOMAIN.match(first)) and _REPOSITORY.match(repository)
+    if not valid or len(value.split("@", 1)[0]) > MAX_IMAGE_NAME:
         raise bad_input(
             f"{label} {value!r}: not an image reference "
             "(e.g. moby/buildkit:v0.17.0 or 127.0.0.1:5000/bakehouse/buildkit:v0.33.1)"

@@ -47,7 +47,7 @@ CASES: dict[str, Case] = {
     "build-builder-unknown": Case(f"build --builder {NOSUCH}", f"no builder named {NOSUCH} (builders: "),
     "build-cache-backend": Case("build", "cache.backend 's3'", {"INVOKE_BAKEHOUSE_CACHE_BACKEND": "s3"}),
     # --- configuration: files (-f, the project's invoke.yaml) and INVOKE_BAKEHOUSE_* variables
-    "config-broken-yaml": Case("-f '{broken}' build", "{broken}:3:4: not valid YAML"),
+    "config-broken-yaml": Case("-f '{broken}' build", "{broken}:4:4: not valid YAML"),
     "config-missing-file": Case("-f '{missing}' build", "{missing}: no such config file"),
     "config-runtime-env": Case(
         "builder.ls", "{missing}: no such config file", {"INVOKE_RUNTIME_CONFIG": "{missing}"}
@@ -168,7 +168,7 @@ def places(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
     """Files outside the work tree the cases point at (the fingerprint would see them inside)."""
     root = tmp_path_factory.mktemp("bad-input")
     broken = root / "broken.yaml"
-    broken.write_text("bakehouse:\n  bake:\n   progress: plain\n  files: [x\n")
+    broken.write_text("bakehouse:\n  bake:\n    progress: plain\n   files: [x]\n")  # line 4: indent
     wrong_type = root / "wrong-type.yaml"
     wrong_type.write_text("bakehouse:\n  complement:\n    shuffle: off\n")
     unknown_key = root / "unknown-key.yaml"

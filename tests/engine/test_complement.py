@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import hmac
 import json
@@ -21,7 +20,6 @@ import pytest
 from enginekit import INV, REPO_ROOT, docker, inv
 from junitparser import JUnitXml
 
-from tasks.complement_run import lock_for_current_daemon
 from tasks.core.complement_isolation import RUN_LABEL
 
 pytestmark = pytest.mark.engine
@@ -274,29 +272,6 @@ def test_interrupted_run_leaves_no_containers_networks_or_images(sig: signal.Sig
     assert left_behind(run) == ([], [])
     assert complement_networks("csapi") <= networks_before
     assert (REPO_ROOT / "build" / "complement" / "debian--trixie-slim--default" / "tester.log").exists()
-
-
-def test_runs_on_one_daemon_queue_or_fail_with_no_wait() -> None:
-    lock = lock_for_current_daemon("/var/lock")  # the lock_dir of invoke.yaml
-    with open(lock, "a+") as holder:
-        fcntl.flock(holder, fcntl.LOCK_EX)
-        holder.write("engine test holding the lock")
-        holder.flush()
-        refused = inv("complement", *QUICK, "--run", "^TestVersionStructure$", "--no-wait", check=False)
-        assert refused.returncode == 1
-        assert "the daemon is busy with a Complement run (engine test holding the lock)" in refused.stderr
-        assert "bakehouse: " in refused.stderr.strip().splitlines()[-1]
-
-        queued = subprocess.Popen(
-            [INV, "complement", *QUICK, "--run", "^TestVersionStructure$"],
-            cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        time.sleep(8)
-        assert queued.poll() is None, "the second run did not wait for the lock"
-        holder.truncate(0)
-    stdout, stderr = queued.communicate(timeout=300)
-    assert queued.returncode == 0, stdout + stderr
-    assert "waiting for the daemon" in stderr
 
 
 def test_a_homeserver_that_cannot_start_stops_the_run_in_seconds() -> None:

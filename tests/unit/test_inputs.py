@@ -1,0 +1,131 @@
+"""Checks of typed values: registry hosts, image references, suite packages, Go regexps."""
+
+from __future__ import annotations
+
+import pytest
+
+from tasks.core.inputs import (
+    check_host_port,
+    check_image_reference,
+    check_mirror,
+    check_packages,
+    go_regexp_problem,
+)
+from tasks.errors import BAD_INPUT, BakehouseError
+
+COMPILED = ("./tests", "./tests/csapi")
+
+
+@pytest.mark.parametrize(
+    "value", ["127.0.0.1:5000", "mirror.gcr.io", "localhost", "registry-1.docker.io:443", "[::1]:5000"]
+)
+def test_registry_addresses(value):
+    assert check_host_port(value, "--mirror") == value
+
+
+@pytest.mark.parametrize(
+    "value", ["not a host", "http://mirror.gcr.io", "host:0", "host:99999", "-bad.example", "host:", ""]
+)
+def test_bad_registry_addresses(value):
+    with pytest.raises(BakehouseError) as raised:
+        check_host_port(value, "--mirror")
+    assert raised.value.code == BAD_INPUT
+    assert (
+        str(raised.value) == f"--mirror {value!r}: expected host[:port], e.g. 127.0.0.1:5000 or mirror.gcr.io"
+    )
+
+
+def test_mirrors_may_have_a_path_but_no_scheme():
+    assert check_mirror("127.0.0.1:5000/dockerhub", "--mirror") == "127.0.0.1:5000/dockerhub"
+    with pytest.raises(BakehouseError, match=r"expected host\[:port\]\[/path\]"):
+        check_mirror("https://mirror.gcr.io", "--mirror")
+    with pytest.raises(BakehouseError, match="the path after the host"):
+        check_mirror("mirror.gcr.io/a b", "--mirror")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "moby/buildkit:buildx-stable-1",
+        "bakehouse/buildkit:v0.33.1",
+        "127.0.0.1:5000/library/debian:trixie-slim",
+        "debian",
+        "ghcr.io/org/img@sha256:" + "a" * 64,
+        "localhost/x_y__z.w-v:T_1",
+    ],
+)
+def test_image_references(value):
+    assert check_image_reference(value, "--image") == value
+
+
+@pytest.mark.parametrize(
+    "value", ["Not//An:Image", "UPPER/case", "img:", "img:-tag", "img@sha256:xyz", "a b", "/abs", ""]
+)
+def test_bad_image_references(value):
+    with pytest.raises(BakehouseError, match=r"--image .*: not an image reference") as raised:
+        check_image_reference(value, "--image")
+    assert raised.value.code == BAD_INPUT
+
+
+def test_packages_the_tester_compiled_by_path_or_short_name():
+    assert check_packages(["./tests/csapi", "tests", "csapi/"], COMPILED, "--packages") == (
+        "./tests/csapi",
+        "tests",
+        "csapi/",
+    )
+
+
+@pytest.mark.parametrize(
+    ("package", "reason"),
+    [
+        ("../../etc", "can't contain '..'"),
+        ("./tests/../etc", "can't contain '..'"),
+        ("/tests", "not an absolute path"),
+        ("./tests/*", "expected a package path like ./tests"),
+        ("./tests/...", "expected a package path like ./tests"),
+        ("./tests/nosuch", "the tester has no such package (compiled: ./tests ./tests/csapi)"),
+    ],
+)
+def test_bad_packages(package, reason):
+    with pytest.raises(BakehouseError) as raised:
+        check_packages([package], COMPILED, "--packages")
+    assert raised.value.code == BAD_INPUT
+    assert str(raised.value).startswith(f"--packages {package!r}: ")
+    assert reason in str(raised.value)
+
+
+def test_unknown_compiled_packages_check_the_form_only():
+    assert check_packages(["./tests/anything"], (), "complement.packages") == ("./tests/anything",)
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "^(TestLogin|TestLogout)$",
+        r"Test\(?=",  # an escaped paren, then an optional '=' : fine in Go
+        "[(?=]",  # inside a class: literal characters
+        "[]a](?:x)",  # ']' first in a class is a member; (?: is a plain group in Go too
+        "a+?b*?",  # lazy quantifiers are RE2
+        r"\d\0",
+    ],
+)
+def test_go_takes_these_patterns(pattern):
+    assert go_regexp_problem(pattern) is None
+
+
+@pytest.mark.parametrize(
+    ("pattern", "problem"),
+    [
+        ("Test(?!Login)", "negative lookahead '(?!'"),
+        ("(?=x)", "lookahead '(?='"),
+        ("(?<=a)b", "lookbehind '(?<='"),
+        ("(?<!a)b", "negative lookbehind '(?<!'"),
+        ("(?>ab)", "atomic groups '(?>'"),
+        (r"(a)\1", "backreferences '\\1'"),
+        ("(?P<x>a)(?P=x)", "backreferences '(?P='"),
+        ("a++", "possessive quantifiers '++'"),
+        ("a{2}+", "possessive quantifiers '}+'"),
+    ],
+)
+def test_go_lacks_these(pattern, problem):
+    assert go_regexp_problem(pattern) == f"Go regexps (RE2) have no {problem}"
