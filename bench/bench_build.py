@@ -22,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tasks.bake import bake_command  # noqa: E402
-from tasks.context import project_context  # noqa: E402
-from tasks.core.progress import RawJsonReader  # noqa: E402
+from tasks.build.bake import bake_command  # noqa: E402
+from tasks.build.progress import RawJsonReader  # noqa: E402
+from tasks.shared.context import project_context  # noqa: E402
 
 INV = str(Path(sys.executable).with_name("inv"))
 SMOKE_SCRIPT = ROOT / "images" / "scripts" / "smoke.sh"

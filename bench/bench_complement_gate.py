@@ -15,18 +15,13 @@ import time
 from datetime import date
 from pathlib import Path
 
+# The repository root: `tasks` is then the package (a directory wins over tasks.py beside it).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-if "tasks" not in sys.modules:  # tasks.py imports every task module; only tasks/ is needed here
-    import types
 
-    _tasks = types.ModuleType("tasks")
-    _tasks.__path__ = [str(Path(__file__).resolve().parent.parent / "tasks")]
-    sys.modules["tasks"] = _tasks
-
-from tasks.core.complement_events import EventParser
-from tasks.core.complement_gate import classify
-from tasks.core.complement_results import LogsWriter, render_results
-from tasks.core.complement_select import Selection
+from tasks.complement.events import EventParser
+from tasks.complement.gate import classify
+from tasks.complement.results import LogsWriter, render_results
+from tasks.complement.select import Selection
 
 PACKAGES = ("github.com/matrix-org/complement/tests", "github.com/matrix-org/complement/tests/csapi")
 

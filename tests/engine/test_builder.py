@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from enginekit import REPO_ROOT, docker, inv
 
-from tasks.core.progress import RawJsonReader
+from tasks.build.progress import RawJsonReader
 
 pytestmark = pytest.mark.engine
 

@@ -14,9 +14,9 @@ import pytest
 from enginekit import REPO_ROOT, docker, inv
 from invoke import Config, Context
 
-from tasks import bake as bake_runner
-from tasks.cache import collect_exported_garbage
-from tasks.core.progress import RawJsonReader
+from tasks.build import bake as bake_runner
+from tasks.build.progress import RawJsonReader
+from tasks.cache.service import collect_exported_garbage
 
 pytestmark = pytest.mark.engine
 

@@ -20,7 +20,7 @@ import pytest
 from enginekit import INV, REPO_ROOT, docker, inv
 from junitparser import JUnitXml
 
-from tasks.core.complement_isolation import RUN_LABEL
+from tasks.complement.isolation import RUN_LABEL
 
 pytestmark = pytest.mark.engine
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from enginekit import INV, REPO_ROOT, docker, inv
 
-from tasks.core.complement_isolation import RUN_LABEL
-from tasks.core.progress import RawJsonReader
+from tasks.build.progress import RawJsonReader
+from tasks.complement.isolation import RUN_LABEL
 
 pytestmark = pytest.mark.engine
 

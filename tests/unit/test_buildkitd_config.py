@@ -4,8 +4,8 @@ import tomllib
 
 import pytest
 
-from tasks.core import buildkitd_config as bk
-from tasks.errors import BAD_INPUT, BakehouseError
+from tasks.builder import buildkitd_config as bk
+from tasks.shared.errors import BAD_INPUT, BakehouseError
 
 
 def test_repo_buildkitd_toml_is_valid(repo_root):
@@ -128,7 +128,7 @@ def test_render_round_trips(repo_root):
     ],
 )
 def test_go_duration_errors_name_the_fix(value, message):
-    from tasks.core.units import go_duration_seconds
+    from tasks.shared.units import go_duration_seconds
 
     with pytest.raises(BakehouseError) as err:
         go_duration_seconds(value, "--until")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.core.cache_export import CacheSettings, cache_plan, local_tags, unreferenced_blobs
-from tasks.errors import BAD_INPUT, BakehouseError
+from tasks.cache.export import CacheSettings, cache_plan, local_tags, unreferenced_blobs
+from tasks.shared.errors import BAD_INPUT, BakehouseError
 
 ROOT = Path("/repo")
 TARGETS = ["system--debian--trixie-slim", "tests-smoke--debian--trixie-slim--default"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tasks.core.cache_gc import (
+from tasks.builder.gc_policy import (
     GCPolicy,
     closeness,
     describe,
@@ -13,7 +13,7 @@ from tasks.core.cache_gc import (
     parse_policies,
     state_volume_node,
 )
-from tasks.core.cache_usage import UsageRecord
+from tasks.shared.buildx import UsageRecord
 
 # Node "GCPolicy" of a builder made from a buildkitd.toml with cache-mount, other and floor policies
 # (as `docker buildx ls --format json` printed it: BuildKit 0.33.1; "2GB" in the toml is 2 GiB).

@@ -6,17 +6,10 @@ import json
 
 import pytest
 
-from tasks.core.cache_usage import (
-    format_size,
-    parse_du,
-    parse_human_size,
-    prune_command,
-    prune_total,
-    render_summary,
-    summarize,
-)
-from tasks.core.units import check_go_duration
-from tasks.errors import BAD_INPUT, BakehouseError
+from tasks.cache.usage import prune_command, prune_total, render_summary, summarize
+from tasks.shared.buildx import parse_du
+from tasks.shared.errors import BAD_INPUT, BakehouseError
+from tasks.shared.units import check_go_duration, format_size, parse_human_size
 
 # Records as `docker buildx du --format json` prints them, one per line (buildx 0.29.1, BuildKit 0.33.1).
 RECORDS = [

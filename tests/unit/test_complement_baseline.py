@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tasks.core.complement_baseline import default_package, import_path, import_summary, place_legacy
-from tasks.core.complement_gate import NOT_RUN, REGRESSION, UNCHANGED, classify, updated_baseline
-from tasks.core.complement_results import parse_results
-from tasks.core.complement_select import Selection
+from tasks.complement.baseline import default_package, import_path, import_summary, place_legacy
+from tasks.complement.gate import NOT_RUN, REGRESSION, UNCHANGED, classify, updated_baseline
+from tasks.complement.results import parse_results
+from tasks.complement.select import Selection
 
 MODULE = "github.com/matrix-org/complement"
 CSAPI = f"{MODULE}/tests/csapi"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tasks import complement_run  # not its TesterOutcome: pytest would try to collect it
-from tasks.complement import _comparable_baseline
-from tasks.context import project_context
-from tasks.core.complement_events import RunEvents
-from tasks.core.complement_gate import blindness, classify
-from tasks.core.complement_select import Selection
-from tasks.errors import BakehouseError
+from tasks.complement import runner as complement_run  # not its TesterOutcome: pytest would try to collect it
+from tasks.complement.events import RunEvents
+from tasks.complement.gate import blindness, classify
+from tasks.complement.gating import _comparable_baseline
+from tasks.complement.select import Selection
+from tasks.shared.context import project_context
+from tasks.shared.errors import BakehouseError
 
 CSAPI = "github.com/matrix-org/complement/tests/csapi"
 FED = "github.com/matrix-org/complement/tests"

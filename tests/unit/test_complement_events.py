@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tasks.core.complement_events import FAIL, PASS, SKIP, EventParser, parse_listing, short_package
+from tasks.complement.events import FAIL, PASS, SKIP, EventParser, parse_listing, short_package
 
 CSAPI = "github.com/matrix-org/complement/tests/csapi"
 FED = "github.com/matrix-org/complement/tests"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from tasks.core.complement_gate import (
+from tasks.complement.gate import (
     CHANGED,
     FIX,
     MISSING,
@@ -16,8 +16,8 @@ from tasks.core.complement_gate import (
     classify,
     updated_baseline,
 )
-from tasks.core.complement_report import RunSummary, render_junit, render_markdown, render_table
-from tasks.core.complement_select import Selection
+from tasks.complement.report import RunSummary, render_junit, render_markdown, render_table
+from tasks.complement.select import Selection
 
 CSAPI = "github.com/matrix-org/complement/tests/csapi"
 FED = "github.com/matrix-org/complement/tests"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tasks.core.complement_isolation import (
+from tasks.complement.isolation import (
     docker_endpoint,
     lock_path,
     make_run_id,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.core import complement_plan
-from tasks.core.complement_plan import SuiteSettings, cells_from_plan
+from tasks.complement import plan as complement_plan
+from tasks.complement.plan import SuiteSettings, cells_from_plan
 
 
 def target(tag: str | None) -> dict[str, object]:

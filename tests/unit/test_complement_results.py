@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.core.complement_results import (
+from tasks.complement.results import (
     LogsWriter,
     load_results,
     parse_results,

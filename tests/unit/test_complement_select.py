@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.core.complement_select import (
+from tasks.complement.select import (
     Selection,
     anchored_names,
     join_alternatives,

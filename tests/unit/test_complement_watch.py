@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tasks.core.complement_watch import HomeserverWatch
+from tasks.complement.watch import HomeserverWatch
 
 
 def event(action: str, container: str = "c1", name: str = "complement_csapi_hs1", **attributes: str) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import tomllib
 
-from tasks.builder import render_config, resolve_builder_name
-from tasks.context import project_context
+from tasks.builder.service import render_config, resolve_builder_name
+from tasks.shared.context import project_context
 
 
 def test_defaults_come_from_invoke_yaml():

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tasks import config_sources
-from tasks.core.config_files import check_environment, check_settings, load_document, merged
-from tasks.errors import BAD_INPUT, BakehouseError
+from tasks.shared import config_sources
+from tasks.shared.config_files import check_environment, check_settings, load_document, merged
+from tasks.shared.errors import BAD_INPUT, BakehouseError
 
 DEFAULTS = {
     "bake": {"files": ["a.hcl"], "matrix": {"sys_names": ["debian"]}, "progress": "auto"},

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.core.inputs import (
+from tasks.shared.errors import BAD_INPUT, BakehouseError
+from tasks.shared.inputs import (
     check_host_port,
     check_image_reference,
     check_mirror,
     check_packages,
     go_regexp_problem,
 )
-from tasks.errors import BAD_INPUT, BakehouseError
 
 COMPILED = ("./tests", "./tests/csapi")
 

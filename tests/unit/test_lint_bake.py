@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tasks.core.lint_bake import (
+from tasks.lint.bake_checks import (
     bindings_from_print,
     check_overrides,
     checks_unsupported,
@@ -12,7 +12,7 @@ from tasks.core.lint_bake import (
     findings_from_check,
     full_matrix_variables,
 )
-from tasks.core.lint_pins import BuildBinding
+from tasks.lint.pins import BuildBinding
 
 # Shaped like `docker buildx bake --print` of this repository's tree (trimmed).
 PRINTED = {

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.core.lint_files import bake_blocks, bake_file_order, find_bake_files, walk_tree
-from tasks.core.lint_findings import ToolResult
+from tasks.lint.files import bake_blocks, bake_file_order, find_bake_files, walk_tree
+from tasks.lint.findings import ToolResult
 
 INV = str(Path(sys.executable).with_name("inv"))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.core.lint_files import (
+from tasks.lint.files import (
     dockerfiles,
     is_dockerfile,
     is_excluded,

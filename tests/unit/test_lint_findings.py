@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.core.lint_findings import (
+from tasks.lint.findings import (
     Finding,
     ToolResult,
     merge,

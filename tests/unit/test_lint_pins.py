@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.core.lint_pins import (
+from tasks.lint.pins import (
     BuildBinding,
     Instruction,
     check_dockerfile,

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from tasks.core import matrix
-from tasks.errors import BAD_INPUT, BakehouseError
+from tasks.build import matrix
+from tasks.shared.errors import BAD_INPUT, BakehouseError
 
 DEFAULTS = {"sys_names": ["debian"], "sys_versions": ["trixie-slim"], "feat_sets": ["default"]}
 

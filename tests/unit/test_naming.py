@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.core.naming import MAX_BUILDER_NAME, ci_identity, isolation_key, validate_builder_name
-from tasks.core.versions import version_at_least, version_tuple
-from tasks.errors import BAD_INPUT, BakehouseError
+from tasks.builder.naming import MAX_BUILDER_NAME, ci_identity, isolation_key, validate_builder_name
+from tasks.shared.errors import BAD_INPUT, BakehouseError
+from tasks.shared.versions import version_at_least, version_tuple
 
 
 def test_isolation_key_from_parts():

@@ -3,7 +3,7 @@ from __future__ import annotations
 import base64
 import json
 
-from tasks.core.progress import RawJsonReader
+from tasks.build.progress import RawJsonReader
 
 FIXTURES = "tests/fixtures/rawjson"
 

@@ -21,10 +21,10 @@ import jsonschema
 import pytest
 from junitparser import JUnitXml
 
-from tasks.complement import _write_reports
-from tasks.core.complement_events import EventParser, RunEvents
-from tasks.core.complement_gate import GateResult, classify
-from tasks.core.complement_report import (
+from tasks.complement.events import EventParser, RunEvents
+from tasks.complement.gate import GateResult, classify
+from tasks.complement.gating import _write_reports
+from tasks.complement.report import (
     RunSummary,
     failure_report,
     outcome_line,
@@ -33,9 +33,9 @@ from tasks.core.complement_report import (
     render_markdown,
     render_table,
 )
-from tasks.core.complement_results import LogsWriter
-from tasks.core.complement_select import Selection
-from tasks.core.lint_findings import Finding, ToolResult, merge, render
+from tasks.complement.results import LogsWriter
+from tasks.complement.select import Selection
+from tasks.lint.findings import Finding, ToolResult, merge, render
 
 CSAPI = "github.com/matrix-org/complement/tests/csapi"
 SCHEMA = json.loads((Path(__file__).parent / "fixtures" / "sarif-2.1.0-required.schema.json").read_text())
@@ -109,7 +109,7 @@ FAILED = ["TestPowerLevels", "TestControl", "TestHuge", "TestBinary"]
 
 
 def read_like_the_tester_stream(data: bytes) -> Iterator[str]:
-    """As tasks/complement_run.py reads `docker logs --follow`: text, UTF-8, errors replaced."""
+    """As tasks/complement/runner.py reads `docker logs --follow`: text, UTF-8, errors replaced."""
     yield from io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="replace")
 
 

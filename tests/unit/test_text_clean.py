@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tasks.core.text_clean import clean_text, for_terminal, one_line, strip_ansi, visible
+from tasks.shared.text_clean import clean_text, for_terminal, one_line, strip_ansi, visible
 
 # XML 1.0's Char production, inverted: what may not appear in a document at all.
 XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

@@ -1,0 +1,1 @@
+"""`inv builder.*`: the buildx docker-container builder and its buildkitd.toml."""

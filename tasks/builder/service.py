@@ -1,0 +1,332 @@
+"""`inv builder.*`: the buildx docker-container builder, created idempotently with drift detection."""
+
+from __future__ import annotations
+
+import base64
+import getpass
+import json
+import os
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from invoke import Context
+
+from tasks.builder import buildkitd_config
+from tasks.builder import gc_policy as cache_gc
+from tasks.builder.gc_policy import GCPolicy
+from tasks.builder.naming import ci_identity, isolation_key, validate_builder_name
+from tasks.engine.provision import recorded_mode, registry_address, registry_answers, start_registry
+from tasks.shared import whales
+from tasks.shared.buildx import disk_usage
+from tasks.shared.engine import require_engine
+from tasks.shared.errors import BakehouseError, bad_input
+from tasks.shared.inputs import check_host_port, check_image_reference, check_mirror
+from tasks.shared.process import REPO_ROOT, docker, git_output, say
+
+CONFIG_NAME = "buildkitd.toml"
+BUILDKITD_FLAGS_PREFIX = "--allow-insecure-entitlement="
+# The entitlements buildkitd can allow (BuildKit >= 0.20 for device).
+INSECURE_ENTITLEMENTS = ("network.host", "security.insecure", "device")
+
+
+def default_builder_name() -> str:
+    """bakehouse-<actor>-<repo>-<branch>: from CI variables, else from git and the login name."""
+    identity = ci_identity(os.environ)
+    if identity is None:
+        origin = git_output("remote", "get-url", "origin")
+        repo = Path(origin.removesuffix(".git")).name if origin else REPO_ROOT.name
+        branch = git_output("rev-parse", "--abbrev-ref", "HEAD") or "detached"
+        actor = getpass.getuser()
+        identity = (actor, repo, branch)
+    return isolation_key(*identity)
+
+
+def resolve_builder_name(c: Context, name: str | None) -> str:
+    """The builder to use: an explicit name, else the configured one, else the isolation key."""
+    chosen = name or str(c.config.bakehouse.builder.name or "") or default_builder_name()
+    return chosen if chosen == "default" else validate_builder_name(chosen)
+
+
+@dataclass(frozen=True)
+class BuilderSpec:
+    """Everything that makes two builders the same: compared against the running one."""
+
+    name: str
+    config_text: str
+    driver_opts: dict[str, str] = field(default_factory=dict)
+    flags: tuple[str, ...] = ()
+
+    @property
+    def flags_text(self) -> str:
+        return " ".join(self.flags)
+
+
+def render_config(
+    c: Context, mirrors: tuple[str, ...] = (), insecure: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    cfg = c.config.bakehouse.builder
+    source = REPO_ROOT / str(cfg.config_file)
+    if not source.exists():
+        raise bad_input(f"{source}: no such file (builder.config_file)")
+    doc = buildkitd_config.load(source.read_text(), str(cfg.config_file))
+    overrides = buildkitd_config.Overrides.from_config(cfg, extra_mirrors=mirrors, extra_insecure=insecure)
+    return buildkitd_config.apply_overrides(doc, overrides)
+
+
+def desired_spec(
+    c: Context, name: str, image: str | None, mirrors: tuple[str, ...], network: str | None
+) -> BuilderSpec:
+    """Config, driver options and flags for this builder, registry-free mode filled in automatically."""
+    cfg = c.config.bakehouse.builder
+    # Options first, then the config they fall back to: each refused under the name it was given by.
+    for mirror in mirrors:
+        check_mirror(mirror, "--mirror")
+    if image:
+        check_image_reference(image, "--image")
+    if network not in (None, "host"):
+        raise bad_input(f"--network {network!r}: only 'host' is supported (or leave it unset)")
+    configured_image = str(cfg.image or "")
+    if configured_image:
+        check_image_reference(configured_image, "builder.image")
+    image = image or configured_image or None
+    network = network or str(cfg.network or "") or None
+    if network not in (None, "host"):
+        raise bad_input(f"builder.network {network!r}: only 'host' is supported (or leave it empty)")
+    insecure: tuple[str, ...] = ()
+    if recorded_mode(c) == "registry-free":
+        # No registry: BuildKit runs from the locally built image, base images come from the local
+        # registry as a docker.io mirror, reached over the host network.
+        local = check_host_port(registry_address(c), "supply.registry")
+        image = image or check_image_reference(
+            str(c.config.bakehouse.supply.buildkit_image), "supply.buildkit_image"
+        )
+        mirrors = (*mirrors, local)
+        insecure = (local,)
+        network = network or "host"
+    doc = render_config(c, mirrors, insecure)
+    driver_opts = {}
+    if image:
+        driver_opts["image"] = image
+    if network:
+        driver_opts["network"] = network
+    # Passing any --allow-insecure-entitlement turns off buildx's automatic network.host one,
+    # so every entitlement is listed explicitly.
+    for entitlement in cfg.entitlements:
+        if entitlement not in INSECURE_ENTITLEMENTS:
+            # buildkitd would refuse to start, after a drifted builder had already been removed.
+            raise bad_input(
+                f"builder.entitlements: {entitlement!r} is not one of {', '.join(INSECURE_ENTITLEMENTS)}"
+            )
+    flags = tuple(f"{BUILDKITD_FLAGS_PREFIX}{e}" for e in cfg.entitlements)
+    return BuilderSpec(name, buildkitd_config.render(doc), driver_opts, flags)
+
+
+@dataclass(frozen=True)
+class BuilderState:
+    name: str
+    driver: str
+    status: str
+    version: str
+    config_text: str
+    driver_opts: dict[str, str]
+    flags: tuple[str, ...]
+    gc_policies: list[dict[str, Any]]
+
+
+def list_builders() -> list[dict[str, Any]]:
+    # python-on-whales' Builder model lacks the nodes' Files, Flags and DriverOpts: use the CLI's JSON.
+    out = docker("buildx", "ls", "--format", "json", what="docker buildx ls").stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def builder_recorded(name: str) -> bool:
+    """Fast path: buildx keeps one file per builder in its config dir. `buildx ls` takes ~0.4 s;
+    when the file is absent (or buildx moves it) callers fall back to `current_state`."""
+    config_dir = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
+    return (config_dir / "buildx" / "instances" / name).is_file()
+
+
+def state_of(builder: dict[str, Any]) -> BuilderState:
+    """A builder's state from its `buildx ls` entry."""
+    node = (builder.get("Nodes") or [{}])[0]
+    files = node.get("Files") or {}
+    config = base64.b64decode(files[CONFIG_NAME]).decode() if CONFIG_NAME in files else ""
+    return BuilderState(
+        name=str(builder.get("Name", "")),
+        driver=str(builder.get("Driver", "")),
+        status=str(node.get("Status", "")),
+        version=str(node.get("Version", "")),
+        config_text=config,
+        driver_opts=dict(node.get("DriverOpts") or {}),
+        flags=tuple(node.get("Flags") or ()),
+        gc_policies=list(node.get("GCPolicy") or []),
+    )
+
+
+def current_state(name: str) -> BuilderState | None:
+    for builder in list_builders():
+        if builder.get("Name") == name:
+            return state_of(builder)
+    return None
+
+
+def require_builder(name: str) -> dict[str, Any]:
+    """The builder's `buildx ls` entry; a name that isn't there is bad input naming those that are."""
+    builders = list_builders()
+    for builder in builders:
+        if builder.get("Name") == name:
+            return builder
+    names = ", ".join(sorted(str(builder.get("Name")) for builder in builders)) or "none"
+    raise bad_input(
+        f"no builder named {name} (builders: {names}); `inv builder.create --name {name}` makes one"
+    )
+
+
+def drift(spec: BuilderSpec, state: BuilderState) -> list[str]:
+    """What differs between the wanted and the running builder (empty: up to date)."""
+    differences = []
+    if state.driver != "docker-container":
+        differences.append(f"driver {state.driver}")
+    # buildx re-serializes the file it stores (sorted keys, nested tables): compare the content.
+    if _toml_or_none(state.config_text) != _toml_or_none(spec.config_text):
+        differences.append(CONFIG_NAME)
+    if state.driver_opts != spec.driver_opts:
+        differences.append(f"driver options {state.driver_opts} -> {spec.driver_opts}")
+    if " ".join(state.flags) != spec.flags_text:
+        differences.append(f"buildkitd flags {' '.join(state.flags)!r} -> {spec.flags_text!r}")
+    return differences
+
+
+def _toml_or_none(text: str) -> dict[str, Any] | None:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return None
+
+
+def rendered_configs_dir() -> Path:
+    """Where each builder's rendered buildkitd.toml is kept (buildx copies it in at create time)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "bakehouse" / "builders"
+
+
+def config_path(name: str) -> Path:
+    base = rendered_configs_dir()
+    base.mkdir(parents=True, exist_ok=True)
+    return base / f"{name}.{CONFIG_NAME}"
+
+
+def create_builder(spec: BuilderSpec) -> None:
+    path = config_path(spec.name)
+    path.write_text(spec.config_text)
+    try:
+        whales.client().buildx.create(
+            name=spec.name,
+            driver="docker-container",
+            driver_options=spec.driver_opts,
+            buildkitd_flags=spec.flags_text,
+            config=path,
+            bootstrap=True,
+        )
+    except whales.docker_error() as exc:
+        reason = (exc.stderr or "").strip().splitlines()
+        last = reason[-1].removeprefix("ERROR: ") if reason else str(exc)
+        raise BakehouseError(f"creating builder {spec.name} failed: {last}") from exc
+
+
+def remove_builder(name: str, keep_state: bool) -> None:
+    # python-on-whales' buildx.remove has no --keep-state.
+    docker("buildx", "rm", *(["--keep-state"] if keep_state else []), name, what=f"docker buildx rm {name}")
+
+
+def builder_container_id(name: str) -> str | None:
+    container = f"buildx_buildkit_{name}0"
+    client = whales.client()
+    return client.container.inspect(container).id if client.container.exists(container) else None
+
+
+def builder_stopped(name: str, wait: float = 0.0) -> str | None:
+    """Why a failed build failed, when the cause is the builder's container having stopped.
+
+    buildx sees the connection drop before the engine has marked a killed container stopped:
+    `wait` gives the engine that long to catch up (only worth it when the connection was lost)."""
+    if name == "default":
+        return None
+    container = f"buildx_buildkit_{name}0"
+    deadline = time.monotonic() + wait
+    while True:
+        # The CLI: one inspect with a format is cheaper than python-on-whales' full container model.
+        state = "{{.State.Running}} {{.State.ExitCode}}"
+        result = docker("inspect", "--format", state, container, check=False)
+        running, _, exit_code = result.stdout.strip().partition(" ")
+        if result.returncode != 0 or running == "false" or time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)
+    if result.returncode != 0 or running != "false":
+        return None
+    return (
+        f"builder {name}'s container {container} stopped during the build (exit {exit_code}); "
+        "the next `inv build` starts it again with its cache"
+    )
+
+
+def ensure_registry_for(c: Context) -> None:
+    if recorded_mode(c) == "registry-free" and not registry_answers(registry_address(c)):
+        start_registry(c)
+
+
+def ensure_builder(
+    c: Context,
+    name: str | None = None,
+    image: str | None = None,
+    mirrors: tuple[str, ...] = (),
+    network: str | None = None,
+    force: bool = False,
+) -> str:
+    """Create the builder if missing or drifted; return what happened in a few words."""
+    name = resolve_builder_name(c, name)
+    if name == "default":
+        raise bad_input("'default' is the engine's own builder; bakehouse doesn't create or change it")
+    spec = desired_spec(c, name, image, mirrors, network)
+    require_engine()
+    ensure_registry_for(c)
+    state = current_state(name)
+    started = time.monotonic()
+    if state is not None and force:
+        remove_builder(name, keep_state=False)
+        outcome = "recreated from scratch (--force: cache dropped)"
+    elif state is not None:
+        differences = drift(spec, state)
+        if not differences:
+            if state.status != "running":
+                # Stopped builders boot on demand; boot now so status and builds are predictable.
+                docker("buildx", "inspect", "--bootstrap", name, what=f"booting builder {name}")
+            return "up to date"
+        say(f"builder {name} drifted: {'; '.join(differences)}")
+        remove_builder(name, keep_state=True)
+        outcome = "recreated (cache kept)"
+    else:
+        outcome = "created"
+    create_builder(spec)
+    return f"{outcome} in {time.monotonic() - started:.1f}s"
+
+
+# --- tasks -----------------------------------------------------------------------------------
+
+
+def builder_disk_usage(name: str) -> int | None:
+    try:
+        return sum(record.size for record in disk_usage(name))
+    except BakehouseError:
+        return None
+
+
+def gc_policy_lines(state: BuilderState) -> list[str]:
+    """The policies BuildKit actually applies (as the builder reports them), in words."""
+    if not state.gc_policies:
+        return ["no GC policies (garbage collection off)"]
+    return [
+        f"{i}. {cache_gc.describe(GCPolicy.from_node(raw))}" for i, raw in enumerate(state.gc_policies, 1)
+    ]

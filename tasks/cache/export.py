@@ -1,0 +1,194 @@
+"""Exporting the tree's build cache and importing it into another (e.g. freshly created) builder.
+
+Bake takes cache settings per target: ``--set NAME.cache-to=...`` / ``--set NAME.cache-from=...``.
+Each target exports its own steps only, so every target of the build gets one (a leaf's cache alone
+leaves its parents to be rebuilt). Measured here: a fresh docker-container builder importing the
+tests-smoke chain's cache ran none of its steps.
+
+Local layout: ``DIR/<target>/`` is one OCI layout per target (its own index.json), and every
+``DIR/<target>/blobs`` is a symlink to the shared ``DIR/blobs``, so targets share layers on disk.
+One index.json shared by all targets does not work: bake exports targets concurrently and buildx
+then fails a target with "could not lock .../index.json.lock" (seen here).
+
+Facts this relies on (buildx 0.29, BuildKit 0.33):
+- The engine's own `docker` driver can't export cache to local/registry (only inline, and only with
+  the containerd image store), so the plan for it is empty, with a note.
+- Since buildx 0.20, bake refuses local paths outside its working directory without
+  ``--allow fs.write=DIR`` (export) / ``--allow fs.read=DIR`` (import); DIR must exist, or bake asks
+  for its parent instead.
+- Importing from a local directory without index.json fails the build, so cache-from is only set
+  for targets that have been exported before.
+- BuildKit never removes blobs from a local cache directory; ``unreferenced_blobs`` finds the ones
+  no target's index reaches any more, so they can be deleted after an export.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tasks.shared.errors import bad_input
+
+BACKENDS = ("", "local", "registry")
+MODES = ("min", "max")
+COMPRESSIONS = ("gzip", "zstd", "estargz", "uncompressed")
+REF_NAME = "org.opencontainers.image.ref.name"
+_MANIFEST_TYPES = (
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+)
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    backend: str = ""
+    directory: str = ".cache/bake"
+    ref: str = ""
+    mode: str = "max"
+    compression: str = "zstd"
+    import_cache: bool = True
+    export_cache: bool = True
+
+    @classmethod
+    def from_config(cls, cache_config: Mapping[str, Any]) -> CacheSettings:
+        settings = cls(
+            backend=str(cache_config.get("backend") or ""),
+            directory=str(cache_config.get("dir") or ".cache/bake"),
+            ref=str(cache_config.get("ref") or ""),
+            mode=str(cache_config.get("mode") or "max"),
+            compression=str(cache_config.get("compression") or "zstd"),
+            import_cache=bool(cache_config.get("import", True)),
+            export_cache=bool(cache_config.get("export", True)),
+        )
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.backend not in BACKENDS:
+            raise bad_input(f"cache.backend {self.backend!r}: expected local, registry or empty (off)")
+        if self.mode not in MODES:
+            raise bad_input(f"cache.mode {self.mode!r}: expected min or max")
+        if self.compression not in COMPRESSIONS:
+            raise bad_input(
+                f"cache.compression {self.compression!r}: expected one of {', '.join(COMPRESSIONS)}"
+            )
+        if self.backend == "registry" and (not self.ref or ":" in self.ref.rsplit("/", 1)[-1]):
+            raise bad_input(
+                f"cache.ref {self.ref!r}: expected a repository without tag, e.g. host:5000/team/cache"
+            )
+
+    def local_dir(self, repo_root: Path) -> Path:
+        path = Path(self.directory)
+        return path if path.is_absolute() else repo_root / path
+
+
+@dataclass
+class CachePlan:
+    """What the bake runner adds: ``--allow`` and ``--set`` arguments, local layouts to prepare first."""
+
+    set_args: list[str] = field(default_factory=list)
+    allow_args: list[str] = field(default_factory=list)
+    # Per-target layout directories to create, each with ``blobs`` linked to the shared blob store.
+    layouts: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def args(self) -> list[str]:
+        return [*self.allow_args, *self.set_args]
+
+
+def local_tags(index_json: str) -> set[str]:
+    """Tags (``org.opencontainers.image.ref.name``) an OCI layout's index.json holds."""
+    if not index_json.strip():
+        return set()
+    manifests = json.loads(index_json).get("manifests") or []
+    return {str((entry.get("annotations") or {}).get(REF_NAME)) for entry in manifests} - {"None"}
+
+
+def cache_plan(
+    settings: CacheSettings,
+    targets: Sequence[str],
+    repo_root: Path,
+    driver: str,
+    exported: Iterable[str] = (),
+) -> CachePlan:
+    """The bake arguments that export/import the cache of ``targets`` (all bake target names).
+
+    ``exported``: targets whose local layout already holds an export (DIR/<target>/index.json).
+    """
+    plan = CachePlan()
+    if not settings.backend or not targets:
+        return plan
+    if driver == "docker":
+        plan.notes.append(
+            "cache export/import skipped: the docker driver supports only inline cache; "
+            "use a docker-container builder (inv builder.create)"
+        )
+        return plan
+    to_options = f"mode={settings.mode},compression={settings.compression},ignore-error=true"
+    if settings.backend == "local":
+        directory = settings.local_dir(repo_root)
+        available = set(exported)
+        if settings.export_cache:
+            plan.allow_args.append(f"--allow=fs.write={directory}")
+            for target in targets:
+                plan.layouts.append(directory / target)
+                plan.set_args.append(
+                    f"--set={target}.cache-to=type=local,dest={directory / target},{to_options}"
+                )
+        imported = [target for target in targets if target in available] if settings.import_cache else []
+        if imported:
+            plan.allow_args.append(f"--allow=fs.read={directory}")
+            for target in imported:
+                plan.set_args.append(f"--set={target}.cache-from=type=local,src={directory / target}")
+        missing = len(targets) - len(imported)
+        if settings.import_cache and missing:
+            plan.notes.append(
+                f"{missing} of {len(targets)} targets have no exported cache in {directory} yet"
+            )
+    else:
+        for target in targets:
+            if settings.export_cache:
+                plan.set_args.append(
+                    f"--set={target}.cache-to=type=registry,ref={settings.ref}:{target},{to_options},"
+                    "oci-mediatypes=true,image-manifest=true"
+                )
+            if settings.import_cache:
+                # A missing registry tag is only a warning for BuildKit, unlike a missing local index.
+                plan.set_args.append(f"--set={target}.cache-from=type=registry,ref={settings.ref}:{target}")
+    return plan
+
+
+def unreferenced_blobs(
+    index_jsons: Iterable[str], read_blob: Callable[[str], bytes | None], blobs: Iterable[str]
+) -> set[str]:
+    """Digests in ``blobs`` that no manifest reachable from any of the index.json documents refers to.
+
+    ``read_blob(digest)`` returns a blob's bytes (None if absent); only manifests and indexes are read.
+    """
+    reachable: set[str] = set()
+    pending: list[Mapping[str, Any]] = []
+    for index_json in index_jsons:
+        pending.extend(json.loads(index_json).get("manifests") or [])
+    while pending:
+        descriptor = pending.pop()
+        digest = str(descriptor.get("digest") or "")
+        if not digest or digest in reachable:
+            continue
+        reachable.add(digest)
+        if descriptor.get("mediaType") not in _MANIFEST_TYPES:
+            continue
+        content = read_blob(digest)
+        if content is None:
+            continue
+        document = json.loads(content)
+        pending.extend(document.get("manifests") or [])
+        pending.extend(document.get("layers") or [])
+        if document.get("config"):
+            pending.append(document["config"])
+    return set(blobs) - reachable

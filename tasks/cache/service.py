@@ -1,0 +1,144 @@
+"""`inv cache.*`: a builder's build cache — disk usage, pruning, GC policies, exported cache.
+
+python-on-whales has no `buildx du` and its `buildx.prune` lacks --builder and the size flags,
+so these tasks call the docker CLI and parse its JSON lines.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from invoke import Context
+
+from tasks.builder import gc_policy as cache_gc
+from tasks.builder.service import list_builders, require_builder
+from tasks.cache import export as cache_export
+from tasks.cache.usage import (
+    UsageSummary,
+    summarize,
+)
+from tasks.shared.buildx import disk_usage
+from tasks.shared.engine import require_engine
+from tasks.shared.errors import BakehouseError
+from tasks.shared.process import REPO_ROOT, docker, say
+
+
+def builder_entry(name: str) -> dict[str, Any]:
+    """The builder's `buildx ls` entry, after checking that an engine answers (read-only)."""
+    require_engine()
+    return require_builder(name)
+
+
+def usage(builder: str) -> UsageSummary:
+    return summarize(disk_usage(builder))
+
+
+def engine_disk_free() -> int | None:
+    """Free bytes on the filesystem of the engine's data root, when the engine runs on this machine."""
+    root = docker("info", "--format", "{{.DockerRootDir}}", check=False).stdout.strip()
+    if not root or not os.path.isdir(root):
+        return None
+    return shutil.disk_usage(root).free
+
+
+# --- cache export / import for the bake runner ------------------------------------------------------
+
+
+def cache_settings(c: Context) -> cache_export.CacheSettings:
+    return cache_export.CacheSettings.from_config(c.config.bakehouse.get("cache") or {})
+
+
+def bake_cache_args(c: Context, targets: Sequence[str], builder: str) -> list[str]:
+    """``--allow``/``--set`` arguments that export and import the cache of ``targets`` (bake names).
+
+    For the bake runner: ``targets`` are *all* target names of `bake --print` for the selection,
+    dependencies included (each target's build exports only its own steps, so a leaf's cache alone
+    leaves its parents to be rebuilt). Add the result to the bake command line, and call
+    ``collect_exported_garbage`` after a successful build.
+    """
+    settings = cache_settings(c)
+    if not settings.backend:
+        return []
+    driver = str(builder_entry(builder).get("Driver", ""))
+    directory = settings.local_dir(REPO_ROOT)
+    exported = [target for target in targets if (directory / target / "index.json").is_file()]
+    plan = cache_export.cache_plan(settings, targets, REPO_ROOT, driver, exported)
+    for layout in plan.layouts:
+        prepare_layout(layout)
+    for note in plan.notes:
+        say(note)
+    return plan.args
+
+
+def prepare_layout(layout: Path) -> None:
+    """DIR/<target>/ with ``blobs`` pointing at DIR/blobs, the store all targets share."""
+    shared = layout.parent / "blobs"
+    (shared / "sha256").mkdir(parents=True, exist_ok=True)
+    layout.mkdir(parents=True, exist_ok=True)
+    link = layout / "blobs"
+    if not link.is_symlink():
+        if link.exists():
+            raise BakehouseError(f"{link}: expected a link to {shared}; remove the directory {layout.parent}")
+        link.symlink_to(Path("..") / "blobs")
+
+
+def collect_exported_garbage(c: Context) -> tuple[int, int]:
+    """Delete blobs of the local cache directory no target's index reaches any more; (blobs, bytes)."""
+    settings = cache_settings(c)
+    directory = settings.local_dir(REPO_ROOT)
+    blob_dir = directory / "blobs" / "sha256"
+    if settings.backend != "local" or not blob_dir.is_dir():
+        return 0, 0
+    indexes = [path.read_text() for path in sorted(directory.glob("*/index.json"))]
+    present = {f"sha256:{path.name}" for path in blob_dir.iterdir() if path.is_file()}
+
+    def read_blob(digest: str) -> bytes | None:
+        path = blob_dir / digest.removeprefix("sha256:")
+        return path.read_bytes() if path.is_file() else None
+
+    removed = freed = 0
+    for digest in sorted(cache_export.unreferenced_blobs(indexes, read_blob, present)):
+        path = blob_dir / digest.removeprefix("sha256:")
+        freed += path.stat().st_size
+        path.unlink()
+        removed += 1
+    return removed, freed
+
+
+# --- tasks --------------------------------------------------------------------------------------
+
+
+def _orphans(builder: str | None) -> list[str]:
+    volumes = docker("volume", "ls", "--format", "{{.Name}}", what="docker volume ls").stdout.split()
+    nodes = [str(node.get("Name")) for entry in list_builders() for node in entry.get("Nodes") or []]
+    containers = docker("ps", "-a", "--format", "{{.Names}}", what="docker ps").stdout.split()
+    orphans = cache_gc.orphaned_volumes(volumes, nodes, containers)
+    if builder:
+        # A node is the builder name plus its index: lc-x -> lc-x0.
+        pattern = re.compile(rf"^{re.escape(builder)}\d+$")
+        orphans = [volume for volume in orphans if pattern.match(cache_gc.state_volume_node(volume) or "")]
+    return orphans
+
+
+def prune_orphans(builder: str | None, dry_run: bool) -> None:
+    orphans = _orphans(builder)
+    if not orphans:
+        print("no orphaned builder state volumes")
+        return
+    for volume in orphans:
+        if dry_run:
+            print(f"would remove {volume}")
+            continue
+        docker("volume", "rm", volume, what=f"docker volume rm {volume}")
+        print(f"removed {volume}")
+
+
+def supported_prune_flags() -> set[str]:
+    """The size flags this buildx's prune knows (--reserved-space etc. came with buildx 0.18)."""
+    text = docker("buildx", "prune", "--help", what="docker buildx prune --help").stdout
+    return {flag for flag in ("--reserved-space", "--max-used-space", "--min-free-space") if flag in text}

@@ -1,0 +1,1 @@
+"""`inv complement`: the Complement suite against the homeserver image, gated by a baseline."""

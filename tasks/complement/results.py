@@ -1,0 +1,138 @@
+"""Result rows on disk: `results.jsonl` (one row per test) and `logs.jsonl` (one row per output line).
+
+A results row is `{"Action":…,"Package":…,"Test":…}`, compact JSON, sorted by (Package, Test),
+one row per key: the same format for a run's results and the committed baseline, so the
+baseline stays reviewable in a diff. The baseline is replaced atomically (temp file in the
+same directory, fsync, rename): a reader or an interrupted writer sees the old file or the new
+one, never a mix.
+
+Rows without a `Package` (the older `{"Action","Test"}` format some homeservers keep) load
+under the package `""`, which means "unknown": the gate matches them by test name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from tasks.complement.events import OUTCOMES, Key, worst
+
+_COMPACT = (",", ":")
+
+
+def result_rows(results: Mapping[Key, str]) -> list[dict[str, str]]:
+    return [{"Action": results[key], "Package": key[0], "Test": key[1]} for key in sorted(results)]
+
+
+def render_results(results: Mapping[Key, str]) -> str:
+    return "".join(json.dumps(row, separators=_COMPACT) + "\n" for row in result_rows(results))
+
+
+@dataclass
+class LoadedResults:
+    """Rows read back, with what was wrong with them: rows == kept + duplicates + malformed."""
+
+    results: dict[Key, str] = field(default_factory=dict)
+    rows: int = 0  # non-blank lines
+    malformed: int = 0
+    # Rows repeating a key already read; those with another outcome are also in `conflicts`.
+    duplicates: int = 0
+    conflicts: list[Key] = field(default_factory=list)
+    # Valid rows without a package (legacy format), filed under `package` or "".
+    legacy: int = 0
+
+    @property
+    def kept(self) -> int:
+        return len(self.results)
+
+
+def parse_results(lines: Iterable[str], *, package: str = "") -> LoadedResults:
+    """Rows back into a mapping; rows that aren't valid result rows are counted, not fatal.
+
+    Rows without a package (or with an empty one) are filed under `package`. A key read twice
+    with different outcomes keeps the worse one, as for `--count` > 1: a test recorded both
+    passing and failing must not turn its next failure into a regression.
+    """
+    loaded = LoadedResults()
+    for line in lines:
+        line = line.strip()
+        if not line:
+            continue
+        loaded.rows += 1
+        try:
+            row = json.loads(line)
+        except ValueError:
+            loaded.malformed += 1
+            continue
+        if not isinstance(row, dict):
+            loaded.malformed += 1
+            continue
+        action, row_package, test = row.get("Action"), row.get("Package", ""), row.get("Test")
+        valid = action in OUTCOMES and isinstance(row_package, str) and isinstance(test, str) and test
+        if not valid:
+            loaded.malformed += 1
+            continue
+        if not row_package:
+            loaded.legacy += 1
+            row_package = package
+        key = (row_package, test)
+        before = loaded.results.get(key)
+        if before is not None:
+            loaded.duplicates += 1
+            if before != action and key not in loaded.conflicts:
+                loaded.conflicts.append(key)
+            action = worst(before, action)
+        loaded.results[key] = action
+    return loaded
+
+
+def load_results(path: Path) -> LoadedResults:
+    """A missing file is an empty baseline (the first run makes every test new)."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return parse_results(handle)
+    except FileNotFoundError:
+        return LoadedResults()
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace `path` with `text` so that no reader ever sees a partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if path.exists():
+            os.chmod(temp_name, path.stat().st_mode & 0o777)
+        else:
+            os.chmod(temp_name, 0o644)
+        os.replace(temp_name, path)
+    except BaseException:
+        # Interrupted or failed: the old file stays; the temp file must not linger.
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+def write_results(path: Path, results: Mapping[Key, str]) -> None:
+    write_atomically(path, render_results(results))
+
+
+class LogsWriter:
+    """Writes `{"Package","Test","Output"}` rows as output arrives (nothing is buffered per run)."""
+
+    def __init__(self, handle: IO[str]) -> None:
+        self._handle = handle
+        self.rows = 0
+
+    def __call__(self, package: str, test: str, output: str) -> None:
+        self._handle.write(
+            json.dumps({"Package": package, "Test": test, "Output": output}, separators=_COMPACT) + "\n"
+        )
+        self.rows += 1

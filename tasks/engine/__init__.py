@@ -1,0 +1,1 @@
+"""`inv engine.*`: a Docker engine, provisioned from Debian where none is usable."""

@@ -1,0 +1,453 @@
+"""`inv engine.*`: a Docker engine anywhere, and registry-free supply where pulling is impossible.
+
+On a machine with a usable engine (DOCKER_HOST or the default socket, buildx >= the configured
+minimum) nothing is provisioned. Otherwise, on a Debian host as root, a private engine is unpacked
+from Debian's archive (dockerd from a newer suite: Complement needs API >= 1.45) and started in the
+background with its state under one fixed directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from invoke import Context
+
+from tasks.shared import whales
+from tasks.shared.engine import socket_answers
+from tasks.shared.errors import BakehouseError, bad_input
+from tasks.shared.inputs import check_host_port, check_image_reference
+from tasks.shared.process import run, say
+
+CLI_PLUGIN_DIR = Path("/usr/local/lib/docker/cli-plugins")
+DEBIAN_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
+
+
+@dataclass(frozen=True)
+class EnginePaths:
+    """Where the private engine keeps everything; all below one root so `down` knows what is ours."""
+
+    root: Path
+
+    @property
+    def apt(self) -> Path:
+        return self.root / "apt"
+
+    @property
+    def unpacked(self) -> Path:
+        return self.root / "root"
+
+    @property
+    def data(self) -> Path:
+        return self.root / "engine" / "data"
+
+    @property
+    def exec_root(self) -> Path:
+        return self.root / "engine" / "exec"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.root / "engine" / "dockerd.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / "engine" / "dockerd.log"
+
+    @property
+    def registry_dir(self) -> Path:
+        return self.root / "registry"
+
+    @property
+    def mode_file(self) -> Path:
+        return self.root / "supply-mode"
+
+
+def engine_config(c: Context) -> dict[str, Any]:
+    return dict(c.config.bakehouse.engine)
+
+
+def paths(c: Context) -> EnginePaths:
+    return EnginePaths(Path(engine_config(c)["root"]))
+
+
+# --- reachability ----------------------------------------------------------------------------
+
+
+# --- provisioning from Debian's archive ------------------------------------------------------
+
+
+def require_debian_root() -> None:
+    reasons = []
+    if os.geteuid() != 0:
+        reasons.append("root")
+    if not Path("/etc/debian_version").exists() or shutil.which("apt-get") is None:
+        reasons.append("a Debian host (apt-get)")
+    if reasons:
+        raise BakehouseError(
+            "no usable Docker engine here and bakehouse can only provision one as "
+            + " on ".join(reasons)
+            + "; install Docker Engine >= 26 with buildx >= 0.17 yourself, or run as root on Debian"
+        )
+
+
+def apt_install_host(packages: list[str]) -> None:
+    """Install packages from the host's own suite (idempotent: apt skips installed ones)."""
+    missing = [
+        p
+        for p in packages
+        if run(["dpkg-query", "-W", "-f=${Status}", p], check=False).stdout.find("install ok installed") < 0
+    ]
+    if not missing:
+        return
+    say(f"installing from the host's Debian suite: {' '.join(missing)}")
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    attempt = run(["apt-get", "install", "-y", "-qq", *missing], check=False, env=env)
+    if attempt.returncode != 0:
+        run(["apt-get", "update", "-qq"], env=env, what="apt-get update")
+        run(
+            ["apt-get", "install", "-y", "-qq", *missing],
+            env=env,
+            what=f"apt-get install {' '.join(missing)}",
+        )
+
+
+class PrivateApt:
+    """apt with its own sources and lists, so newer suites never leak into the host's apt."""
+
+    def __init__(self, base: Path, suites: list[str], mirror: str) -> None:
+        self.base = base
+        self.suites = suites
+        self.mirror = mirror
+
+    def _options(self) -> list[str]:
+        return [
+            "-o", f"Dir::Etc::SourceList={self.base / 'sources.list'}",
+            "-o", "Dir::Etc::SourceParts=/nonexistent",
+            "-o", f"Dir::State::Lists={self.base / 'lists'}",
+            "-o", f"Dir::Cache={self.base / 'cache'}",
+            "-o", "Debug::NoLocking=1",
+            "-o", "APT::Sandbox::User=root",
+        ]  # fmt: skip
+
+    def update(self) -> None:
+        (self.base / "lists" / "partial").mkdir(parents=True, exist_ok=True)
+        (self.base / "cache" / "archives" / "partial").mkdir(parents=True, exist_ok=True)
+        lines = [f"deb [signed-by={DEBIAN_KEYRING}] {self.mirror} {suite} main" for suite in self.suites]
+        (self.base / "sources.list").write_text("\n".join(lines) + "\n")
+        say(f"reading Debian package lists: {', '.join(self.suites)}")
+        run(["apt-get", *self._options(), "-qq", "update"], what="apt-get update (private lists)")
+
+    def download(self, package_suites: list[str], dest: Path) -> list[Path]:
+        dest.mkdir(parents=True, exist_ok=True)
+        for old in dest.glob("*.deb"):
+            old.unlink()
+        run(
+            ["apt-get", *self._options(), "-qq", "download", *package_suites],
+            cwd=dest,
+            what="apt-get download",
+        )
+        return sorted(dest.glob("*.deb"))
+
+
+def unpack_engine(c: Context) -> None:
+    """dockerd (+ docker-proxy, docker-init) and the newest buildx plugin, unpacked under our root."""
+    cfg = engine_config(c)
+    p = paths(c)
+    plugin = CLI_PLUGIN_DIR / "docker-buildx"
+    # docker-init (tini) is what buildx's builder containers run as init.
+    unpacked = [p.unpacked / "usr/sbin/dockerd", p.unpacked / "usr/bin/tini-static"]
+    want_cli = shutil.which("docker") is None
+    if all(f.exists() for f in unpacked) and plugin.exists() and not want_cli:
+        return
+    suites = sorted({cfg["dockerd_suite"], cfg["buildx_suite"]})
+    apt = PrivateApt(p.apt, suites, c.config.bakehouse.supply.mirror_suite_url)
+    apt.update()
+    wanted = [
+        f"docker.io/{cfg['dockerd_suite']}",
+        f"tini/{cfg['dockerd_suite']}",
+        f"docker-buildx/{cfg['buildx_suite']}",
+    ]
+    if want_cli:
+        wanted.append(f"docker-cli/{cfg['dockerd_suite']}")
+    say(f"downloading {', '.join(wanted)}")
+    for deb in apt.download(wanted, p.root / "debs"):
+        run(["dpkg-deb", "-x", str(deb), str(p.unpacked)], what=f"unpacking {deb.name}")
+    CLI_PLUGIN_DIR.mkdir(parents=True, exist_ok=True)
+    # Copy then rename: a running buildx keeps its old file ("text file busy" otherwise).
+    staged = plugin.with_suffix(".new")
+    shutil.copy2(p.unpacked / "usr/libexec/docker/cli-plugins/docker-buildx", staged)
+    staged.replace(plugin)
+    if want_cli:
+        Path("/usr/local/bin/docker").symlink_to(p.unpacked / "usr/bin/docker")
+
+
+def spawn_background(cmd: list[str], log_path: Path, env: dict[str, str] | None = None) -> int:
+    """Start a daemon in its own session (it outlives this process), output to a log file."""
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
+    return proc.pid
+
+
+def wait_until(ready: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ready():
+            return True
+        time.sleep(0.3)
+    return ready()
+
+
+def _is_zombie(pid: int) -> bool:
+    """A killed daemon whose parent is gone waits as a zombie until init reaps it (some inits are
+    slow to): signal 0 still reaches it, but it is dead."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
+
+
+def _pid_alive(pid_file: Path) -> int | None:
+    try:
+        pid = int(pid_file.read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return None if _is_zombie(pid) else pid
+
+
+def _stop_orphaned_containerd(pid_file: Path, exec_root: Path) -> None:
+    """dockerd killed with -9 can leave its containerd running; a new dockerd's containerd would
+    wait forever on the state it holds. Only ours: its command line names our exec root."""
+    pid = _pid_alive(pid_file)
+    if pid is None:
+        return
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return
+    if str(exec_root) not in command:
+        return
+    say(f"stopping containerd {pid} left behind by a dockerd that died")
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    if not wait_until(lambda: _pid_alive(pid_file) is None, 10):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def start_private_engine(c: Context) -> None:
+    cfg = engine_config(c)
+    p = paths(c)
+    sock = Path(cfg["socket"])
+    if _pid_alive(p.pid_file) is None:
+        # A previous run killed without cleanup leaves its pid file and socket behind.
+        p.pid_file.unlink(missing_ok=True)
+        if sock.exists() and not socket_answers(str(sock)):
+            say(f"removing stale socket {sock}")
+            sock.unlink()
+        _stop_orphaned_containerd(p.exec_root / "containerd" / "containerd.pid", p.exec_root)
+        for stale in (p.exec_root / "docker.pid", p.exec_root / "containerd" / "containerd.pid"):
+            stale.unlink(missing_ok=True)
+    elif socket_answers(str(sock)):
+        return
+    if sock.exists() and socket_answers(str(sock)):
+        raise BakehouseError(f"{sock} is served by another engine; set DOCKER_HOST to use it")
+    for d in (p.data, p.exec_root):
+        d.mkdir(parents=True, exist_ok=True)
+    sbin = p.unpacked / "usr/sbin"
+    env = {**os.environ, "PATH": f"{sbin}:{p.unpacked / 'usr/bin'}:{os.environ.get('PATH', '')}"}
+    cmd = [
+        str(sbin / "dockerd"),
+        f"--data-root={p.data}",
+        f"--exec-root={p.exec_root}",
+        f"--pidfile={p.pid_file}",
+        f"--host=unix://{sock}",
+    ]
+    say(f"starting dockerd (data in {p.data}, log in {p.log_file})")
+    spawn_background(cmd, p.log_file, env)
+    if wait_until(lambda: socket_answers(str(sock)), float(cfg["start_timeout"])):
+        return
+    tail = p.log_file.read_text(errors="replace").strip().splitlines()[-1:] if p.log_file.exists() else []
+    raise BakehouseError(
+        f"dockerd did not answer within {cfg['start_timeout']}s: {tail[0] if tail else 'no log'} "
+        f"(full log: {p.log_file})"
+    )
+
+
+def stop_private_engine(c: Context) -> bool:
+    p = paths(c)
+    pid = _pid_alive(p.pid_file)
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _pid_alive(p.pid_file) == pid:
+        time.sleep(0.3)
+    if _pid_alive(p.pid_file) == pid:
+        os.kill(pid, signal.SIGKILL)
+    p.pid_file.unlink(missing_ok=True)
+    return True
+
+
+# --- registry-free supply --------------------------------------------------------------------
+
+
+SUPPLY_MODES = ("auto", "registry", "registry-free")
+_VERSION = re.compile(r"^\d+(\.\d+)*$")
+
+
+def check_up_config(c: Context) -> None:
+    """What `up` acts on, refused before anything is installed, started, pulled or written."""
+    supply = c.config.bakehouse.supply
+    if str(supply.mode) not in SUPPLY_MODES:
+        raise bad_input(f"supply.mode: {str(supply.mode)!r} is not {', '.join(SUPPLY_MODES)}")
+    for image in supply.base_images:
+        name, _, tag = str(image).partition(":")
+        if name != "debian" or not tag.removesuffix("-slim"):
+            raise bad_input(f"supply.base_images: can only make debian:<suite>[-slim] images, not {image!r}")
+    check_host_port(str(supply.registry), "supply.registry")
+    check_image_reference(str(supply.probe_image), "supply.probe_image")
+    check_image_reference(str(supply.buildkit_image), "supply.buildkit_image")
+    for key in ("min_api_version", "min_buildx_version"):
+        value = str(engine_config(c)[key])
+        if not _VERSION.match(value):
+            raise bad_input(f"engine.{key} {value!r}: expected a version such as 1.45")
+
+
+def decide_mode(c: Context) -> str:
+    """registry or registry-free: configured, or found out by trying a pull (never assumed)."""
+    configured = str(c.config.bakehouse.supply.mode)
+    if configured in ("registry", "registry-free"):
+        return configured
+    if configured != "auto":
+        raise BakehouseError(f"supply.mode: {configured!r} is not auto, registry or registry-free", 2)
+    probe = str(c.config.bakehouse.supply.probe_image)
+    try:
+        whales.client().image.pull(probe, quiet=True)
+        return "registry"
+    except whales.docker_error():
+        return "registry-free"
+
+
+def recorded_mode(c: Context) -> str:
+    """The mode `engine.up` found; builders follow it. Without a record, the registry is used."""
+    configured = str(c.config.bakehouse.supply.mode)
+    if configured in ("registry", "registry-free"):
+        return configured
+    mode_file = paths(c).mode_file
+    return mode_file.read_text().strip() if mode_file.exists() else "registry"
+
+
+def debootstrap_image(c: Context, image: str) -> None:
+    """Make a Debian base image from the archive: minbase + ca-certificates + the host CA bundle."""
+    supply = c.config.bakehouse.supply
+    name, _, tag = image.partition(":")
+    suite = tag.removesuffix("-slim")
+    if name != "debian" or not suite:
+        raise BakehouseError(
+            f"supply.base_images: can only make debian:<suite>[-slim] images, not {image!r}", 2
+        )
+    apt_install_host(["debootstrap"])
+    target = paths(c).root / "debootstrap" / suite
+    shutil.rmtree(target, ignore_errors=True)
+    say(f"making {image} with debootstrap (minbase, {suite})")
+    started = time.monotonic()
+    run(["debootstrap", "--variant=minbase", "--include=ca-certificates", suite, str(target),
+         supply.mirror_suite_url], what=f"debootstrap {suite}")  # fmt: skip
+    bundle = Path(supply.host_ca_bundle)
+    if bundle.exists():
+        # TLS may be intercepted: trust the host's CAs inside the image too.
+        shutil.copy(bundle, target / "usr/local/share/ca-certificates/bakehouse-host-ca.crt")
+        run(["chroot", str(target), "update-ca-certificates"], what="update-ca-certificates")
+    # Slim like Debian's -slim images: no package lists, downloaded .debs, docs or man pages.
+    for pattern in ("var/lib/apt/lists/*", "var/cache/apt/*.bin", "var/cache/apt/archives/*.deb",
+                    "usr/share/doc/*", "usr/share/man/*"):  # fmt: skip
+        for junk in target.glob(pattern):
+            shutil.rmtree(junk) if junk.is_dir() and not junk.is_symlink() else junk.unlink()
+    # python-on-whales can't stream stdin into `docker import`; pipe tar into the CLI.
+    tar = subprocess.Popen(["tar", "-C", str(target), "--numeric-owner", "-c", "."], stdout=subprocess.PIPE)
+    imported = subprocess.run(
+        ["docker", "import", "-", image], stdin=tar.stdout, capture_output=True, text=True
+    )
+    tar.wait()
+    if imported.returncode != 0 or tar.returncode != 0:
+        raise BakehouseError(f"docker import {image} failed: {imported.stderr.strip()}")
+    shutil.rmtree(target, ignore_errors=True)
+    say(f"{image} ready ({time.monotonic() - started:.0f}s)")
+
+
+def registry_address(c: Context) -> str:
+    return str(c.config.bakehouse.supply.registry)
+
+
+def registry_answers(address: str) -> bool:
+    try:
+        conn = http.client.HTTPConnection(address, timeout=2)
+        conn.request("GET", "/v2/")
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+
+
+def start_registry(c: Context) -> None:
+    address = registry_address(c)
+    if registry_answers(address):
+        return
+    apt_install_host(["docker-registry"])
+    d = paths(c).registry_dir
+    (d / "data").mkdir(parents=True, exist_ok=True)
+    config = {
+        "version": 0.1,
+        "storage": {"filesystem": {"rootdirectory": str(d / "data")}, "delete": {"enabled": True}},
+        "http": {"addr": address},
+    }
+    # JSON is YAML: no YAML writer needed.
+    (d / "config.yml").write_text(json.dumps(config))
+    say(f"starting the local registry on {address}")
+    pid = spawn_background(["docker-registry", "serve", str(d / "config.yml")], d / "registry.log")
+    (d / "registry.pid").write_text(str(pid))
+    if wait_until(lambda: registry_answers(address), 20):
+        return
+    raise BakehouseError(f"local registry did not answer on {address} (log: {d / 'registry.log'})")
+
+
+def stop_registry(c: Context) -> bool:
+    pid_file = paths(c).registry_dir / "registry.pid"
+    pid = _pid_alive(pid_file)
+    pid_file.unlink(missing_ok=True)
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGTERM)
+    return True
+
+
+def push_to_registry(c: Context, image: str) -> None:
+    """Serve a base image to docker-container builders, which can't see the engine's store."""
+    name, _, tag = image.partition(":")
+    repo = name if "/" in name else f"library/{name}"
+    local = f"{registry_address(c)}/{repo}:{tag or 'latest'}"
+    client = whales.client()
+    client.image.tag(image, local)
+    client.image.push(local, quiet=True)
+
+
+# --- tasks -----------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""`inv lint`: shellcheck, hadolint, digest pinning, bake checks, ruff and mypy."""

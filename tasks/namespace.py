@@ -1,0 +1,24 @@
+"""The `inv` namespace: every domain's tasks under its name (`build` and `complement` at the top)."""
+
+from __future__ import annotations
+
+from invoke import Collection
+
+from tasks.build import tasks as build_tasks
+from tasks.builder import tasks as builder_tasks
+from tasks.cache import tasks as cache_tasks
+from tasks.complement import tasks as complement_tasks
+from tasks.engine import tasks as engine_tasks
+from tasks.lint import tasks as lint_tasks
+
+
+def namespace() -> Collection:
+    ns = Collection()
+    ns.add_task(build_tasks.build)
+    # `inv complement` runs the suite (the default task); `inv complement.import-baseline` converts.
+    ns.add_collection(Collection.from_module(complement_tasks, name="complement"))
+    ns.add_collection(Collection.from_module(engine_tasks, name="engine"))
+    ns.add_collection(Collection.from_module(builder_tasks, name="builder"))
+    ns.add_collection(Collection.from_module(lint_tasks, name="lint"))
+    ns.add_collection(Collection.from_module(cache_tasks, name="cache"))
+    return ns

@@ -1,0 +1,1 @@
+"""Infrastructure every domain uses: the process runner, errors, settings, text and units."""

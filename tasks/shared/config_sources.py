@@ -1,0 +1,60 @@
+"""The configuration `inv` is about to load, checked before invoke reads it.
+
+invoke imports tasks.py before it reads the project's invoke.yaml and the runtime file (`-f`), and
+it turns an `Exit` raised during that import into its message and exit code. Checked here, a YAML
+typo is one line naming file and line instead of a traceback, a missing `-f` file is refused
+instead of silently ignored, and an environment value invoke can't cast is refused before the
+executor crashes on it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from invoke.main import program
+
+from tasks.shared import config_files
+from tasks.shared.errors import bad_input
+
+# Where invoke looks for system and user config files (invoke.Config's default prefixes).
+SYSTEM_PREFIX = Path("/etc/invoke")
+USER_PREFIX = Path("~/.invoke")
+
+
+def first_config_file(prefix: Path) -> Path | None:
+    """The file invoke would load for this prefix: the first suffix that exists."""
+    for suffix in config_files.SUFFIXES:
+        candidate = prefix.expanduser().with_name(f"{prefix.name}.{suffix}")
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def runtime_file() -> Path | None:
+    """The `-f` file of this `inv` run, or INVOKE_RUNTIME_CONFIG; None outside `inv`."""
+    # invoke.main.program is the Program the `inv` entry point runs; it has parsed its core
+    # arguments (-f among them) by the time it imports tasks.py. Imported elsewhere it has none.
+    if getattr(program, "core", None) is None:
+        return None
+    given = program.args.config.value or os.environ.get("INVOKE_RUNTIME_CONFIG")
+    return Path(given).expanduser() if given else None
+
+
+def check(project_dir: Path, env: dict[str, str] | None = None) -> None:
+    """Refuse, with one line, config invoke would choke on or misread; change nothing."""
+    project = first_config_file(project_dir / "invoke")
+    if project is None:
+        raise bad_input(f"no invoke.yaml beside tasks.py in {project_dir} (it holds the bakehouse defaults)")
+    document = config_files.load_document(project) or {}
+    defaults: dict[str, Any] = document.get(config_files.SECTION) or {}
+    if not defaults:
+        raise bad_input(f"{project}: no {config_files.SECTION} section (the defaults)")
+    settings = defaults
+    others = [first_config_file(SYSTEM_PREFIX), first_config_file(USER_PREFIX), runtime_file()]
+    for path in (p for p in others if p is not None):
+        override = (config_files.load_document(path) or {}).get(config_files.SECTION) or {}
+        config_files.check_settings(defaults, override, str(path))
+        settings = config_files.merged(settings, override)
+    config_files.check_environment(settings, os.environ if env is None else env)
