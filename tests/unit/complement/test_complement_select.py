@@ -18,7 +18,7 @@ from tasks.complement.select import (
     validate_pattern,
 )
 
-FIXTURE = Path(__file__).parent / "fixtures" / "gomatch"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "gomatch"
 # Every test in the fixture package, as Go names them.
 FIXTURE_TESTS = [
     "TestAlpha",

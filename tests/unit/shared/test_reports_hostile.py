@@ -38,7 +38,7 @@ from tasks.complement.select import Selection
 from tasks.lint.findings import Finding, ToolResult, merge, render
 
 CSAPI = "github.com/matrix-org/complement/tests/csapi"
-SCHEMA = json.loads((Path(__file__).parent / "fixtures" / "sarif-2.1.0-required.schema.json").read_text())
+SCHEMA = json.loads((Path(__file__).parents[1] / "fixtures" / "sarif-2.1.0-required.schema.json").read_text())
 # XML 1.0's Char production, inverted: what may not appear in a document at all.
 XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 MEGABYTE = 1_000_000
