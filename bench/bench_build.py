@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tasks.build.bake import bake_command  # noqa: E402
+from tasks.build.plan import bake_command  # noqa: E402
 from tasks.build.progress import RawJsonReader  # noqa: E402
 from tasks.shared.context import project_context  # noqa: E402
 

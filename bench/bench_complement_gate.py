@@ -64,7 +64,7 @@ def main() -> None:
     best = float("inf")
     for _ in range(5):
         started = time.perf_counter()
-        parser = EventParser(LogsWriter(Discard()))  # type: ignore[arg-type]
+        parser = EventParser(LogsWriter(Discard()))
         parser.feed_all(stream)
         state = parser.finish()
         result = classify(baseline, state.results, selection, packages_done=state.packages)

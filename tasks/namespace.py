@@ -1,4 +1,9 @@
-"""The `inv` namespace: every domain's tasks under its name (`build` and `complement` at the top)."""
+"""The `inv` namespace: every domain's tasks under its name (`build` and `complement` at the top).
+
+It also registers the code's defaults (tasks.shared.settings) with invoke, at the collection level:
+below every config file and INVOKE_* variable, so invoke.yaml and the rest override them, and a tree
+without our invoke.yaml runs on them.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from tasks.cache import tasks as cache_tasks
 from tasks.complement import tasks as complement_tasks
 from tasks.engine import tasks as engine_tasks
 from tasks.lint import tasks as lint_tasks
+from tasks.shared import config_files
+from tasks.shared.settings import registered_defaults
 
 
 def namespace() -> Collection:
@@ -21,4 +28,5 @@ def namespace() -> Collection:
     ns.add_collection(Collection.from_module(builder_tasks, name="builder"))
     ns.add_collection(Collection.from_module(lint_tasks, name="lint"))
     ns.add_collection(Collection.from_module(cache_tasks, name="cache"))
+    ns.configure({config_files.SECTION: registered_defaults()})
     return ns

@@ -22,8 +22,9 @@ _BOOKKEEPING_STEPS = ("internal", "context")
 _BOOKKEEPING_REST = ("FROM ", "load metadata", "load build definition", "load .dockerignore")
 
 
-def _time(text: str | None) -> float | None:
-    if not text or text.startswith("0001-"):
+def _time(text: object) -> float | None:
+    """A rawjson time as a timestamp; None when unset (absent, empty or Go's zero time)."""
+    if not isinstance(text, str) or not text or text.startswith("0001-"):
         return None
     # Go prints nanoseconds; Python's fromisoformat takes at most microseconds.
     trimmed = re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00"))
@@ -109,8 +110,8 @@ class RawJsonReader:
             self.vertices[digest] = vertex
             self.order.append(digest)
         was_done = vertex.completed is not None
-        vertex.started = vertex.started or _time(raw.get("started"))  # type: ignore[arg-type]
-        vertex.completed = _time(raw.get("completed")) or vertex.completed  # type: ignore[arg-type]
+        vertex.started = vertex.started or _time(raw.get("started"))
+        vertex.completed = _time(raw.get("completed")) or vertex.completed
         vertex.cached = vertex.cached or bool(raw.get("cached"))
         if raw.get("error"):
             vertex.error = str(raw["error"])

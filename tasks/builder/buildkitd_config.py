@@ -15,10 +15,11 @@ from typing import Any
 
 from tasks.shared.errors import bad_input
 from tasks.shared.inputs import check_host_port, check_mirror
+from tasks.shared.settings import BuilderSettings, Scalar
 from tasks.shared.units import go_duration_seconds
 
 # Sizes as BuildKit reads them: plain bytes, a number with a unit, or a percentage of the disk.
-_SIZE = re.compile(r"^\d+(\.\d+)?\s*([kmgtp]i?b?|b)?$", re.IGNORECASE)
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgtp]i?b?|b)?$", re.IGNORECASE)
 _PERCENT = re.compile(r"^(\d+(\.\d+)?)%$")
 # BuildKit reads "8GB" as 8 GiB (binary units with or without the "i").
 _UNIT_BYTES = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40, "p": 2**50}
@@ -85,8 +86,9 @@ def parse_size(value: object, key: str) -> int | str:
             if not 0 <= float(percent.group(1)) <= 100:
                 raise bad_input(f"{key}: {value!r} is not a percentage between 0 and 100")
             return text
-        if _SIZE.match(text):
-            digits = re.match(r"^\d+(\.\d+)?", text).group(0)  # type: ignore[union-attr]
+        size = _SIZE.match(text)
+        if size:
+            digits = size.group(1)
             unit = text[len(digits) :].strip().lower()
             return int(float(digits) * _UNIT_BYTES[unit[:1] if unit not in ("b", "") else ""])
     raise bad_input(f'{key}: {value!r} is not a size (use bytes, "512MB", "64GB" or "10%")')
@@ -158,48 +160,46 @@ def load(text: str, source: str = "buildkitd.toml") -> dict[str, Any]:
 class Overrides:
     """Values from invoke config that replace or extend buildkitd.toml; None keeps the file's value."""
 
-    platforms_cache_max_age: str | None = None
+    # Sizes and durations as configured (any single value): apply_overrides validates the result.
+    platforms_cache_max_age: Scalar = None
     gc_enabled: bool | None = None
-    reserved_space: str | int | None = None
-    max_used_space: str | int | None = None
-    min_free_space: str | int | None = None
-    cache_mounts_keep_duration: str | None = None
-    cache_mounts_max_used_space: str | int | None = None
-    other_keep_duration: str | None = None
-    other_max_used_space: str | int | None = None
-    floor_min_free_space: str | int | None = None
+    reserved_space: Scalar = None
+    max_used_space: Scalar = None
+    min_free_space: Scalar = None
+    cache_mounts_keep_duration: Scalar = None
+    cache_mounts_max_used_space: Scalar = None
+    other_keep_duration: Scalar = None
+    other_max_used_space: Scalar = None
+    floor_min_free_space: Scalar = None
     mirrors: tuple[str, ...] = ()
     insecure_registries: tuple[str, ...] = ()
 
     @classmethod
     def from_config(
         cls,
-        builder_cfg: Mapping[str, Any],
+        builder: BuilderSettings,
         extra_mirrors: tuple[str, ...] = (),
         extra_insecure: tuple[str, ...] = (),
     ) -> Overrides:
         # Checked here, under their config names, before they are merged into the file's tables.
-        for mirror in builder_cfg.get("mirrors") or ():
-            check_mirror(str(mirror), "builder.mirrors")
-        for host in builder_cfg.get("insecure_registries") or ():
-            check_host_port(str(host), "builder.insecure_registries")
-        gc = builder_cfg.get("gc") or {}
-        cache_mounts = gc.get("cache_mounts") or {}
-        other = gc.get("other") or {}
-        floor = gc.get("floor") or {}
+        for mirror in builder.mirrors:
+            check_mirror(mirror, "builder.mirrors")
+        for host in builder.insecure_registries:
+            check_host_port(host, "builder.insecure_registries")
+        gc = builder.gc
         return cls(
-            platforms_cache_max_age=builder_cfg.get("platforms_cache_max_age"),
-            gc_enabled=_as_bool(gc.get("enabled"), "builder.gc.enabled"),
-            reserved_space=gc.get("reserved_space"),
-            max_used_space=gc.get("max_used_space"),
-            min_free_space=gc.get("min_free_space"),
-            cache_mounts_keep_duration=cache_mounts.get("keep_duration"),
-            cache_mounts_max_used_space=cache_mounts.get("max_used_space"),
-            other_keep_duration=other.get("keep_duration"),
-            other_max_used_space=other.get("max_used_space"),
-            floor_min_free_space=floor.get("min_free_space"),
-            mirrors=tuple(builder_cfg.get("mirrors") or ()) + extra_mirrors,
-            insecure_registries=tuple(builder_cfg.get("insecure_registries") or ()) + extra_insecure,
+            platforms_cache_max_age=builder.platforms_cache_max_age,
+            gc_enabled=_as_bool(gc.enabled, "builder.gc.enabled"),
+            reserved_space=gc.reserved_space,
+            max_used_space=gc.max_used_space,
+            min_free_space=gc.min_free_space,
+            cache_mounts_keep_duration=gc.cache_mounts.keep_duration,
+            cache_mounts_max_used_space=gc.cache_mounts.max_used_space,
+            other_keep_duration=gc.other.keep_duration,
+            other_max_used_space=gc.other.max_used_space,
+            floor_min_free_space=gc.floor.min_free_space,
+            mirrors=builder.mirrors + extra_mirrors,
+            insecure_registries=builder.insecure_registries + extra_insecure,
         )
 
 
@@ -215,18 +215,18 @@ def _policy_with_filter(policies: list[dict[str, Any]], wanted: str) -> dict[str
     for policy in policies:
         if policy.get("filters") == [wanted]:
             return policy
-    policy: dict[str, Any] = {"filters": [wanted]}
-    policies.append(policy)
-    return policy
+    added: dict[str, Any] = {"filters": [wanted]}
+    policies.append(added)
+    return added
 
 
 def _floor_policy(policies: list[dict[str, Any]]) -> dict[str, Any]:
     for policy in policies:
         if policy.get("all") and "filters" not in policy and "minFreeSpace" in policy:
             return policy
-    policy: dict[str, Any] = {"all": True}
-    policies.append(policy)
-    return policy
+    added: dict[str, Any] = {"all": True}
+    policies.append(added)
+    return added
 
 
 def _set(table: dict[str, Any], key: str, value: object) -> None:

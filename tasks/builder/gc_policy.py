@@ -102,8 +102,9 @@ def _describe_filter(item: str) -> str:
     return "everything but " + " and ".join(_TYPE_NAMES.get(value, value) for value in sorted(excluded))
 
 
-def parse_policies(node: Mapping[str, Any]) -> list[GCPolicy]:
-    return [GCPolicy.from_node(raw) for raw in node.get("GCPolicy") or []]
+def parse_policies(raw: Iterable[Mapping[str, Any]]) -> list[GCPolicy]:
+    """A node's policies, from `buildx ls`'s GCPolicy list."""
+    return [GCPolicy.from_node(policy) for policy in raw]
 
 
 def human_duration(seconds: float) -> str:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import getpass
-import json
 import os
 import time
 import tomllib
@@ -16,15 +14,16 @@ from invoke import Context
 
 from tasks.builder import buildkitd_config
 from tasks.builder import gc_policy as cache_gc
-from tasks.builder.gc_policy import GCPolicy
 from tasks.builder.naming import ci_identity, isolation_key, validate_builder_name
 from tasks.engine.provision import recorded_mode, registry_address, registry_answers, start_registry
 from tasks.shared import whales
-from tasks.shared.buildx import disk_usage
+from tasks.shared.buildx import BuilderRecord, disk_usage, list_builders
+from tasks.shared.command import Command
 from tasks.shared.engine import require_engine
 from tasks.shared.errors import BakehouseError, bad_input
 from tasks.shared.inputs import check_host_port, check_image_reference, check_mirror
-from tasks.shared.process import REPO_ROOT, docker, git_output, say
+from tasks.shared.process import REPO_ROOT, docker, failure_reason, git_output, run, say
+from tasks.shared.settings import settings
 
 CONFIG_NAME = "buildkitd.toml"
 BUILDKITD_FLAGS_PREFIX = "--allow-insecure-entitlement="
@@ -46,7 +45,7 @@ def default_builder_name() -> str:
 
 def resolve_builder_name(c: Context, name: str | None) -> str:
     """The builder to use: an explicit name, else the configured one, else the isolation key."""
-    chosen = name or str(c.config.bakehouse.builder.name or "") or default_builder_name()
+    chosen = name or settings(c).builder.name or default_builder_name()
     return chosen if chosen == "default" else validate_builder_name(chosen)
 
 
@@ -67,11 +66,11 @@ class BuilderSpec:
 def render_config(
     c: Context, mirrors: tuple[str, ...] = (), insecure: tuple[str, ...] = ()
 ) -> dict[str, Any]:
-    cfg = c.config.bakehouse.builder
-    source = REPO_ROOT / str(cfg.config_file)
+    cfg = settings(c).builder
+    source = REPO_ROOT / cfg.config_file
     if not source.exists():
         raise bad_input(f"{source}: no such file (builder.config_file)")
-    doc = buildkitd_config.load(source.read_text(), str(cfg.config_file))
+    doc = buildkitd_config.load(source.read_text(), cfg.config_file)
     overrides = buildkitd_config.Overrides.from_config(cfg, extra_mirrors=mirrors, extra_insecure=insecure)
     return buildkitd_config.apply_overrides(doc, overrides)
 
@@ -80,7 +79,7 @@ def desired_spec(
     c: Context, name: str, image: str | None, mirrors: tuple[str, ...], network: str | None
 ) -> BuilderSpec:
     """Config, driver options and flags for this builder, registry-free mode filled in automatically."""
-    cfg = c.config.bakehouse.builder
+    cfg = settings(c).builder
     # Options first, then the config they fall back to: each refused under the name it was given by.
     for mirror in mirrors:
         check_mirror(mirror, "--mirror")
@@ -88,11 +87,11 @@ def desired_spec(
         check_image_reference(image, "--image")
     if network not in (None, "host"):
         raise bad_input(f"--network {network!r}: only 'host' is supported (or leave it unset)")
-    configured_image = str(cfg.image or "")
+    configured_image = cfg.image
     if configured_image:
         check_image_reference(configured_image, "builder.image")
     image = image or configured_image or None
-    network = network or str(cfg.network or "") or None
+    network = network or cfg.network or None
     if network not in (None, "host"):
         raise bad_input(f"builder.network {network!r}: only 'host' is supported (or leave it empty)")
     insecure: tuple[str, ...] = ()
@@ -100,9 +99,7 @@ def desired_spec(
         # No registry: BuildKit runs from the locally built image, base images come from the local
         # registry as a docker.io mirror, reached over the host network.
         local = check_host_port(registry_address(c), "supply.registry")
-        image = image or check_image_reference(
-            str(c.config.bakehouse.supply.buildkit_image), "supply.buildkit_image"
-        )
+        image = image or check_image_reference(settings(c).supply.buildkit_image, "supply.buildkit_image")
         mirrors = (*mirrors, local)
         insecure = (local,)
         network = network or "host"
@@ -126,6 +123,8 @@ def desired_spec(
 
 @dataclass(frozen=True)
 class BuilderState:
+    """What drift compares: the builder's driver and its (first) node's settings, config as text."""
+
     name: str
     driver: str
     status: str
@@ -136,12 +135,6 @@ class BuilderState:
     gc_policies: list[dict[str, Any]]
 
 
-def list_builders() -> list[dict[str, Any]]:
-    # python-on-whales' Builder model lacks the nodes' Files, Flags and DriverOpts: use the CLI's JSON.
-    out = docker("buildx", "ls", "--format", "json", what="docker buildx ls").stdout
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
-
-
 def builder_recorded(name: str) -> bool:
     """Fast path: buildx keeps one file per builder in its config dir. `buildx ls` takes ~0.4 s;
     when the file is absent (or buildx moves it) callers fall back to `current_state`."""
@@ -149,37 +142,35 @@ def builder_recorded(name: str) -> bool:
     return (config_dir / "buildx" / "instances" / name).is_file()
 
 
-def state_of(builder: dict[str, Any]) -> BuilderState:
-    """A builder's state from its `buildx ls` entry."""
-    node = (builder.get("Nodes") or [{}])[0]
-    files = node.get("Files") or {}
-    config = base64.b64decode(files[CONFIG_NAME]).decode() if CONFIG_NAME in files else ""
+def state_of(builder: BuilderRecord) -> BuilderState:
+    """A builder's state from its `buildx ls` record."""
+    node = builder.node
     return BuilderState(
-        name=str(builder.get("Name", "")),
-        driver=str(builder.get("Driver", "")),
-        status=str(node.get("Status", "")),
-        version=str(node.get("Version", "")),
-        config_text=config,
-        driver_opts=dict(node.get("DriverOpts") or {}),
-        flags=tuple(node.get("Flags") or ()),
-        gc_policies=list(node.get("GCPolicy") or []),
+        name=builder.name,
+        driver=builder.driver,
+        status=node.status,
+        version=node.version,
+        config_text=node.files.get(CONFIG_NAME, ""),
+        driver_opts=dict(node.driver_opts),
+        flags=node.flags,
+        gc_policies=list(node.gc_policies),
     )
 
 
 def current_state(name: str) -> BuilderState | None:
     for builder in list_builders():
-        if builder.get("Name") == name:
+        if builder.name == name:
             return state_of(builder)
     return None
 
 
-def require_builder(name: str) -> dict[str, Any]:
-    """The builder's `buildx ls` entry; a name that isn't there is bad input naming those that are."""
+def require_builder(name: str) -> BuilderRecord:
+    """The builder's `buildx ls` record; a name that isn't there is bad input naming those that are."""
     builders = list_builders()
     for builder in builders:
-        if builder.get("Name") == name:
+        if builder.name == name:
             return builder
-    names = ", ".join(sorted(str(builder.get("Name")) for builder in builders)) or "none"
+    names = ", ".join(sorted(builder.name for builder in builders)) or "none"
     raise bad_input(
         f"no builder named {name} (builders: {names}); `inv builder.create --name {name}` makes one"
     )
@@ -231,20 +222,14 @@ def create_builder(spec: BuilderSpec) -> None:
             bootstrap=True,
         )
     except whales.docker_error() as exc:
-        reason = (exc.stderr or "").strip().splitlines()
-        last = reason[-1].removeprefix("ERROR: ") if reason else str(exc)
-        raise BakehouseError(f"creating builder {spec.name} failed: {last}") from exc
+        why = failure_reason(exc.stderr or "") if (exc.stderr or "").strip() else str(exc)
+        raise BakehouseError(f"creating builder {spec.name} failed: {why}") from exc
 
 
 def remove_builder(name: str, keep_state: bool) -> None:
     # python-on-whales' buildx.remove has no --keep-state.
-    docker("buildx", "rm", *(["--keep-state"] if keep_state else []), name, what=f"docker buildx rm {name}")
-
-
-def builder_container_id(name: str) -> str | None:
-    container = f"buildx_buildkit_{name}0"
-    client = whales.client()
-    return client.container.inspect(container).id if client.container.exists(container) else None
+    remove = Command("docker", "buildx", "rm").flag("--keep-state", keep_state).args(name)
+    run(remove, what=f"docker buildx rm {name}")
 
 
 def builder_stopped(name: str, wait: float = 0.0) -> str | None:
@@ -327,6 +312,5 @@ def gc_policy_lines(state: BuilderState) -> list[str]:
     """The policies BuildKit actually applies (as the builder reports them), in words."""
     if not state.gc_policies:
         return ["no GC policies (garbage collection off)"]
-    return [
-        f"{i}. {cache_gc.describe(GCPolicy.from_node(raw))}" for i, raw in enumerate(state.gc_policies, 1)
-    ]
+    policies = cache_gc.parse_policies(state.gc_policies)
+    return [f"{i}. {cache_gc.describe(policy)}" for i, policy in enumerate(policies, 1)]

@@ -8,12 +8,12 @@ from tasks.builder.service import (
     builder_disk_usage,
     ensure_builder,
     gc_policy_lines,
-    list_builders,
     remove_builder,
     require_builder,
     resolve_builder_name,
     state_of,
 )
+from tasks.shared.buildx import list_builders
 from tasks.shared.engine import require_engine
 from tasks.shared.errors import bad_input
 
@@ -79,10 +79,7 @@ def ls(c: Context) -> None:
     require_engine()
     rows = [("NAME", "DRIVER", "STATUS", "BUILDKIT")]
     for builder in list_builders():
-        node = (builder.get("Nodes") or [{}])[0]
-        rows.append(
-            (builder["Name"], builder.get("Driver", ""), node.get("Status", ""), node.get("Version", ""))
-        )
+        rows.append((builder.name, builder.driver, builder.node.status, builder.node.version))
     widths = [max(len(str(row[i])) for row in rows) for i in range(4)]
     for row in rows:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

@@ -30,11 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tasks.shared.errors import bad_input
+# The typed cache section (bakehouse.cache), with the values it can take: the plan is made from it.
+from tasks.shared.settings import CacheSettings as CacheSettings
 
-BACKENDS = ("", "local", "registry")
-MODES = ("min", "max")
-COMPRESSIONS = ("gzip", "zstd", "estargz", "uncompressed")
 REF_NAME = "org.opencontainers.image.ref.name"
 _MANIFEST_TYPES = (
     "application/vnd.oci.image.index.v1+json",
@@ -42,49 +40,6 @@ _MANIFEST_TYPES = (
     "application/vnd.docker.distribution.manifest.list.v2+json",
     "application/vnd.docker.distribution.manifest.v2+json",
 )
-
-
-@dataclass(frozen=True)
-class CacheSettings:
-    backend: str = ""
-    directory: str = ".cache/bake"
-    ref: str = ""
-    mode: str = "max"
-    compression: str = "zstd"
-    import_cache: bool = True
-    export_cache: bool = True
-
-    @classmethod
-    def from_config(cls, cache_config: Mapping[str, Any]) -> CacheSettings:
-        settings = cls(
-            backend=str(cache_config.get("backend") or ""),
-            directory=str(cache_config.get("dir") or ".cache/bake"),
-            ref=str(cache_config.get("ref") or ""),
-            mode=str(cache_config.get("mode") or "max"),
-            compression=str(cache_config.get("compression") or "zstd"),
-            import_cache=bool(cache_config.get("import", True)),
-            export_cache=bool(cache_config.get("export", True)),
-        )
-        settings.validate()
-        return settings
-
-    def validate(self) -> None:
-        if self.backend not in BACKENDS:
-            raise bad_input(f"cache.backend {self.backend!r}: expected local, registry or empty (off)")
-        if self.mode not in MODES:
-            raise bad_input(f"cache.mode {self.mode!r}: expected min or max")
-        if self.compression not in COMPRESSIONS:
-            raise bad_input(
-                f"cache.compression {self.compression!r}: expected one of {', '.join(COMPRESSIONS)}"
-            )
-        if self.backend == "registry" and (not self.ref or ":" in self.ref.rsplit("/", 1)[-1]):
-            raise bad_input(
-                f"cache.ref {self.ref!r}: expected a repository without tag, e.g. host:5000/team/cache"
-            )
-
-    def local_dir(self, repo_root: Path) -> Path:
-        path = Path(self.directory)
-        return path if path.is_absolute() else repo_root / path
 
 
 @dataclass

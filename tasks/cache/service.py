@@ -6,30 +6,30 @@ so these tasks call the docker CLI and parse its JSON lines.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 from invoke import Context
 
 from tasks.builder import gc_policy as cache_gc
-from tasks.builder.service import list_builders, require_builder
+from tasks.builder.service import require_builder
 from tasks.cache import export as cache_export
-from tasks.cache.usage import (
-    UsageSummary,
-    summarize,
-)
-from tasks.shared.buildx import disk_usage
+from tasks.cache.usage import UsageSummary, prune_total, render_summary, summarize
+from tasks.shared.buildx import BuilderRecord, disk_usage, list_builders
 from tasks.shared.engine import require_engine
-from tasks.shared.errors import BakehouseError
-from tasks.shared.process import REPO_ROOT, docker, say
+from tasks.shared.errors import BakehouseError, bad_input
+from tasks.shared.process import REPO_ROOT, docker, run, say
+from tasks.shared.settings import CacheSettings, settings
+from tasks.shared.units import format_size
 
 
-def builder_entry(name: str) -> dict[str, Any]:
-    """The builder's `buildx ls` entry, after checking that an engine answers (read-only)."""
+def builder_record(name: str) -> BuilderRecord:
+    """The builder's `buildx ls` record, after checking that an engine answers (read-only)."""
     require_engine()
     return require_builder(name)
 
@@ -49,8 +49,11 @@ def engine_disk_free() -> int | None:
 # --- cache export / import for the bake runner ------------------------------------------------------
 
 
-def cache_settings(c: Context) -> cache_export.CacheSettings:
-    return cache_export.CacheSettings.from_config(c.config.bakehouse.get("cache") or {})
+def cache_settings(c: Context) -> CacheSettings:
+    """The cache section, its values checked: the bake runner can use no other."""
+    cache = settings(c).cache
+    cache.validate()
+    return cache
 
 
 def bake_cache_args(c: Context, targets: Sequence[str], builder: str) -> list[str]:
@@ -61,13 +64,13 @@ def bake_cache_args(c: Context, targets: Sequence[str], builder: str) -> list[st
     leaves its parents to be rebuilt). Add the result to the bake command line, and call
     ``collect_exported_garbage`` after a successful build.
     """
-    settings = cache_settings(c)
-    if not settings.backend:
+    cache = cache_settings(c)
+    if not cache.backend:
         return []
-    driver = str(builder_entry(builder).get("Driver", ""))
-    directory = settings.local_dir(REPO_ROOT)
+    driver = builder_record(builder).driver
+    directory = cache.local_dir(REPO_ROOT)
     exported = [target for target in targets if (directory / target / "index.json").is_file()]
-    plan = cache_export.cache_plan(settings, targets, REPO_ROOT, driver, exported)
+    plan = cache_export.cache_plan(cache, targets, REPO_ROOT, driver, exported)
     for layout in plan.layouts:
         prepare_layout(layout)
     for note in plan.notes:
@@ -89,10 +92,10 @@ def prepare_layout(layout: Path) -> None:
 
 def collect_exported_garbage(c: Context) -> tuple[int, int]:
     """Delete blobs of the local cache directory no target's index reaches any more; (blobs, bytes)."""
-    settings = cache_settings(c)
-    directory = settings.local_dir(REPO_ROOT)
+    cache = cache_settings(c)
+    directory = cache.local_dir(REPO_ROOT)
     blob_dir = directory / "blobs" / "sha256"
-    if settings.backend != "local" or not blob_dir.is_dir():
+    if cache.backend != "local" or not blob_dir.is_dir():
         return 0, 0
     indexes = [path.read_text() for path in sorted(directory.glob("*/index.json"))]
     present = {f"sha256:{path.name}" for path in blob_dir.iterdir() if path.is_file()}
@@ -115,7 +118,7 @@ def collect_exported_garbage(c: Context) -> tuple[int, int]:
 
 def _orphans(builder: str | None) -> list[str]:
     volumes = docker("volume", "ls", "--format", "{{.Name}}", what="docker volume ls").stdout.split()
-    nodes = [str(node.get("Name")) for entry in list_builders() for node in entry.get("Nodes") or []]
+    nodes = [node.name for record in list_builders() for node in record.nodes]
     containers = docker("ps", "-a", "--format", "{{.Names}}", what="docker ps").stdout.split()
     orphans = cache_gc.orphaned_volumes(volumes, nodes, containers)
     if builder:
@@ -142,3 +145,67 @@ def supported_prune_flags() -> set[str]:
     """The size flags this buildx's prune knows (--reserved-space etc. came with buildx 0.18)."""
     text = docker("buildx", "prune", "--help", what="docker buildx prune --help").stdout
     return {flag for flag in ("--reserved-space", "--max-used-space", "--min-free-space") if flag in text}
+
+
+# --- pruning and status ---------------------------------------------------------------------------
+
+
+def prune_builder(name: str, command: list[str]) -> None:
+    """Run `buildx prune` (the command from prune_command); print what it reclaimed and the usage
+    before and after."""
+    wanted = {flag for flag in command if flag.startswith("--") and flag.endswith("-space")}
+    missing = wanted - supported_prune_flags()
+    if missing:
+        raise bad_input(f"this buildx has no {', '.join(sorted(missing))} (needs buildx 0.18+)")
+    builder_record(name)
+    before = usage(name)
+    output = run(command, what=f"docker buildx prune --builder {name}").stdout
+    after = usage(name)
+    reclaimed = prune_total(output)
+    print(f"builder {name}:")
+    print(f"  reclaimed: {format_size(reclaimed) if reclaimed is not None else 'unknown (no Total: line)'}")
+    print(f"  before:    {format_size(before.total)} in {before.records} records")
+    print(f"  after:     {format_size(after.total)} in {after.records} records")
+
+
+def prune_exported(c: Context) -> None:
+    """Delete the blobs of the local cache export that no target's index uses any more."""
+    cache_settings(c)
+    removed, freed = collect_exported_garbage(c)
+    print(f"exported cache: {removed} unreferenced blob(s) removed, {format_size(freed)} freed")
+
+
+def show_status(name: str, *, as_json: bool) -> None:
+    """The builder's usage, its GC policies in words (how close usage is to each) and the disk."""
+    record = builder_record(name)
+    node, driver = record.node, record.driver
+    records = disk_usage(name)
+    summary = summarize(records)
+    policies = cache_gc.parse_policies(node.gc_policies)
+    disk_free = engine_disk_free() if driver in ("docker", "docker-container") else None
+    if policies:
+        gc_lines = cache_gc.explain(policies, records, disk_free)
+    elif driver == "docker":
+        gc_lines = ['set by the engine (daemon.json "builder": {"gc": ...}); buildx doesn\'t report it']
+    else:
+        gc_lines = ["none reported: this builder never garbage-collects on its own"]
+    if as_json:
+        document = {
+            "builder": name,
+            "driver": driver,
+            "status": node.status,
+            "buildkit": node.version,
+            "usage": summary.as_json(),
+            "gc_policies": [asdict(policy) for policy in policies],
+            "gc": gc_lines,
+            "disk_free_bytes": disk_free,
+        }
+        print(json.dumps(document, indent=2))
+        return
+    print(f"builder {name}: {driver}, {node.status or 'unknown'}, BuildKit {node.version or 'unknown'}")
+    print("\n".join(render_summary(summary, name)[1:]))
+    print("GC policies (applied in this order):")
+    for line in gc_lines:
+        print(f"  {line}")
+    if disk_free is not None:
+        print(f"disk: {format_size(disk_free)} free where the engine keeps builder state")

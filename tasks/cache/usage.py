@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from tasks.shared.buildx import CATEGORIES, UsageRecord
+from tasks.shared.command import Command
 from tasks.shared.errors import bad_input
 from tasks.shared.units import check_flag_size, check_go_duration, format_size, parse_human_size
 
@@ -35,7 +37,7 @@ class UsageSummary:
     def records(self) -> int:
         return sum(group.records for group in self.groups)
 
-    def as_json(self) -> dict[str, object]:
+    def as_json(self) -> dict[str, Any]:
         return {
             "groups": {
                 group.name: {
@@ -111,30 +113,35 @@ def prune_command(
     min_free_space: str | None,
 ) -> list[str]:
     """The `docker buildx prune` argv for these options (validated; `-f`: tasks never prompt)."""
-    command = ["docker", "buildx", "prune", "--force", "--builder", builder]
-    if include_all:
-        command.append("--all")
-    if until:
-        command += ["--filter", f"until={check_go_duration(until, '--until')}"]
+    unused_for = check_go_duration(until, "--until") if until else None
     for item in filters:
-        key, equals, _ = item.partition("=")
-        if not equals or not key:
-            raise bad_input(f"--filter {item!r}: expected KEY=VALUE (e.g. type=exec.cachemount)")
-        if key.rstrip("!~") not in PRUNE_FILTER_KEYS:
-            # A record a filter can't evaluate doesn't match it: a typo in a key would prune nothing
-            # and still look like success.
-            raise bad_input(
-                f"--filter {item!r}: unknown key {key.rstrip('!~')!r} "
-                f"(known: {', '.join(sorted(PRUNE_FILTER_KEYS))})"
-            )
-        if key.rstrip("!~") in ("until", "unused-for"):
-            check_go_duration(item.split("=", 1)[1], f"--filter {key}")
-        command += ["--filter", item]
+        _check_prune_filter(item)
+    command = (
+        Command("docker", "buildx", "prune", "--force")
+        .option("--builder", builder)
+        .flag("--all", include_all)
+        .option("--filter", f"until={unused_for}" if unused_for else None)
+        .options("--filter", filters)
+    )
     for option, value in (
         ("--reserved-space", reserved_space),
         ("--max-used-space", max_used_space),
         ("--min-free-space", min_free_space),
     ):
-        if value:
-            command += [option, check_flag_size(value, option)]
-    return command
+        command = command.option(option, check_flag_size(value, option) if value else None)
+    return command.argv
+
+
+def _check_prune_filter(item: str) -> None:
+    key, equals, _ = item.partition("=")
+    if not equals or not key:
+        raise bad_input(f"--filter {item!r}: expected KEY=VALUE (e.g. type=exec.cachemount)")
+    if key.rstrip("!~") not in PRUNE_FILTER_KEYS:
+        # A record a filter can't evaluate doesn't match it: a typo in a key would prune nothing
+        # and still look like success.
+        raise bad_input(
+            f"--filter {item!r}: unknown key {key.rstrip('!~')!r} "
+            f"(known: {', '.join(sorted(PRUNE_FILTER_KEYS))})"
+        )
+    if key.rstrip("!~") in ("until", "unused-for"):
+        check_go_duration(item.split("=", 1)[1], f"--filter {key}")

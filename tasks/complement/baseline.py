@@ -16,11 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tasks.complement.events import Key
 from tasks.complement.gate import ancestors
-from tasks.complement.results import LoadedResults
+from tasks.complement.results import LoadedResults, parse_results, render_results, write_atomically
 from tasks.complement.select import Selection
+from tasks.shared.errors import BakehouseError, bad_input
 
 
 @dataclass
@@ -126,3 +128,27 @@ def import_summary(loaded: LoadedResults, package: str) -> str:
         more = f" and {len(loaded.conflicts) - 3} more" if len(loaded.conflicts) > 3 else ""
         line += f"; {len(loaded.conflicts)} with conflicting outcomes, the worse kept: {names}{more}"
     return line
+
+
+def import_baseline_file(source: str, target: Path, package: str) -> LoadedResults:
+    """Read a baseline in either format and write it in ours to `target`; rows without a package
+    get `package`. Refuses a file without one valid row (nothing is written then)."""
+    try:
+        text = Path(source).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise bad_input(f"{source}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise bad_input(f"{source}: cannot read it ({reason})") from None
+    loaded = parse_results(text.splitlines(), package=package)
+    if not loaded.results:
+        raise bad_input(
+            f"{source}: no valid result rows ({loaded.rows} read, {loaded.malformed} malformed); "
+            "nothing written"
+        )
+    try:
+        # Read fully above, written atomically here: importing a file onto itself is safe too.
+        write_atomically(target, render_results(loaded.results))
+    except OSError as exc:
+        raise BakehouseError(f"{target}: cannot write it ({exc.strerror or exc})") from None
+    return loaded

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from tasks.complement.events import FAIL, PASS, Key
+from tasks.complement.events import PASS, Key
 from tasks.complement.select import Selection, package_matches
 
 REGRESSION = "regression"
@@ -154,10 +154,6 @@ def updated_baseline(result: GateResult, *, accept_regressions: bool = False) ->
             continue
         rows[verdict.key] = verdict.after
     return rows
-
-
-def failed_tests(current: Mapping[Key, str]) -> list[Key]:
-    return sorted(key for key, action in current.items() if action == FAIL)
 
 
 @dataclass

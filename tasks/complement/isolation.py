@@ -19,10 +19,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 RUN_LABEL = "org.bakehouse.complement.run"
-# Complement's own labels and its name prefix (matrix-org/complement internal/docker).
+# Complement's own labels (matrix-org/complement internal/docker).
 COMPLEMENT_CONTEXT_LABEL = "complement_context"
 COMPLEMENT_PACKAGE_LABEL = "complement_pkg"
-COMPLEMENT_NAME_PREFIX = "complement_"
 
 _RUN_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,47}$")
 

@@ -196,7 +196,9 @@ def render_junit(result: GateResult, summary: RunSummary) -> bytes:
     for name, value in totals.items():
         root.set(name, str(value))
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    # typeshed types tostring() as Any for any encoding but "unicode"; an encoding gives bytes.
+    document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return document + b"\n"
 
 
 def failure_report(

@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import Protocol
 
 from tasks.complement.events import OUTCOMES, Key, worst
 
@@ -73,8 +73,13 @@ def parse_results(lines: Iterable[str], *, package: str = "") -> LoadedResults:
             loaded.malformed += 1
             continue
         action, row_package, test = row.get("Action"), row.get("Package", ""), row.get("Test")
-        valid = action in OUTCOMES and isinstance(row_package, str) and isinstance(test, str) and test
-        if not valid:
+        if not (
+            isinstance(action, str)
+            and action in OUTCOMES
+            and isinstance(row_package, str)
+            and isinstance(test, str)
+            and test
+        ):
             loaded.malformed += 1
             continue
         if not row_package:
@@ -124,10 +129,16 @@ def write_results(path: Path, results: Mapping[Key, str]) -> None:
     write_atomically(path, render_results(results))
 
 
+class TextSink(Protocol):
+    """Where text goes: an open text file, or anything else with its write()."""
+
+    def write(self, text: str, /) -> int: ...
+
+
 class LogsWriter:
     """Writes `{"Package","Test","Output"}` rows as output arrives (nothing is buffered per run)."""
 
-    def __init__(self, handle: IO[str]) -> None:
+    def __init__(self, handle: TextSink) -> None:
         self._handle = handle
         self.rows = 0
 

@@ -2,9 +2,13 @@
 
 Everything a run creates carries its run id: the tester container by name and label, every
 homeserver container and blueprint image through the per-run testee image's label (see
-tasks/core/complement_isolation.py). Complement's networks can't carry it, so they are matched
+tasks/complement/isolation.py). Complement's networks can't carry it, so they are matched
 by Complement's own labels and limited to networks this run created (or, before a run, to
 unused leftovers of the packages about to run, which Complement would remove itself).
+
+Docker is called through its CLI here, not python-on-whales: the tester's environment is passed as
+`-e NAME` (the value read from the CLI's own environment), which python-on-whales' `envs` can't
+express, and its log stream yields (source, bytes) chunks where `go test -json` needs lines.
 """
 
 from __future__ import annotations
@@ -16,12 +20,11 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
@@ -41,9 +44,10 @@ from tasks.complement.plan import Cell, SuiteSettings, tester_environment
 from tasks.complement.results import LogsWriter, write_results
 from tasks.complement.select import package_matches
 from tasks.complement.watch import Crash, HomeserverWatch
+from tasks.shared.command import Command
 from tasks.shared.engine import engine_answers
 from tasks.shared.errors import BakehouseError
-from tasks.shared.process import docker, run, say
+from tasks.shared.process import Stream, docker, run, say, stream
 
 
 class Interrupted(BaseException):
@@ -133,6 +137,7 @@ def daemon_lock(path: Path, owner: str, *, wait: bool) -> Iterator[None]:
     with contextlib.suppress(PermissionError):
         os.chmod(path, 0o666)  # other users' runs on this daemon must be able to queue too
     handle = os.fdopen(descriptor, "r+", encoding="utf-8")
+    held = False
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -145,15 +150,19 @@ def daemon_lock(path: Path, owner: str, *, wait: bool) -> Iterator[None]:
             started = time.monotonic()
             fcntl.flock(handle, fcntl.LOCK_EX)
             say(f"got the daemon lock after {time.monotonic() - started:.0f}s")
+        held = True
         handle.seek(0)
         handle.truncate()
         handle.write(owner)
         handle.flush()
         yield
     finally:
-        with contextlib.suppress(OSError):
-            handle.seek(0)
-            handle.truncate()
+        # Only the holder empties the file: a run refused (or interrupted while queued) must not
+        # erase the name of the run that holds the daemon.
+        if held:
+            with contextlib.suppress(OSError):
+                handle.seek(0)
+                handle.truncate()
         handle.close()  # closing releases the lock
 
 
@@ -187,9 +196,7 @@ class Swept:
 
 
 def _ids(*args: str) -> list[str]:
-    result = docker(*args, check=False)
-    if result.returncode != 0:
-        raise BakehouseError(f"docker {' '.join(args[:2])} failed: {result.stderr.strip()}")
+    result = docker(*args, what=f"docker {' '.join(args[:2])}")
     return list(dict.fromkeys(line.strip() for line in result.stdout.splitlines() if line.strip()))
 
 
@@ -218,35 +225,27 @@ def sweep(
     if containers:
         result = docker("rm", "-f", "-v", *containers, check=False)
         swept.containers = len(containers)
-        if result.returncode != 0:
-            swept.errors.append(result.stderr.strip())
+        if not result.ok:
+            swept.errors.append(result.reason())
     keep = set(keep_networks or ())
     for network_id, attached in complement_networks(namespaces).items():
         if network_id in keep or attached:
             continue
         result = docker("network", "rm", network_id, check=False)
-        if result.returncode == 0:
+        if result.ok:
             swept.networks += 1
         else:
-            swept.errors.append(result.stderr.strip())
+            swept.errors.append(result.reason())
     # Blueprint images are children of the run image: remove what can go, repeat while progressing.
     images = _ids("images", "-aq", "--no-trunc", "--filter", label)
     while images:
-        remaining = [i for i in images if docker("image", "rm", "-f", i, check=False).returncode != 0]
+        remaining = [i for i in images if not docker("image", "rm", "-f", i, check=False).ok]
         swept.images += len(images) - len(remaining)
         if len(remaining) == len(images):
             swept.errors.append(f"could not remove image(s) {', '.join(i[7:19] for i in remaining)}")
             break
         images = remaining
     return swept
-
-
-def leftovers(run_id: str) -> tuple[list[str], list[str]]:
-    """Containers and images still carrying the run id (the engine test's check)."""
-    return (
-        _ids("ps", "-aq", "--filter", f"label={RUN_LABEL}={run_id}"),
-        _ids("images", "-aq", "--filter", f"label={RUN_LABEL}={run_id}"),
-    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -257,7 +256,7 @@ def leftovers(run_id: str) -> tuple[list[str], list[str]]:
 def make_run_image(testee_image: str, reference: str, run_id: str, container_name: str) -> None:
     """A copy of the testee image with the run label: every container Complement starts from it,
     and every blueprint it commits, inherits the label."""
-    if docker("image", "inspect", testee_image, check=False).returncode != 0:
+    if not docker("image", "inspect", testee_image, check=False).ok:
         raise BakehouseError(f"testee image {testee_image} is not in the engine (was the build loaded?)")
     docker(
         "create", "--name", container_name, "--label", f"{RUN_LABEL}={run_id}", testee_image,
@@ -294,18 +293,15 @@ class CrashGuard:
         self.log_lines = log_lines
         self.log = ""
         # python-on-whales streams events too, but without the label filter we need before start.
-        self._events = subprocess.Popen(
-            ["docker", "events", "--format", "{{json .}}", "--filter", "type=container",
-             "--filter", f"label={RUN_LABEL}={run_id}"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, errors="replace",
-            start_new_session=True,
-        )  # fmt: skip
+        events = Command("docker", "events", "--format", "{{json .}}").options(
+            "--filter", ["type=container", f"label={RUN_LABEL}={run_id}"]
+        )
+        self._events = stream(events, own_session=True)
         self._thread = threading.Thread(target=self._follow, name="complement-crash-guard", daemon=True)
         self._thread.start()
 
     def _follow(self) -> None:
-        assert self._events.stdout is not None
-        for line in self._events.stdout:
+        for line in self._events.lines():
             crash = self.watch.feed(line)
             if crash is None:
                 continue
@@ -315,10 +311,9 @@ class CrashGuard:
             return
 
     def close(self) -> Crash | None:
-        self._events.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self._events.wait(timeout=5)
+        self._events.stop(grace=5)
         self._thread.join(timeout=30)
+        self._events.close()
         return self.watch.crash
 
 
@@ -337,65 +332,90 @@ def run_tester(
     tester_log: Path,
     stop_timeout: int,
     endpoint: str,
-    on_started: Callable[[], None] | None = None,
 ) -> TesterOutcome:
     """Start the tester, stream its stdout (go test -json) into `parser`, wait for it.
 
     SIGINT/SIGTERM stop the tester (Complement's homeservers die with it or are swept by the
     caller), copy its log out and report the interruption instead of raising.
     """
-    socket_path = _socket_path(endpoint)
-    create = [
-        # --init: the entrypoint is a shell script; as PID 1 it would ignore SIGTERM from `docker stop`.
-        "create", "--init", "--name", name, "--label", f"{RUN_LABEL}={run_id}", "--network", "host",
-        "-v", f"{socket_path}:/var/run/docker.sock",
-    ]  # fmt: skip
-    for key in env:
-        create += ["-e", key]  # value from this process's environment: newlines survive
-    create.append(image)
-    docker(*create, env=dict(env), what="creating the tester container")
+    create_tester(name, image, run_id, env, endpoint)
     started = time.monotonic()
-    interrupted: Interrupted | None = None
-    logs: subprocess.Popen[str] | None = None
     guard = CrashGuard(run_id, name, stop_timeout)
     try:
-        try:
-            with signals_interrupt():
-                docker("start", name, what="starting the tester")
-                if on_started is not None:
-                    on_started()
-                # Its own session: a terminal's Ctrl-C must not end the stream before the tester stops.
-                logs = subprocess.Popen(
-                    ["docker", "logs", "--follow", name],
-                    stdout=subprocess.PIPE,
-                    stderr=stderr_log,
-                    text=True,
-                    errors="replace",
-                    start_new_session=True,
-                )
-                assert logs.stdout is not None
-                for line in logs.stdout:
-                    parser.feed(line)
-                logs.wait()
-        except Interrupted as signal_received:
-            interrupted = signal_received
-        if interrupted is not None:
-            with signals_ignored():
-                say(f"{interrupted.signal_name}: stopping the tester and cleaning up run {run_id} …")
-                docker("stop", "-t", str(stop_timeout), name, check=False)
-                if logs is not None and logs.stdout is not None:
-                    with contextlib.suppress(subprocess.TimeoutExpired, ValueError, OSError):
-                        for line in logs.stdout:
-                            parser.feed(line)
-                        logs.wait(timeout=30)
-        if logs is not None and logs.poll() is None:
-            logs.kill()
+        interrupted = follow_tester(name, parser, stderr_log, run_id=run_id, stop_timeout=stop_timeout)
     finally:
         crash = guard.close()
-    status = docker("inspect", "--format", "{{.State.ExitCode}}", name, check=False)
-    exit_code = int(status.stdout.strip()) if status.returncode == 0 and status.stdout.strip() else None
+    exit_code = tester_exit_code(name)
     copy_log(name, tester_log)
     return TesterOutcome(exit_code, interrupted, time.monotonic() - started, crash, guard.log)
+
+
+def create_tester(name: str, image: str, run_id: str, env: Mapping[str, str], endpoint: str) -> None:
+    """The tester container, on the host network, with the engine's socket mounted."""
+    socket_path = _socket_path(endpoint)
+    create = (
+        # --init: the entrypoint is a shell script; as PID 1 it would ignore SIGTERM from `docker stop`.
+        Command("docker", "create", "--init")
+        .option("--name", name)
+        .option("--label", f"{RUN_LABEL}={run_id}")
+        .option("--network", "host")
+        .option("-v", f"{socket_path}:/var/run/docker.sock")
+        # Names only: each value comes from this process's environment, so newlines survive.
+        .options("-e", env.keys())
+        .args(image)
+    )
+    run(create, env=env, what="creating the tester container")
+
+
+def follow_tester(
+    name: str, parser: EventParser, stderr_log: IO[str], *, run_id: str, stop_timeout: int
+) -> Interrupted | None:
+    """Start the tester and feed its output to `parser` until it ends, or until a signal stops it."""
+    interrupted: Interrupted | None = None
+    logs: Stream | None = None
+    try:
+        with signals_interrupt():
+            docker("start", name, what="starting the tester")
+            # Its own session: a terminal's Ctrl-C must not end the stream before the tester stops.
+            logs = stream(["docker", "logs", "--follow", name], other_output=stderr_log, own_session=True)
+            for line in logs.lines():
+                parser.feed(line)
+            logs.wait()
+    except Interrupted as signal_received:
+        interrupted = signal_received
+    if interrupted is not None:
+        stop_tester(name, interrupted, logs, parser, run_id=run_id, stop_timeout=stop_timeout)
+    if logs is not None:
+        logs.close(grace=0)
+    return interrupted
+
+
+def stop_tester(
+    name: str,
+    interrupted: Interrupted,
+    logs: Stream | None,
+    parser: EventParser,
+    *,
+    run_id: str,
+    stop_timeout: int,
+) -> None:
+    """After a signal: stop the tester and keep the rest of its output; a second signal is ignored
+    so it can't cut this short."""
+    with signals_ignored():
+        say(f"{interrupted.signal_name}: stopping the tester and cleaning up run {run_id} …")
+        docker("stop", "-t", str(stop_timeout), name, check=False)
+        if logs is not None:
+            # The rest of the output, up to the tester's end (a pipe the signal broke is done).
+            with contextlib.suppress(ValueError, OSError):
+                for line in logs.lines():
+                    parser.feed(line)
+            logs.wait(timeout=30)
+
+
+def tester_exit_code(name: str) -> int | None:
+    """The stopped tester's exit code; None when the engine can't say."""
+    status = docker("inspect", "--format", "{{.State.ExitCode}}", name, check=False)
+    return int(status.stdout.strip()) if status.ok and status.stdout.strip() else None
 
 
 def list_tests(
@@ -404,22 +424,17 @@ def list_tests(
     """Top-level tests of each selected package (`-test.list`), so the gate can tell a test that
     was removed from the suite from one that went missing. None when the tester can't list."""
     env = tester_environment(replace(settings, base_image="none", run="", skip=""), {})
-    create = [
-        "run",
-        "--rm",
-        "--init",
-        "--name",
-        name,
-        "--label",
-        f"{RUN_LABEL}={run_id}",
-        "--network",
-        "none",
-    ]
-    for key in env:
-        create += ["-e", key]
-    result = docker(*create, image, "-test.list", ".*", env=env, check=False)
+    listing_run = (
+        Command("docker", "run", "--rm", "--init")
+        .option("--name", name)
+        .option("--label", f"{RUN_LABEL}={run_id}")
+        .option("--network", "none")
+        .options("-e", env.keys())
+        .args(image, "-test.list", ".*")
+    )
+    result = run(listing_run, env=env, check=False)
     listing = parse_listing(result.stdout.splitlines())
-    if result.returncode != 0 or not listing:
+    if not result.ok or not listing:
         say(f"could not list the suite's tests (exit {result.returncode}); removed tests show as missing")
         return None
     return listing
@@ -428,11 +443,7 @@ def list_tests(
 def copy_log(name: str, destination: Path) -> None:
     """The tester's full output (stdout and stderr, in order) next to the results."""
     with destination.open("w", encoding="utf-8") as handle:
-        subprocess.run(["docker", "logs", name], stdout=handle, stderr=subprocess.STDOUT, check=False)
-
-
-def image_exists(reference: str) -> bool:
-    return run(["docker", "image", "inspect", reference], check=False).returncode == 0
+        run(["docker", "logs", name], check=False, output=handle)
 
 
 def print_stderr(text: str) -> None:
@@ -477,67 +488,103 @@ def _progress(package: str, test: str, action: str, elapsed: float | None) -> No
     print_stderr(f"  {word:<4}  {short_package(package)} {test}{took}\n")
 
 
-def run_cell(
-    cell: Cell,
-    settings: SuiteSettings,
-    testee_env: Mapping[str, str],
-    *,
-    run_id: str,
-    name_prefix: str,
-    namespaces: Sequence[str],
-    stop_timeout: int,
-    directory: Path,
-) -> CellRun:
+@dataclass(frozen=True)
+class CellJob:
+    """One cell's run: what the tester runs, under which run id and names, and where results go."""
+
+    cell: Cell
+    settings: SuiteSettings
+    testee_env: Mapping[str, str]
+    run_id: str
+    name_prefix: str
+    # Complement's network namespaces of the selected packages (the sweep's scope).
+    namespaces: Sequence[str]
+    stop_timeout: int
+    directory: Path
+
+
+def run_cell(job: CellJob) -> CellRun:
     """Sweep leftovers, run the tester, sweep again, always. The caller holds the daemon
     (`daemon_held`)."""
     endpoint = current_endpoint()
-    run_image = run_image_reference(name_prefix, run_id)
     with signals_interrupt():
         # Only under the lock: a queued run must not empty the directory of the run it waits for.
-        shutil.rmtree(directory, ignore_errors=True)
-        directory.mkdir(parents=True)
-        write_run_status(directory, run_id, "running")
-        # Holding the lock, no other run of this host is alive: whatever carries a run label is left
-        # over from a run that died (engine killed, process killed), whatever its id.
-        swept = sweep(None, namespaces)
-        if swept.containers or swept.networks or swept.images:
-            say(f"removed leftovers of earlier runs: {swept}")
-        existing_networks = list(complement_networks(namespaces))
+        start_results_directory(job.directory, job.run_id)
+        sweep_leftovers(job.namespaces)
+        existing_networks = list(complement_networks(job.namespaces))
         try:
-            marker = run_container_name(name_prefix, run_id, "mark")
-            make_run_image(cell.testee_image, run_image, run_id, marker)
-            env = tester_environment(replace(settings, base_image=run_image), testee_env)
-            say(f"complement run {run_id} ({cell.label}): {cell.testee_image} tested by {cell.tester_image}")
-            listing = list_tests(
-                cell.tester_image, settings, run_container_name(name_prefix, run_id, "list"), run_id
-            )
-            with (
-                (directory / "logs.jsonl").open("w", encoding="utf-8") as logs_handle,
-                (directory / "tester-stderr.log").open("w", encoding="utf-8") as stderr_handle,
-            ):
-                parser = EventParser(LogsWriter(logs_handle), on_result=_progress)
-                outcome = run_tester(
-                    name=run_container_name(name_prefix, run_id, "tester"),
-                    image=cell.tester_image,
-                    run_id=run_id,
-                    env=env,
-                    parser=parser,
-                    stderr_log=stderr_handle,
-                    tester_log=directory / "tester.log",
-                    stop_timeout=stop_timeout,
-                    endpoint=endpoint,
-                )
+            outcome, parser, listing = run_suite(job, endpoint)
         finally:
-            with signals_ignored():
-                if engine_answers():
-                    swept = sweep(run_id, namespaces, keep_networks=existing_networks)
-                    say(f"cleaned up run {run_id}: {swept}")
-                    for error in swept.errors:
-                        say(f"cleanup: {error}")
-                else:
-                    say(f"the engine is gone: run {run_id}'s leftovers are swept by the next run")
+            clean_up_run(job.run_id, job.namespaces, existing_networks)
     state = parser.finish()
-    write_results(directory / "results.jsonl", state.results)
+    write_results(job.directory / "results.jsonl", state.results)
+    problems = run_problems(job.settings, state, outcome)
+    write_run_status(job.directory, job.run_id, "incomplete" if problems else "complete", problems)
+    return CellRun(job.cell.label, job.run_id, state, outcome, job.directory, not problems, problems, listing)
+
+
+def start_results_directory(directory: Path, run_id: str) -> None:
+    """An empty results directory whose status says a run is in progress."""
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    write_run_status(directory, run_id, "running")
+
+
+def sweep_leftovers(namespaces: Sequence[str]) -> None:
+    # Holding the lock, no other run of this host is alive: whatever carries a run label is left
+    # over from a run that died (engine killed, process killed), whatever its id.
+    swept = sweep(None, namespaces)
+    if swept.containers or swept.networks or swept.images:
+        say(f"removed leftovers of earlier runs: {swept}")
+
+
+def run_suite(
+    job: CellJob, endpoint: str
+) -> tuple[TesterOutcome, EventParser, dict[str, frozenset[str]] | None]:
+    """The per-run testee image, the suite's test listing, then the tester, its output parsed and
+    logged into the results directory."""
+    cell, run_id, name_prefix = job.cell, job.run_id, job.name_prefix
+    run_image = run_image_reference(name_prefix, run_id)
+    marker = run_container_name(name_prefix, run_id, "mark")
+    make_run_image(cell.testee_image, run_image, run_id, marker)
+    env = tester_environment(replace(job.settings, base_image=run_image), job.testee_env)
+    say(f"complement run {run_id} ({cell.label}): {cell.testee_image} tested by {cell.tester_image}")
+    listing = list_tests(
+        cell.tester_image, job.settings, run_container_name(name_prefix, run_id, "list"), run_id
+    )
+    with (
+        (job.directory / "logs.jsonl").open("w", encoding="utf-8") as logs_handle,
+        (job.directory / "tester-stderr.log").open("w", encoding="utf-8") as stderr_handle,
+    ):
+        parser = EventParser(LogsWriter(logs_handle), on_result=_progress)
+        outcome = run_tester(
+            name=run_container_name(name_prefix, run_id, "tester"),
+            image=cell.tester_image,
+            run_id=run_id,
+            env=env,
+            parser=parser,
+            stderr_log=stderr_handle,
+            tester_log=job.directory / "tester.log",
+            stop_timeout=job.stop_timeout,
+            endpoint=endpoint,
+        )
+    return outcome, parser, listing
+
+
+def clean_up_run(run_id: str, namespaces: Sequence[str], existing_networks: Sequence[str]) -> None:
+    """Remove what the run made, whatever happened to it (a second signal can't stop this)."""
+    with signals_ignored():
+        if engine_answers():
+            swept = sweep(run_id, namespaces, keep_networks=existing_networks)
+            say(f"cleaned up run {run_id}: {swept}")
+            for error in swept.errors:
+                say(f"cleanup: {error}")
+        else:
+            say(f"the engine is gone: run {run_id}'s leftovers are swept by the next run")
+
+
+def run_problems(settings: SuiteSettings, state: RunEvents, outcome: TesterOutcome) -> list[str]:
+    """Why the run's results are incomplete, the gravest first; none when it is complete."""
     problems: list[str] = []
     if outcome.interrupted is not None:
         problems.append(f"interrupted by {outcome.interrupted.signal_name}")
@@ -552,5 +599,4 @@ def run_cell(
         problems.insert(0, f"stopped: {outcome.crash.describe()}")
     if not engine_answers():
         problems.insert(0, "the Docker engine stopped answering")
-    write_run_status(directory, run_id, "incomplete" if problems else "complete", problems)
-    return CellRun(cell.label, run_id, state, outcome, directory, not problems, problems, listing)
+    return problems

@@ -15,12 +15,10 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from invoke import Context
 
@@ -28,7 +26,8 @@ from tasks.shared import whales
 from tasks.shared.engine import socket_answers
 from tasks.shared.errors import BakehouseError, bad_input
 from tasks.shared.inputs import check_host_port, check_image_reference
-from tasks.shared.process import run, say
+from tasks.shared.process import pipe, run, say, spawn
+from tasks.shared.settings import settings
 
 CLI_PLUGIN_DIR = Path("/usr/local/lib/docker/cli-plugins")
 DEBIAN_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
@@ -73,12 +72,8 @@ class EnginePaths:
         return self.root / "supply-mode"
 
 
-def engine_config(c: Context) -> dict[str, Any]:
-    return dict(c.config.bakehouse.engine)
-
-
 def paths(c: Context) -> EnginePaths:
-    return EnginePaths(Path(engine_config(c)["root"]))
+    return EnginePaths(Path(settings(c).engine.root))
 
 
 # --- reachability ----------------------------------------------------------------------------
@@ -162,7 +157,7 @@ class PrivateApt:
 
 def unpack_engine(c: Context) -> None:
     """dockerd (+ docker-proxy, docker-init) and the newest buildx plugin, unpacked under our root."""
-    cfg = engine_config(c)
+    cfg = settings(c).engine
     p = paths(c)
     plugin = CLI_PLUGIN_DIR / "docker-buildx"
     # docker-init (tini) is what buildx's builder containers run as init.
@@ -170,16 +165,16 @@ def unpack_engine(c: Context) -> None:
     want_cli = shutil.which("docker") is None
     if all(f.exists() for f in unpacked) and plugin.exists() and not want_cli:
         return
-    suites = sorted({cfg["dockerd_suite"], cfg["buildx_suite"]})
-    apt = PrivateApt(p.apt, suites, c.config.bakehouse.supply.mirror_suite_url)
+    suites = sorted({cfg.dockerd_suite, cfg.buildx_suite})
+    apt = PrivateApt(p.apt, suites, settings(c).supply.mirror_suite_url)
     apt.update()
     wanted = [
-        f"docker.io/{cfg['dockerd_suite']}",
-        f"tini/{cfg['dockerd_suite']}",
-        f"docker-buildx/{cfg['buildx_suite']}",
+        f"docker.io/{cfg.dockerd_suite}",
+        f"tini/{cfg.dockerd_suite}",
+        f"docker-buildx/{cfg.buildx_suite}",
     ]
     if want_cli:
-        wanted.append(f"docker-cli/{cfg['dockerd_suite']}")
+        wanted.append(f"docker-cli/{cfg.dockerd_suite}")
     say(f"downloading {', '.join(wanted)}")
     for deb in apt.download(wanted, p.root / "debs"):
         run(["dpkg-deb", "-x", str(deb), str(p.unpacked)], what=f"unpacking {deb.name}")
@@ -190,20 +185,6 @@ def unpack_engine(c: Context) -> None:
     staged.replace(plugin)
     if want_cli:
         Path("/usr/local/bin/docker").symlink_to(p.unpacked / "usr/bin/docker")
-
-
-def spawn_background(cmd: list[str], log_path: Path, env: dict[str, str] | None = None) -> int:
-    """Start a daemon in its own session (it outlives this process), output to a log file."""
-    with log_path.open("ab") as log:
-        proc = subprocess.Popen(
-            cmd,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            start_new_session=True,
-        )
-    return proc.pid
 
 
 def wait_until(ready: Callable[[], bool], timeout: float) -> bool:
@@ -255,9 +236,9 @@ def _stop_orphaned_containerd(pid_file: Path, exec_root: Path) -> None:
 
 
 def start_private_engine(c: Context) -> None:
-    cfg = engine_config(c)
+    cfg = settings(c).engine
     p = paths(c)
-    sock = Path(cfg["socket"])
+    sock = Path(cfg.socket)
     if _pid_alive(p.pid_file) is None:
         # A previous run killed without cleanup leaves its pid file and socket behind.
         p.pid_file.unlink(missing_ok=True)
@@ -274,7 +255,7 @@ def start_private_engine(c: Context) -> None:
     for d in (p.data, p.exec_root):
         d.mkdir(parents=True, exist_ok=True)
     sbin = p.unpacked / "usr/sbin"
-    env = {**os.environ, "PATH": f"{sbin}:{p.unpacked / 'usr/bin'}:{os.environ.get('PATH', '')}"}
+    env = {"PATH": f"{sbin}:{p.unpacked / 'usr/bin'}:{os.environ.get('PATH', '')}"}
     cmd = [
         str(sbin / "dockerd"),
         f"--data-root={p.data}",
@@ -283,12 +264,12 @@ def start_private_engine(c: Context) -> None:
         f"--host=unix://{sock}",
     ]
     say(f"starting dockerd (data in {p.data}, log in {p.log_file})")
-    spawn_background(cmd, p.log_file, env)
-    if wait_until(lambda: socket_answers(str(sock)), float(cfg["start_timeout"])):
+    spawn(cmd, log=p.log_file, env=env)
+    if wait_until(lambda: socket_answers(str(sock)), float(cfg.start_timeout)):
         return
     tail = p.log_file.read_text(errors="replace").strip().splitlines()[-1:] if p.log_file.exists() else []
     raise BakehouseError(
-        f"dockerd did not answer within {cfg['start_timeout']}s: {tail[0] if tail else 'no log'} "
+        f"dockerd did not answer within {cfg.start_timeout}s: {tail[0] if tail else 'no log'} "
         f"(full log: {p.log_file})"
     )
 
@@ -317,30 +298,30 @@ _VERSION = re.compile(r"^\d+(\.\d+)*$")
 
 def check_up_config(c: Context) -> None:
     """What `up` acts on, refused before anything is installed, started, pulled or written."""
-    supply = c.config.bakehouse.supply
-    if str(supply.mode) not in SUPPLY_MODES:
-        raise bad_input(f"supply.mode: {str(supply.mode)!r} is not {', '.join(SUPPLY_MODES)}")
+    supply, engine = settings(c).supply, settings(c).engine
+    if supply.mode not in SUPPLY_MODES:
+        raise bad_input(f"supply.mode: {supply.mode!r} is not {', '.join(SUPPLY_MODES)}")
     for image in supply.base_images:
-        name, _, tag = str(image).partition(":")
+        name, _, tag = image.partition(":")
         if name != "debian" or not tag.removesuffix("-slim"):
             raise bad_input(f"supply.base_images: can only make debian:<suite>[-slim] images, not {image!r}")
-    check_host_port(str(supply.registry), "supply.registry")
-    check_image_reference(str(supply.probe_image), "supply.probe_image")
-    check_image_reference(str(supply.buildkit_image), "supply.buildkit_image")
-    for key in ("min_api_version", "min_buildx_version"):
-        value = str(engine_config(c)[key])
+    check_host_port(supply.registry, "supply.registry")
+    check_image_reference(supply.probe_image, "supply.probe_image")
+    check_image_reference(supply.buildkit_image, "supply.buildkit_image")
+    versions = {"min_api_version": engine.min_api_version, "min_buildx_version": engine.min_buildx_version}
+    for key, value in versions.items():
         if not _VERSION.match(value):
             raise bad_input(f"engine.{key} {value!r}: expected a version such as 1.45")
 
 
 def decide_mode(c: Context) -> str:
     """registry or registry-free: configured, or found out by trying a pull (never assumed)."""
-    configured = str(c.config.bakehouse.supply.mode)
+    configured = settings(c).supply.mode
     if configured in ("registry", "registry-free"):
         return configured
     if configured != "auto":
         raise BakehouseError(f"supply.mode: {configured!r} is not auto, registry or registry-free", 2)
-    probe = str(c.config.bakehouse.supply.probe_image)
+    probe = settings(c).supply.probe_image
     try:
         whales.client().image.pull(probe, quiet=True)
         return "registry"
@@ -350,7 +331,7 @@ def decide_mode(c: Context) -> str:
 
 def recorded_mode(c: Context) -> str:
     """The mode `engine.up` found; builders follow it. Without a record, the registry is used."""
-    configured = str(c.config.bakehouse.supply.mode)
+    configured = settings(c).supply.mode
     if configured in ("registry", "registry-free"):
         return configured
     mode_file = paths(c).mode_file
@@ -359,7 +340,7 @@ def recorded_mode(c: Context) -> str:
 
 def debootstrap_image(c: Context, image: str) -> None:
     """Make a Debian base image from the archive: minbase + ca-certificates + the host CA bundle."""
-    supply = c.config.bakehouse.supply
+    supply = settings(c).supply
     name, _, tag = image.partition(":")
     suite = tag.removesuffix("-slim")
     if name != "debian" or not suite:
@@ -384,19 +365,14 @@ def debootstrap_image(c: Context, image: str) -> None:
         for junk in target.glob(pattern):
             shutil.rmtree(junk) if junk.is_dir() and not junk.is_symlink() else junk.unlink()
     # python-on-whales can't stream stdin into `docker import`; pipe tar into the CLI.
-    tar = subprocess.Popen(["tar", "-C", str(target), "--numeric-owner", "-c", "."], stdout=subprocess.PIPE)
-    imported = subprocess.run(
-        ["docker", "import", "-", image], stdin=tar.stdout, capture_output=True, text=True
-    )
-    tar.wait()
-    if imported.returncode != 0 or tar.returncode != 0:
-        raise BakehouseError(f"docker import {image} failed: {imported.stderr.strip()}")
+    tar = ["tar", "-C", str(target), "--numeric-owner", "-c", "."]
+    pipe(tar, ["docker", "import", "-", image], what=f"docker import {image}")
     shutil.rmtree(target, ignore_errors=True)
     say(f"{image} ready ({time.monotonic() - started:.0f}s)")
 
 
 def registry_address(c: Context) -> str:
-    return str(c.config.bakehouse.supply.registry)
+    return settings(c).supply.registry
 
 
 def registry_answers(address: str) -> bool:
@@ -423,7 +399,7 @@ def start_registry(c: Context) -> None:
     # JSON is YAML: no YAML writer needed.
     (d / "config.yml").write_text(json.dumps(config))
     say(f"starting the local registry on {address}")
-    pid = spawn_background(["docker-registry", "serve", str(d / "config.yml")], d / "registry.log")
+    pid = spawn(["docker-registry", "serve", str(d / "config.yml")], log=d / "registry.log")
     (d / "registry.pid").write_text(str(pid))
     if wait_until(lambda: registry_answers(address), 20):
         return

@@ -8,7 +8,6 @@ from tasks.engine.provision import (
     _pid_alive,
     apt_install_host,
     check_up_config,
-    engine_config,
     paths,
     recorded_mode,
     registry_address,
@@ -23,13 +22,14 @@ from tasks.engine.supply import ensure_supply
 from tasks.shared.engine import engine_usable, probe_engine
 from tasks.shared.errors import BakehouseError
 from tasks.shared.process import say
+from tasks.shared.settings import settings
 
 
 @task
 def up(c: Context) -> None:
     """Make a Docker engine available (a private one from Debian packages only if none is usable)."""
     check_up_config(c)
-    cfg = engine_config(c)
+    cfg = settings(c).engine
     info = probe_engine()
     if info is not None and not engine_usable(info, cfg):
         say(f"engine {info.server_version} (API {info.api_version}), buildx {info.buildx_version}: usable")
@@ -53,7 +53,7 @@ def up(c: Context) -> None:
 @task
 def status(c: Context) -> None:
     """Say which engine is reachable, whether bakehouse started it, and the supply mode."""
-    cfg = engine_config(c)
+    cfg = settings(c).engine
     p = paths(c)
     info = probe_engine()
     ours = _pid_alive(p.pid_file)

@@ -8,10 +8,12 @@ Excluded: version-control and tool directories, and the tree-relative glob patte
 
 from __future__ import annotations
 
+import configparser
 import fnmatch
 import json
 import os
 import re
+import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -124,6 +126,47 @@ def dockerfiles(files: Iterable[str]) -> list[str]:
 
 def python_files(files: Iterable[str]) -> list[str]:
     return [relative for relative in files if is_python(relative)]
+
+
+def mypy_sources(python: Iterable[str]) -> list[str]:
+    """The Python files to hand mypy: a module with a stub (a.py beside a.pyi) is the stub alone,
+    as mypy itself takes it (both named would be one module found twice)."""
+    names = list(python)
+    stubs = {name for name in names if name.endswith(".pyi")}
+    return [name for name in names if not (name.endswith(".py") and name + "i" in stubs)]
+
+
+# mypy's config files in the order it looks for them in a directory; the shared ones count only
+# when they have a mypy section.
+_MYPY_CONFIGS = ("mypy.ini", ".mypy.ini", "pyproject.toml", "setup.cfg")
+
+
+def mypy_config_names_files(root: Path) -> bool:
+    """Whether the mypy config mypy reads in ``root`` says which files to check (its ``files``):
+    then mypy is run on that, not on every Python file of the tree."""
+    for name in _MYPY_CONFIGS:
+        path = root / name
+        if not path.is_file():
+            continue
+        if name == "pyproject.toml":
+            try:
+                document = tomllib.loads(path.read_text(encoding="utf-8", errors="replace"))
+            except tomllib.TOMLDecodeError:
+                return False  # mypy says what is wrong with it
+            tool = document.get("tool")
+            section = tool.get("mypy") if isinstance(tool, dict) else None
+            if not isinstance(section, dict):
+                continue
+            return bool(section.get("files"))
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read(path, encoding="utf-8")
+        except configparser.Error:
+            return False
+        if name == "setup.cfg" and not parser.has_section("mypy"):
+            continue
+        return bool(parser.get("mypy", "files", fallback=""))
+    return False
 
 
 # --- another tree's bake files ------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -36,6 +37,7 @@ TOOL_URLS = {
     "shellcheck": "https://www.shellcheck.net",
     "hadolint": "https://github.com/hadolint/hadolint",
     "ruff": "https://docs.astral.sh/ruff/",
+    "mypy": "https://mypy-lang.org",
 }
 
 
@@ -170,6 +172,53 @@ def parse_ruff_format_check(output: str, root: Path) -> list[Finding]:
         for line in output.splitlines()
         if line.strip().startswith(prefix)
     ]
+
+
+# mypy's text output as lint runs it (--show-column-numbers --show-error-codes --no-pretty):
+# "PATH:LINE:COLUMN: error: MESSAGE  [CODE]"; a file-level error has no line; a note adds to the
+# error before it at the same place (or, alone, is its own line, as reveal_type's).
+_MYPY_LINE = re.compile(
+    r"^(?P<path>.+?):(?:(?P<line>-?\d+):)?(?:(?P<column>-?\d+):)? (?P<level>error|warning|note): "
+    r"(?P<message>.*?)(?:  \[(?P<code>[a-z0-9-]+)\])?$"
+)
+_MYPY_CHECKED = re.compile(r"(?:checked|found in) (\d+) source files?\)?$")
+
+
+def parse_mypy(output: str, root: Path) -> list[Finding]:
+    """mypy's text output (see _MYPY_LINE); the summary and a note's continuation lines are skipped."""
+    findings: list[Finding] = []
+    for text in output.splitlines():
+        match = _MYPY_LINE.match(text.rstrip())
+        if not match:
+            continue
+        path = relative_path(match["path"], root)
+        line = max(int(match["line"] or 1), 1)
+        last = findings[-1] if findings else None
+        if match["level"] == "note" and last and (last.path, last.line) == (path, line):
+            joint = " " if last.message.endswith((":", ",")) else "; "
+            findings[-1] = replace(last, message=f"{last.message}{joint}{match['message'].strip()}")
+            continue
+        findings.append(
+            Finding(
+                path=path,
+                line=line,
+                column=max(int(match["column"] or 0), 0),
+                tool="mypy",
+                rule=match["code"] or "misc",
+                severity=severity(match["level"]),
+                message=match["message"],
+            )
+        )
+    return findings
+
+
+def mypy_files_checked(output: str) -> int | None:
+    """The count in mypy's summary line; None when it has none (a blocking error stopped it)."""
+    for text in reversed(output.splitlines()):
+        match = _MYPY_CHECKED.search(text.strip())
+        if match:
+            return int(match[1])
+    return None
 
 
 def rule_url(rule: str) -> str:

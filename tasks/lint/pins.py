@@ -122,13 +122,12 @@ def expand(text: str, variables: Mapping[str, str | None]) -> str:
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1) or match.group(4)
         operator, word = match.group(2), match.group(3) or ""
-        value = variables.get(name)
-        is_set = name in variables and value is not None
+        value = variables.get(name)  # None: unset (missing, or declared without a default)
         if operator in (":-", "-"):
-            return value if is_set and (value or operator == "-") else word
+            return value if value is not None and (value or operator == "-") else word
         if operator in (":+", "+"):
-            return word if is_set and (value or operator == "+") else ""
-        return value if is_set else f"{UNRESOLVED}{name}{UNRESOLVED}"
+            return word if value is not None and (value or operator == "+") else ""
+        return value if value is not None else f"{UNRESOLVED}{name}{UNRESOLVED}"
 
     return _VARIABLE.sub(substitute, text)
 

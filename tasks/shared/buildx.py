@@ -1,16 +1,95 @@
-"""buildx's JSON, parsed once into small typed records: disk usage (`buildx du --format json`).
+"""buildx's JSON, parsed once into small typed records: builders and their nodes
+(`buildx ls --format json`) and disk usage (`buildx du --format json`).
 
-buildx prints one JSON object per record per line, with sizes already rounded for humans
-("5.243MB", go-units' decimal HumanSize); sizes are turned back into bytes here.
+buildx prints one JSON object per line. `du` rounds sizes for humans ("5.243MB", go-units' decimal
+HumanSize); they are turned back into bytes here. `ls` gives each node's files base64-encoded;
+they are decoded here.
+
+The CLI, not python-on-whales: its Builder model lacks the nodes' Files, Flags and DriverOpts, and
+it has no `buildx du`.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
+from tasks.shared.errors import BakehouseError
 from tasks.shared.process import docker
 from tasks.shared.units import parse_human_size
+
+
+@dataclass(frozen=True)
+class NodeRecord:
+    """One node of a builder (bakehouse's builders have one: the BuildKit container)."""
+
+    name: str
+    status: str = ""
+    version: str = ""
+    # buildkitd's command-line flags, e.g. --allow-insecure-entitlement=network.host.
+    flags: tuple[str, ...] = ()
+    driver_opts: dict[str, str] = field(default_factory=dict)
+    # The files buildx copied in at create time (buildkitd.toml), by name, as text.
+    files: dict[str, str] = field(default_factory=dict)
+    # As BuildKit reports them (its field names); tasks.builder.gc_policy reads them.
+    gc_policies: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class BuilderRecord:
+    name: str
+    driver: str
+    nodes: tuple[NodeRecord, ...] = ()
+
+    @property
+    def node(self) -> NodeRecord:
+        """The first node; an empty one (no status, no files) when buildx lists none."""
+        return self.nodes[0] if self.nodes else NodeRecord(name="")
+
+
+def _decoded(encoded: str) -> str:
+    try:
+        return base64.b64decode(encoded).decode(errors="replace")
+    except (binascii.Error, ValueError):
+        return ""
+
+
+def parse_node(item: Mapping[str, Any]) -> NodeRecord:
+    return NodeRecord(
+        name=str(item.get("Name") or ""),
+        status=str(item.get("Status") or ""),
+        version=str(item.get("Version") or ""),
+        flags=tuple(str(flag) for flag in item.get("Flags") or ()),
+        driver_opts={str(k): str(v) for k, v in (item.get("DriverOpts") or {}).items()},
+        files={str(name): _decoded(str(text)) for name, text in (item.get("Files") or {}).items()},
+        gc_policies=tuple(dict(policy) for policy in item.get("GCPolicy") or ()),
+    )
+
+
+def parse_builder(item: Mapping[str, Any]) -> BuilderRecord:
+    """One builder of `buildx ls --format json`."""
+    return BuilderRecord(
+        name=str(item.get("Name") or ""),
+        driver=str(item.get("Driver") or ""),
+        nodes=tuple(parse_node(node) for node in item.get("Nodes") or ()),
+    )
+
+
+def parse_ls(output: str) -> list[BuilderRecord]:
+    """`docker buildx ls --format json`: one builder per line."""
+    try:
+        return [parse_builder(json.loads(line)) for line in output.splitlines() if line.strip()]
+    except (json.JSONDecodeError, AttributeError) as exc:
+        raise BakehouseError(f"docker buildx ls printed something other than JSON lines: {exc}") from exc
+
+
+def list_builders() -> list[BuilderRecord]:
+    return parse_ls(docker("buildx", "ls", "--format", "json", what="docker buildx ls").stdout)
+
 
 # Record types BuildKit reports, in the groups `cache.du` shows.
 CATEGORIES = ("cache mounts", "layers", "source", "other")
@@ -63,7 +142,7 @@ def parse_du(output: str) -> list[UsageRecord]:
 
 
 def disk_usage(builder: str) -> list[UsageRecord]:
-    """The builder's records. The CLI: python-on-whales has no `buildx du`."""
+    """The builder's records."""
     output = docker(
         "buildx", "du", "--builder", builder, "--format", "json", what=f"docker buildx du --builder {builder}"
     ).stdout

@@ -100,7 +100,10 @@ def _same_type(default: object, value: object) -> bool:
         return isinstance(default, bool) and isinstance(value, bool)
     if isinstance(default, float):
         return isinstance(value, int | float)
-    for kind in (int, str, list, dict):
+    if isinstance(default, list):
+        # A tuple is a list to the settings loader (config built in Python may hold one).
+        return isinstance(value, list | tuple)
+    for kind in (int, str, dict):
         if isinstance(default, kind):
             return isinstance(value, kind)
     return True
@@ -111,36 +114,39 @@ def _is_scalar(value: object) -> bool:
 
 
 def check_settings(
-    defaults: Mapping[str, Any], values: Mapping[str, Any], source: str, path: str = SECTION
+    defaults: Mapping[str, Any], values: Mapping[str, Any], source: str | None, path: str = SECTION
 ) -> None:
     """Every setting of ``values`` exists in ``defaults`` with a value of the same type.
 
-    A null default takes any single value; the free-form maps take any key with a single value or
-    a list of them.
+    A null default takes any single value; a list holds single values; the free-form maps take any
+    key with a single value or a list of them. ``source`` (a file) starts the message; None for
+    settings whose source is no longer known (invoke's merged config).
     """
     relative = path.partition(".")[2]
+    prefix = f"{source}: " if source else ""
     for key, value in values.items():
         where = f"{path}.{key}"
         if relative in FREE_FORM:
-            if not (_is_scalar(value) or (isinstance(value, list) and all(map(_is_scalar, value)))):
-                raise bad_input(
-                    f"{source}: {where}: expected a value or a list of values, got {_kind(value)}"
-                )
+            if not (_is_scalar(value) or (isinstance(value, list | tuple) and all(map(_is_scalar, value)))):
+                raise bad_input(f"{prefix}{where}: expected a value or a list of values, got {_kind(value)}")
             continue
         if key not in defaults:
             known = ", ".join(sorted(str(k) for k in defaults))
-            raise bad_input(f"{source}: unknown setting {where} (known in {path}: {known})")
+            raise bad_input(f"{prefix}unknown setting {where} (known in {path}: {known})")
         default = defaults[key]
         if isinstance(default, Mapping):
             if not isinstance(value, Mapping):
-                raise bad_input(f"{source}: {where}: expected a mapping, got {_kind(value)}")
+                raise bad_input(f"{prefix}{where}: expected a mapping, got {_kind(value)}")
             check_settings(default, value, source, where)
         elif default is None:
             if not _is_scalar(value):
-                raise bad_input(f"{source}: {where}: expected a single value, got {_kind(value)}")
+                raise bad_input(f"{prefix}{where}: expected a single value, got {_kind(value)}")
         elif not _same_type(default, value):
             hint = " (quote it)" if isinstance(default, str) and _is_scalar(value) else ""
-            raise bad_input(f"{source}: {where}: expected {_expected(default)}, got {_kind(value)}{hint}")
+            raise bad_input(f"{prefix}{where}: expected {_expected(default)}, got {_kind(value)}{hint}")
+        elif isinstance(default, list) and not all(map(_is_scalar, value)):
+            inner = next(item for item in value if not _is_scalar(item))
+            raise bad_input(f"{prefix}{where}: expected a list of single values, got one with {_kind(inner)}")
 
 
 def merged(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,10 @@ it turns an `Exit` raised during that import into its message and exit code. Che
 typo is one line naming file and line instead of a traceback, a missing `-f` file is refused
 instead of silently ignored, and an environment value invoke can't cast is refused before the
 executor crashes on it.
+
+Every file is checked against the code's defaults (tasks.shared.settings), which the namespace
+registers with invoke: the project's invoke.yaml is one more source of values, and a tree without
+one (or with one holding only some settings) runs on the defaults.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any
 from invoke.main import program
 
 from tasks.shared import config_files
-from tasks.shared.errors import bad_input
+from tasks.shared.settings import DEFAULTS, registered_defaults
 
 # Where invoke looks for system and user config files (invoke.Config's default prefixes).
 SYSTEM_PREFIX = Path("/etc/invoke")
@@ -44,17 +48,16 @@ def runtime_file() -> Path | None:
 
 def check(project_dir: Path, env: dict[str, str] | None = None) -> None:
     """Refuse, with one line, config invoke would choke on or misread; change nothing."""
-    project = first_config_file(project_dir / "invoke")
-    if project is None:
-        raise bad_input(f"no invoke.yaml beside tasks.py in {project_dir} (it holds the bakehouse defaults)")
-    document = config_files.load_document(project) or {}
-    defaults: dict[str, Any] = document.get(config_files.SECTION) or {}
-    if not defaults:
-        raise bad_input(f"{project}: no {config_files.SECTION} section (the defaults)")
-    settings = defaults
-    others = [first_config_file(SYSTEM_PREFIX), first_config_file(USER_PREFIX), runtime_file()]
-    for path in (p for p in others if p is not None):
+    # What invoke will hold: the registered defaults, then each file in invoke's order.
+    settings: dict[str, Any] = registered_defaults()
+    sources = [
+        first_config_file(SYSTEM_PREFIX),
+        first_config_file(USER_PREFIX),
+        first_config_file(project_dir / "invoke"),
+        runtime_file(),
+    ]
+    for path in (p for p in sources if p is not None):
         override = (config_files.load_document(path) or {}).get(config_files.SECTION) or {}
-        config_files.check_settings(defaults, override, str(path))
+        config_files.check_settings(DEFAULTS, override, str(path))
         settings = config_files.merged(settings, override)
     config_files.check_environment(settings, os.environ if env is None else env)

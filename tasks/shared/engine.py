@@ -6,11 +6,11 @@ import http.client
 import os
 import socket
 from dataclasses import dataclass
-from typing import Any
 
 from tasks.shared import whales
 from tasks.shared.errors import BakehouseError
 from tasks.shared.process import run
+from tasks.shared.settings import EngineSettings
 from tasks.shared.versions import version_at_least
 
 
@@ -95,13 +95,13 @@ def engine_lost(during: str) -> BakehouseError | None:
     )
 
 
-def engine_usable(info: EngineInfo, cfg: dict[str, Any]) -> list[str]:
+def engine_usable(info: EngineInfo, cfg: EngineSettings) -> list[str]:
     """What is missing for bakehouse on this engine (empty when usable)."""
     missing = []
-    if not version_at_least(info.api_version, cfg["min_api_version"]):
-        missing.append(f"engine API {info.api_version} < {cfg['min_api_version']}")
+    if not version_at_least(info.api_version, cfg.min_api_version):
+        missing.append(f"engine API {info.api_version} < {cfg.min_api_version}")
     if info.buildx_version is None:
         missing.append("docker-buildx plugin")
-    elif not version_at_least(info.buildx_version, cfg["min_buildx_version"]):
-        missing.append(f"buildx {info.buildx_version} < {cfg['min_buildx_version']}")
+    elif not version_at_least(info.buildx_version, cfg.min_buildx_version):
+        missing.append(f"buildx {info.buildx_version} < {cfg.min_buildx_version}")
     return missing

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from python_on_whales import DockerClient
+    from python_on_whales.exceptions import DockerException
 
 
 def client() -> DockerClient:
@@ -17,7 +18,7 @@ def client() -> DockerClient:
     return DockerClient()
 
 
-def docker_error() -> type[Exception]:
+def docker_error() -> type[DockerException]:
     """The exception python-on-whales raises when a docker command fails."""
     from python_on_whales.exceptions import DockerException
 

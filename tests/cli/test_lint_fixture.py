@@ -41,6 +41,7 @@ def test_fixture_has_exactly_the_three_findings_with_file_and_line(repo_root):
         f"bake: skipped: no bake files found under {repo_root / FIXTURE} (looked for docker-bake.* and"
         " any *.hcl or *.json defining a target, outside testdata/, third_party/, vendor/); pass --bake-file",
         "ruff: 0 files checked, 0 findings",
+        "mypy: 0 files checked, 0 findings",
     ]
     assert result.stderr.strip() == "bakehouse: lint: 3 findings"
 
@@ -77,7 +78,7 @@ def test_html_format_is_a_page_with_the_same_findings(repo_root):
     assert result.returncode == 1
     document = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(result.stdout)
     tools, *by_file = document.iter("table")
-    assert len(list(tools.iter("tr"))) == 1 + 5  # header and one row per tool
+    assert len(list(tools.iter("tr"))) == 1 + 6  # header and one row per tool
     cells = [
         ["".join(td.itertext()) for td in tr.findall("td")] for table in by_file for tr in table.iter("tr")
     ]

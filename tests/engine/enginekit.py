@@ -59,10 +59,10 @@ def _tree_files() -> list[str]:
             next(entries, None)  # the rename's source path
         listed.append(f"{status} {path} {_digest(REPO_ROOT / path)}")
     for directory in OUTPUT_DIRS:
-        for path in sorted((REPO_ROOT / directory).rglob("*")):
-            if path.is_file() or path.is_symlink():
-                stat = path.lstat()
-                listed.append(f"!! {path.relative_to(REPO_ROOT)} {stat.st_size} {stat.st_mtime_ns}")
+        for output in sorted((REPO_ROOT / directory).rglob("*")):
+            if output.is_file() or output.is_symlink():
+                stat = output.lstat()
+                listed.append(f"!! {output.relative_to(REPO_ROOT)} {stat.st_size} {stat.st_mtime_ns}")
     return listed
 
 

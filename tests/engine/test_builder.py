@@ -54,7 +54,7 @@ def container_id(name: str) -> str:
     return docker("inspect", "--format", "{{.Id}}", f"buildx_buildkit_{name}0").stdout.strip()
 
 
-def test_builder_lifecycle(builder_name, tmp_path):
+def test_create_is_idempotent_recreates_on_drift_and_force_drops_the_cache(builder_name, tmp_path):
     config = tmp_path / "buildkitd.toml"
     shutil.copy(REPO_ROOT / "buildkitd.toml", config)
     env = {"INVOKE_BAKEHOUSE_BUILDER_CONFIG_FILE": str(config)}

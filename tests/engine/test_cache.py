@@ -9,12 +9,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from enginekit import REPO_ROOT, docker, inv
 from invoke import Config, Context
 
-from tasks.build import bake as bake_runner
+from tasks.build import plan as bake_plan
 from tasks.build.progress import RawJsonReader
 from tasks.cache.service import collect_exported_garbage
 
@@ -56,11 +57,12 @@ def build_probe(builder: str, tree: Path, round_: int, size: int = 20_000_000) -
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-def du(builder: str) -> dict[str, object]:
-    return json.loads(inv("cache.du", "--builder", builder, "--json").stdout)
+def du(builder: str) -> dict[str, Any]:
+    usage: dict[str, Any] = json.loads(inv("cache.du", "--builder", builder, "--json").stdout)
+    return usage
 
 
-def test_du_prune_and_status(make_builder, tmp_path):
+def test_du_and_status_report_usage_and_prune_all_empties_the_builder(make_builder, tmp_path):
     builder = make_builder()
     build_probe(builder, tmp_path, round_=1)
 
@@ -124,7 +126,7 @@ def test_prune_orphans_removes_state_of_removed_builders_only(make_builder):
 
 
 def repo_context(**cache: object) -> Context:
-    config = Config(project_location=str(REPO_ROOT))
+    config = Config(project_location=REPO_ROOT)
     config.load_project()
     config.bakehouse.cache = {**dict(config.bakehouse.get("cache") or {}), **cache}
     return Context(config=config)
@@ -144,7 +146,7 @@ def build_smoke(builder: str, cache_dir: Path) -> RawJsonReader:
 def test_a_fresh_builder_rebuilds_the_smoke_leaf_from_exported_cache(make_builder, tmp_path):
     c = repo_context(backend="local", dir=str(tmp_path / "cache"))
     # Every target bake builds for tests-smoke, dependencies included: each exports its own tag.
-    targets = sorted(bake_runner.bake_print(c, ["tests-smoke"])["target"])
+    targets = sorted(bake_plan.bake_print(c, ["tests-smoke"])["target"])
     assert len(targets) == 7  # system, base, venv, builder, deps, install, tests-smoke
 
     first = build_smoke(make_builder(), tmp_path / "cache")

@@ -14,6 +14,7 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
+from typing import Any
 
 import html5lib
 import pytest
@@ -51,10 +52,11 @@ def complement_networks(namespace: str) -> set[str]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _get(url: str, context: ssl.SSLContext | None = None, data: bytes | None = None) -> dict:
+def _get(url: str, context: ssl.SSLContext | None = None, data: bytes | None = None) -> dict[str, Any]:
     request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=5, context=context) as response:
-        return json.load(response)
+        answer: dict[str, Any] = json.load(response)
+    return answer
 
 
 def _wait_versions(port: str, timeout: float = 60) -> float:
@@ -72,7 +74,7 @@ def _port(container: str, port: int) -> str:
     return docker("port", container, str(port)).stdout.split()[0].rsplit(":", 1)[1]
 
 
-def _register(port: str, user: str) -> dict:
+def _register(port: str, user: str) -> dict[str, Any]:
     base = f"http://127.0.0.1:{port}/_synapse/admin/v1/register"
     nonce = _get(base)["nonce"]
     mac = hmac.new(b"complement", digestmod=hashlib.sha1)
@@ -81,7 +83,7 @@ def _register(port: str, user: str) -> dict:
     return _get(base, data=json.dumps(body).encode())
 
 
-def _login(port: str, user: str) -> dict:
+def _login(port: str, user: str) -> dict[str, Any]:
     body = {"type": "m.login.password", "identifier": {"type": "m.id.user", "user": user}}
     body["password"] = f"password-{user}"
     return _get(f"http://127.0.0.1:{port}/_matrix/client/v3/login", data=json.dumps(body).encode())
@@ -155,7 +157,9 @@ def test_testee_meets_complements_contract(complement_files: Path, builder: str 
             socket.create_connection(("127.0.0.1", int(tls_port)), timeout=5) as raw,
             context.wrap_socket(raw, server_hostname="hs1") as tls,
         ):
-            assert tls.getpeercert()["subject"] == ((("commonName", "hs1"),),)
+            certificate = tls.getpeercert()
+            assert certificate is not None
+            assert certificate["subject"] == ((("commonName", "hs1"),),)
         assert _register(port, "alice")["user_id"] == "@alice:hs1"
         logs = docker("logs", name).stderr
         assert "Loaded application service" in logs and "bridge" in logs
@@ -292,6 +296,8 @@ def test_a_homeserver_that_cannot_start_stops_the_run_in_seconds() -> None:
     assert "--- last lines of " in result.stderr
     assert "listeners" in result.stderr  # Synapse's own complaint about the configuration
     assert left_behind(run) == ([], [])
-    stopped_after = int(re.search(r"stopped after (\d+)s", last)[1])  # type: ignore[index]
+    stopped = re.search(r"stopped after (\d+)s", last)
+    assert stopped, last
+    stopped_after = int(stopped[1])
     print(f"FIGURE: crash guard: run stopped {stopped_after}s after it started ({took:.1f}s with the build)")
     assert stopped_after < 30, f"the run went on for {stopped_after}s: the guard did not fire"

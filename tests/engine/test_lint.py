@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,6 +41,10 @@ def test_the_repository_is_clean():
     result = inv("lint", check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "bake: 4 files checked, 0 findings" in result.stdout
+    # ruff and mypy (strict) both ran over the whole Python tree and found nothing.
+    for tool in ("ruff", "mypy"):
+        summary = re.search(rf"^{tool}: (\d+) files checked, 0 findings$", result.stdout, re.MULTILINE)
+        assert summary and int(summary[1]) > 50, result.stdout
 
 
 def test_the_engine_builder_cannot_run_checks_and_that_is_not_a_failure():

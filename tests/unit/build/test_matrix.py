@@ -62,7 +62,7 @@ def test_bake_variables_are_json_strings():
     assert json.loads(variables["sys_versions"]) == ["a", "b"]
 
 
-def test_seven_dimensions_of_another_tree():
+def test_another_trees_seven_dimensions_resolve_from_the_environment():
     other = {
         name: ["x"]
         for name in [

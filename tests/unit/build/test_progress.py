@@ -49,7 +49,7 @@ def vertex(digest, name, started=None, completed=None, cached=False, error=None)
     return json.dumps({"vertexes": [raw]})
 
 
-def test_executed_steps_and_time():
+def test_a_finished_step_prints_done_with_its_time_and_counts_as_executed():
     reader = RawJsonReader()
     reader.feed(
         vertex("a", "[leaf 1/2] FROM docker.io/library/x", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z")

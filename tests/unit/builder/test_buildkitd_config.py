@@ -25,12 +25,12 @@ def test_repo_buildkitd_toml_is_valid(repo_root):
         ("0", 0),
     ],
 )
-def test_sizes(value, expected):
+def test_sizes_read_as_binary_bytes_and_percentages_stay(value, expected):
     assert bk.parse_size(value, "k") == expected
 
 
 @pytest.mark.parametrize("value", ["64 gigs", "-1", "120%", True, "GB", ""])
-def test_bad_sizes(value):
+def test_a_bad_size_is_bad_input_naming_the_key(value):
     with pytest.raises(BakehouseError) as err:
         bk.parse_size(value, "worker.maxUsedSpace")
     assert err.value.code == BAD_INPUT
@@ -38,7 +38,7 @@ def test_bad_sizes(value):
 
 
 @pytest.mark.parametrize(("value", "seconds"), [("48h", 172800), ("1h30m", 5400), ("500ms", 0.5), (60, 60)])
-def test_durations(value, seconds):
+def test_go_durations_and_numbers_read_as_seconds(value, seconds):
     assert bk.parse_duration(value, "k") == seconds
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tasks.builder.gc_policy import (
     GCPolicy,
     closeness,
@@ -17,7 +19,7 @@ from tasks.shared.buildx import UsageRecord
 
 # Node "GCPolicy" of a builder made from a buildkitd.toml with cache-mount, other and floor policies
 # (as `docker buildx ls --format json` printed it: BuildKit 0.33.1; "2GB" in the toml is 2 GiB).
-NODE = {
+NODE: dict[str, list[dict[str, Any]]] = {
     "GCPolicy": [
         {"all": False, "filter": ["type==exec.cachemount"], "keepDuration": 1209600000000000,
          "maxUsedSpace": 2147483648, "minFreeSpace": 0, "reservedSpace": 0},
@@ -42,8 +44,8 @@ RECORDS = [
 ]
 
 
-def test_policies_in_words():
-    policies = parse_policies(NODE)
+def test_each_policy_reads_as_what_it_covers_and_what_it_keeps():
+    policies = parse_policies(NODE["GCPolicy"])
     assert [describe(policy) for policy in policies] == [
         "cache mounts (except internal, frontend and shared records): kept up to 2GiB, "
         "unused > 14 days removed",
@@ -72,8 +74,8 @@ def test_without_all_internal_frontend_and_shared_records_are_left_alone():
     assert GCPolicy.from_node({"all": True}).matches(record("frontend", 1)) is True
 
 
-def test_closeness_to_each_limit():
-    cache_mounts, other, floor = parse_policies(NODE)
+def test_usage_is_compared_with_each_limit_in_words():
+    cache_mounts, other, floor = parse_policies(NODE["GCPolicy"])
     assert closeness(cache_mounts, RECORDS, None) == ["uses 500MB of 2GiB (23%)"]
     assert closeness(other, RECORDS, None) == ["uses 1GB of 3GiB (31%)"]
     assert closeness(floor, RECORDS, 30_000_000_000) == ["disk has 30GB free, 4GB above the floor"]
@@ -84,7 +86,7 @@ def test_closeness_to_each_limit():
 
 
 def test_explain_numbers_policies_in_gc_order():
-    lines = explain(parse_policies(NODE), RECORDS, 30_000_000_000)
+    lines = explain(parse_policies(NODE["GCPolicy"]), RECORDS, 30_000_000_000)
     assert lines[0].startswith("1. cache mounts")
     assert lines[0].endswith("— now uses 500MB of 2GiB (23%)")
     assert lines[2].startswith("3. all records")
@@ -103,7 +105,7 @@ def test_old_buildkit_keep_bytes_reads_as_max_used_space():
     assert GCPolicy.from_node({"keepBytes": 512_000_000}).max_used_space == 512_000_000
 
 
-def test_durations_in_words():
+def test_durations_read_in_their_largest_whole_unit():
     assert [human_duration(s) for s in (1209600, 43200, 5400, 90)] == [
         "14 days",
         "12 hours",
@@ -112,7 +114,7 @@ def test_durations_in_words():
     ]
 
 
-def test_state_volume_names():
+def test_a_state_volume_names_its_builder_node():
     assert state_volume_node("buildx_buildkit_lc-x0_state") == "lc-x0"
     assert state_volume_node("buildx_buildkit_bakehouse-root-main-main0_state") == "bakehouse-root-main-main0"
     assert state_volume_node("other_volume") is None

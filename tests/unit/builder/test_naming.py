@@ -32,7 +32,7 @@ def test_ci_identity_prefers_complete_sets():
     assert ci_identity({"GITHUB_ACTOR": "me"}) is None
 
 
-def test_versions():
+def test_versions_compare_by_their_leading_numbers():
     assert version_tuple("0.29.1+ds1") == (0, 29, 1)
     assert version_tuple("v26.1.5") == (26, 1, 5)
     assert version_at_least("1.45", "1.45")

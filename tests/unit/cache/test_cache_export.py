@@ -15,7 +15,7 @@ ROOT = Path("/repo")
 TARGETS = ["system--debian--trixie-slim", "tests-smoke--debian--trixie-slim--default"]
 
 
-def test_settings_from_config_and_validation():
+def test_settings_come_from_config_and_bad_values_are_bad_input():
     settings = CacheSettings.from_config({"backend": "local", "dir": ".cache/bake"})
     assert settings.local_dir(ROOT) == ROOT / ".cache/bake"
     assert CacheSettings.from_config({}).backend == ""
@@ -69,7 +69,7 @@ def test_the_docker_driver_gets_no_cache_arguments_but_a_note():
     assert "docker driver supports only inline cache" in plan.notes[0]
 
 
-def test_off_means_nothing():
+def test_no_backend_means_no_cache_arguments():
     assert cache_plan(CacheSettings(), TARGETS, ROOT, "docker-container").args == []
 
 
@@ -79,7 +79,7 @@ def blob(directory: Path, content: bytes) -> dict[str, object]:
     return {"digest": f"sha256:{digest}", "size": len(content)}
 
 
-def test_unreferenced_blobs_of_an_oci_layout(tmp_path):
+def test_blobs_no_targets_index_reaches_are_unreferenced(tmp_path):
     blobs = tmp_path / "blobs" / "sha256"
     blobs.mkdir(parents=True)
     layer = blob(blobs, b"layer")

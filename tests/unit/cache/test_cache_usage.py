@@ -40,11 +40,11 @@ DU_LINES = "".join(json.dumps(record, separators=(",", ":")) + "\n" for record i
     [("0B", 0), ("252B", 252), ("4.096kB", 4096), ("5.251MB", 5_251_000), ("1.068GB", 1_068_000_000),
      ("20.97MB*", 20_970_000), ("2GiB", 2 * 2**30), ("1.5 KiB", 1536)],
 )  # fmt: skip
-def test_parse_human_size(text, size):
+def test_buildx_sizes_read_back_as_bytes(text, size):
     assert parse_human_size(text) == size
 
 
-def test_parse_human_size_rejects_garbage():
+def test_a_text_that_is_no_size_is_a_value_error():
     with pytest.raises(ValueError):
         parse_human_size("lots")
 
@@ -70,7 +70,7 @@ def test_du_records_are_grouped_by_type():
     assert summary.as_json()["groups"]["other"] == {"records": 1, "bytes": 0, "reclaimable_bytes": 0}
 
 
-def test_summary_table():
+def test_summary_table_ends_with_the_total_and_the_shared_size():
     lines = render_summary(summarize(parse_du(DU_LINES)), "lc-x")
     assert lines[0] == "builder lc-x:"
     assert lines[1].split() == ["TYPE", "RECORDS", "SIZE", "RECLAIMABLE"]
@@ -111,7 +111,7 @@ def test_go_durations_pass(value):
     assert check_go_duration(value, "--until") == value
 
 
-def test_prune_command():
+def test_prune_command_is_the_exact_buildx_argv_for_the_options():
     command = prune_command(
         "lc-x",
         include_all=True,

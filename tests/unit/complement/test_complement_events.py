@@ -128,7 +128,7 @@ def test_output_is_bounded_per_test() -> None:
     assert parser.state.failure_output[(CSAPI, "T")] == ["0\n", "1\n", "2\n"]
 
 
-def test_short_package() -> None:
+def test_short_package_drops_the_complement_module_prefix() -> None:
     assert short_package(CSAPI) == "tests/csapi"
     assert short_package("example.com/other") == "example.com/other"
 

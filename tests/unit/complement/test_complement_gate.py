@@ -28,7 +28,7 @@ def classes(result) -> dict[tuple[str, str], str]:
     return {v.key: v.klass for v in result.verdicts}
 
 
-def test_transitions_of_tests_that_ran() -> None:
+def test_each_outcome_transition_of_a_test_that_ran_has_its_class() -> None:
     baseline = {
         (CSAPI, "TestPassFail"): "pass",
         (CSAPI, "TestPassSkip"): "pass",
@@ -136,7 +136,7 @@ def test_listing_overrides_the_package_outcome() -> None:
     assert classes(result) == {(CSAPI, "TestListed"): REGRESSION}
 
 
-def test_updated_baseline() -> None:
+def test_updated_baseline_keeps_unaccepted_regressions_and_drops_removed_tests() -> None:
     baseline = {
         (CSAPI, "TestFixed"): "fail",
         (CSAPI, "TestRegressed"): "pass",
@@ -190,8 +190,9 @@ def test_reports_name_regressions() -> None:
     root = ET.fromstring(render_junit(result, summary))
     assert root.get("tests") == "4" and root.get("failures") == "2" and root.get("skipped") == "1"
     failures = {case.get("name"): case.find("failure") for case in root.iter("testcase")}
-    assert failures["TestA"] is not None
-    assert failures["TestA"].get("message") == "regression (pass → fail)"
-    assert failures["TestA"].text == "server log line\n"
-    assert failures["TestGone"].get("message") == "regression (pass → missing)"
+    failed, gone = failures["TestA"], failures["TestGone"]
+    assert failed is not None and gone is not None
+    assert failed.get("message") == "regression (pass → fail)"
+    assert failed.text == "server log line\n"
+    assert gone.get("message") == "regression (pass → missing)"
     assert failures["TestB"] is None

@@ -27,7 +27,7 @@ def test_ci_run_id_is_stable_per_job_and_cell() -> None:
     assert make_run_id({"CI_JOB_ID": "7"}, "c") != make_run_id({"CI_JOB_ID": "8"}, "c")
 
 
-def test_random_and_explicit_run_ids() -> None:
+def test_run_ids_are_explicit_or_from_env_else_random_and_always_valid() -> None:
     one, two = make_run_id({}, "c"), make_run_id({}, "c")
     assert one != two and valid_run_id(one) and valid_run_id(two)
     assert make_run_id(GITHUB, "c", explicit="Mine") == "mine"
@@ -56,7 +56,7 @@ def test_lock_key_follows_the_daemon(tmp_path: Path) -> None:
     assert docker_endpoint({}).startswith("unix://")
 
 
-def test_namespaces_of_packages() -> None:
+def test_packages_map_to_complement_namespaces_and_unknown_ones_are_listed() -> None:
     known = {"tests": "fed", "tests/csapi": "csapi"}
     assert namespaces_for(["./tests/csapi", "./tests", "tests/"], known) == (["csapi", "fed"], [])
     assert namespaces_for(["csapi", "github.com/matrix-org/complement/tests"], known) == (

@@ -72,7 +72,7 @@ def test_missing_tester_or_tag_is_an_error() -> None:
         )
 
 
-def test_tester_environment() -> None:
+def test_tester_environment_carries_the_settings_and_the_prefixed_testee_env() -> None:
     settings = SuiteSettings(
         base_image="bakehouse-complement-testee:r1",
         packages=("./tests/csapi", "./tests"),
@@ -98,7 +98,7 @@ def test_tester_environment() -> None:
     assert env["TESTER_RUN"] == "^(TestLogin)$"
 
 
-def test_tester_package_names() -> None:
+def test_tester_package_names_are_last_elements_except_import_paths() -> None:
     assert complement_plan.tester_package_name("./tests/csapi") == "csapi"
     assert complement_plan.tester_package_name("./tests") == "tests"
     assert complement_plan.tester_package_name("csapi") == "csapi"

@@ -34,7 +34,7 @@ def test_same_test_name_in_two_packages_is_two_rows() -> None:
     assert len(text.splitlines()) == 2
 
 
-def test_parse_round_trip_and_malformed_rows() -> None:
+def test_rendered_results_parse_back_and_malformed_rows_are_counted() -> None:
     results = {(CSAPI, "TestA"): "pass", (FED, "TestB/c"): "fail"}
     text = render_results(results)
     extra = [

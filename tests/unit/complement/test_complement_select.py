@@ -80,7 +80,7 @@ def test_spaces_in_patterns_match_underscored_names() -> None:
     assert Selection((), run="TestAlpha/y z").test_selected("TestAlpha/y_z")
 
 
-def test_package_selection() -> None:
+def test_packages_match_by_path_and_select_only_their_tests() -> None:
     full = "github.com/matrix-org/complement/tests/csapi"
     assert package_matches(full, "./tests/csapi")
     assert package_matches(full, "tests/csapi/")
@@ -93,7 +93,7 @@ def test_package_selection() -> None:
     assert not selection.selected(full, "TestX")
 
 
-def test_pattern_helpers() -> None:
+def test_names_join_into_anchored_alternatives_and_bad_patterns_are_named() -> None:
     assert join_alternatives(["A/b", "", "C"]) == "A/b|C"
     pattern = anchored_names(["TestLogin", "TestRegistration"])
     assert pattern == "^(TestLogin|TestRegistration)$"

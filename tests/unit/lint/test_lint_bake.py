@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from tasks.lint.bake_checks import (
     bindings_from_print,
@@ -15,7 +16,7 @@ from tasks.lint.bake_checks import (
 from tasks.lint.pins import BuildBinding
 
 # Shaped like `docker buildx bake --print` of this repository's tree (trimmed).
-PRINTED = {
+PRINTED: dict[str, Any] = {
     "group": {"default": {"targets": ["install"]}},
     "target": {
         "system--debian--trixie-slim": {

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from tasks.lint.files import bake_blocks, bake_file_order, find_bake_files, walk_tree
 from tasks.lint.findings import ToolResult
-
-INV = str(Path(sys.executable).with_name("inv"))
 
 BAKE = 'group "default" {\n  targets = ["app"]\n}\n\ntarget "app" {\n  dockerfile = "Dockerfile"\n}\n'
 JSON_BAKE = json.dumps({"target": {"app": {"context": "."}}})
@@ -32,7 +27,7 @@ def found(root, exclude=()):
     return find_bake_files(root, walk_tree(root, exclude))
 
 
-def test_docker_bake_hcl_at_the_root(tmp_path):
+def test_docker_bake_hcl_at_the_root_is_found(tmp_path):
     write(tmp_path, {"docker-bake.hcl": BAKE, "Dockerfile": "FROM scratch\n", "README.md": "hi\n"})
     assert found(tmp_path).files == ("docker-bake.hcl",)
 
@@ -68,7 +63,7 @@ def test_terraform_and_other_hcl_are_not_bake_files(tmp_path):
     assert bake_blocks("x.hcl", BAKE) == [("group", "default"), ("target", "app")]
 
 
-def test_nested_blocks_and_bare_labels(tmp_path):
+def test_nested_blocks_are_skipped_and_bare_labels_are_read(tmp_path):
     text = (
         'variable "v" {\n  default = "a"\n  validation {\n    condition = true\n  }\n}\n'
         'target app {\n  matrix = {\n    x = ["1"]\n  }\n}\n'
@@ -92,7 +87,7 @@ def test_excluded_skipped_and_vendored_directories(tmp_path):
     assert found(tmp_path, exclude=["build"]).files == ("images/bake.hcl",)
 
 
-def test_json_bake_files(tmp_path):
+def test_only_json_files_defining_targets_are_bake_files(tmp_path):
     write(
         tmp_path,
         {
@@ -161,7 +156,7 @@ def test_unrelated_trees_defining_the_same_names_clash(tmp_path):
     )
 
 
-def test_nothing_found(tmp_path):
+def test_a_tree_without_bake_files_has_none_and_no_clash(tmp_path):
     write(tmp_path, {"Dockerfile": "FROM scratch\n", "compose.yaml": "services: {}\n"})
     assert found(tmp_path).files == ()
     assert found(tmp_path).clashes == ()
@@ -175,35 +170,10 @@ def test_nothing_found(tmp_path):
         ("docker-bake.override.hcl", "docker/bake.hcl"),
     ],
 )
-def test_bake_file_order(earlier, later):
+def test_bake_file_order_puts_json_before_hcl_and_the_root_before_overrides_and_subfolders(earlier, later):
     assert bake_file_order(earlier) < bake_file_order(later)
 
 
 def test_the_summary_line_names_the_files_found():
     result = ToolResult("bake", files_checked=1, note="found docker/bake.hcl")
     assert result.summary() == "bake: 1 file checked, 0 findings (found docker/bake.hcl)"
-
-
-def lint(repo_root, tree):
-    return subprocess.run([INV, "lint", "--path", str(tree)], cwd=repo_root, capture_output=True, text=True)
-
-
-def test_lint_of_a_tree_without_bake_files_says_so_and_skips(repo_root, tmp_path):
-    write(tmp_path, {"Dockerfile": "FROM scratch\n", "infra/main.hcl": TERRAFORM})
-    result = lint(repo_root, tmp_path)
-    assert result.returncode == 0, result.stdout + result.stderr
-    [line] = [line for line in result.stdout.splitlines() if line.startswith("bake:")]
-    assert line.startswith(f"bake: skipped: no bake files found under {tmp_path} (looked for docker-bake.")
-    assert line.endswith("; pass --bake-file")
-
-
-def test_lint_of_a_tree_with_clashing_bake_files_names_them(repo_root, tmp_path):
-    write(tmp_path, {"a/docker-bake.hcl": BAKE, "b/docker-bake.hcl": BAKE})
-    result = lint(repo_root, tmp_path)
-    assert result.returncode == 0, result.stdout + result.stderr
-    [line] = [line for line in result.stdout.splitlines() if line.startswith("bake:")]
-    assert line == (
-        "bake: skipped: bake files in different directories define the same target/group names"
-        " (app, default): a/docker-bake.hcl, b/docker-bake.hcl; bake would merge them into one"
-        " definition, so pass --bake-file (repeatable) to choose"
-    )

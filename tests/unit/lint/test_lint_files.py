@@ -9,6 +9,8 @@ from tasks.lint.files import (
     is_dockerfile,
     is_excluded,
     is_shell_script,
+    mypy_config_names_files,
+    mypy_sources,
     python_files,
     shebang_interpreter,
     shell_scripts,
@@ -29,7 +31,7 @@ from tasks.lint.files import (
         (b"", ""),
     ],
 )
-def test_shebang_interpreter(line, interpreter):
+def test_the_shebang_names_the_interpreter_past_env_and_options(line, interpreter):
     assert shebang_interpreter(line) == interpreter
 
 
@@ -61,7 +63,7 @@ def test_shell_scripts_by_extension_and_shebang(name, first_line, expected):
         ("images/bake.hcl", False),
     ],
 )
-def test_dockerfile_names(name, expected):
+def test_dockerfiles_are_recognised_by_name(name, expected):
     assert is_dockerfile(name) is expected
 
 
@@ -96,3 +98,29 @@ def test_walk_tree_finds_scripts_dockerfiles_and_python(tmp_path):
     assert shell_scripts(tmp_path, files) == ["images/scripts/entrypoint", "images/scripts/setup.sh"]
     assert dockerfiles(files) == ["images/Dockerfile.base"]
     assert python_files(files) == ["tasks/x.py"]
+
+
+def test_mypy_takes_a_stub_instead_of_its_module():
+    assert mypy_sources(["a.py", "a.pyi", "b.py", "c.pyi"]) == ["a.pyi", "b.py", "c.pyi"]
+
+
+@pytest.mark.parametrize(
+    ("configs", "expected"),
+    [
+        ({}, False),
+        ({"pyproject.toml": '[tool.mypy]\nfiles = ["src"]\n'}, True),
+        ({"pyproject.toml": "[tool.mypy]\nstrict = true\n"}, False),
+        # A pyproject.toml without a mypy section is not mypy's config: setup.cfg's [mypy] is.
+        ({"pyproject.toml": "[tool.ruff]\n", "setup.cfg": "[mypy]\nfiles = src\n"}, True),
+        ({"setup.cfg": "[flake8]\nfiles = src\n"}, False),
+        # mypy.ini comes first, whatever pyproject.toml says.
+        ({"mypy.ini": "[mypy]\nstrict = True\n", "pyproject.toml": '[tool.mypy]\nfiles = ["src"]\n'}, False),
+        ({".mypy.ini": "[mypy]\nfiles = src, tests\n"}, True),
+        # Broken: mypy reports it; the files are named on the command line meanwhile.
+        ({"pyproject.toml": "[tool.mypy\n"}, False),
+    ],
+)
+def test_mypy_config_names_the_files_to_check(tmp_path, configs, expected):
+    for name, text in configs.items():
+        (tmp_path / name).write_text(text)
+    assert mypy_config_names_files(tmp_path) is expected

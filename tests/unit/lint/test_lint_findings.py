@@ -12,7 +12,9 @@ from tasks.lint.findings import (
     Finding,
     ToolResult,
     merge,
+    mypy_files_checked,
     parse_hadolint,
+    parse_mypy,
     parse_ruff,
     parse_ruff_format_check,
     parse_shellcheck,
@@ -53,6 +55,22 @@ RUFF = json.dumps(
     ]
 )  # fmt: skip
 
+# Real output (mypy 2.4 --show-column-numbers --show-error-codes --no-pretty): a note that follows
+# an error at its place, a note on its own, and a file-level error with its multi-line hint.
+MYPY = """\
+a.py:2:13: note: Revealed type is "int"
+/work/tree/tasks/x.py:4:10: error: Incompatible types in assignment (expression has type "str", \
+variable has type "int")  [assignment]
+/work/tree/tasks/x.py:5:1: error: Cannot find implementation or library stub for module named "nothere"  \
+[import-not-found]
+/work/tree/tasks/x.py:5:1: note: See https://mypy.readthedocs.io/en/stable/running_mypy.html#missing-imports
+dup/d.py: error: Duplicate module named "d" (also at "d.py")
+dup/d.py: note: Common resolutions include:
+dup/d.py: note:     a) using `--exclude` to avoid checking one of them,
+dup/d.py: note:     b) adding `__init__.py` somewhere
+Found 3 errors in 2 files (checked 7 source files)
+"""
+
 
 def test_shellcheck_findings_have_relative_paths_and_sc_rules():
     findings = parse_shellcheck(SHELLCHECK, ROOT)
@@ -77,7 +95,7 @@ def test_hadolint_keeps_embedded_shellcheck_rules():
     ]
 
 
-def test_ruff_syntax_errors_and_format_findings():
+def test_ruff_lint_syntax_and_format_findings_get_their_rule_and_severity():
     findings = parse_ruff(RUFF, ROOT)
     assert [(f.path, f.rule, f.severity) for f in findings] == [
         ("tasks/x.py", "F401", "warning"),
@@ -87,13 +105,42 @@ def test_ruff_syntax_errors_and_format_findings():
     assert findings[2].message == "file would be reformatted (ruff format)"
 
 
-def test_old_ruff_format_check_text():
+def test_old_ruffs_would_reformat_lines_become_tree_relative_findings():
     output = "Would reformat: tasks/a.py\nWould reformat: /work/tree/b.py\n2 files would be reformatted\n"
     assert [f.path for f in parse_ruff_format_check(output, ROOT)] == ["tasks/a.py", "b.py"]
 
 
+def test_mypy_errors_carry_file_line_column_and_code_and_notes_join_their_error():
+    findings = parse_mypy(MYPY, ROOT)
+    assert [(f.path, f.line, f.column, f.rule, f.severity) for f in findings] == [
+        ("a.py", 2, 13, "misc", "info"),
+        ("tasks/x.py", 4, 10, "assignment", "error"),
+        ("tasks/x.py", 5, 1, "import-not-found", "error"),
+        ("dup/d.py", 1, 0, "misc", "error"),
+    ]
+    assert all(f.tool == "mypy" for f in findings)
+    assert findings[1].message.endswith('variable has type "int")')
+    assert findings[2].message == (
+        'Cannot find implementation or library stub for module named "nothere";'
+        " See https://mypy.readthedocs.io/en/stable/running_mypy.html#missing-imports"
+    )
+    assert findings[3].message == (
+        'Duplicate module named "d" (also at "d.py"); Common resolutions include:'
+        " a) using `--exclude` to avoid checking one of them, b) adding `__init__.py` somewhere"
+    )
+
+
+def test_mypy_summary_gives_the_files_checked_unless_an_error_stopped_it():
+    assert mypy_files_checked(MYPY) == 7
+    assert mypy_files_checked("Success: no issues found in 1 source file\n") == 1
+    stopped = "c.py:1:6: error: Expected an identifier  [syntax]\n"
+    stopped += "Found 1 error in 1 file (errors prevented further checking)\n"
+    assert mypy_files_checked(stopped) is None
+
+
 def test_empty_outputs_mean_no_findings():
     assert parse_shellcheck("", ROOT) == parse_hadolint(" ", ROOT) == parse_ruff("", ROOT) == []
+    assert parse_mypy("Success: no issues found in 3 source files\n", ROOT) == []
 
 
 def test_paths_outside_the_tree_stay_absolute():
@@ -114,7 +161,7 @@ def test_merge_sorts_by_file_and_line_and_drops_duplicates():
     assert [(f.path, f.line) for f in merged] == sorted((f.path, f.line) for f in merged)
 
 
-def test_summary_lines():
+def test_each_tool_has_a_summary_line_with_its_counts_or_skip():
     lines = [result.summary() for result in results()]
     assert lines == [
         "shellcheck: 2 files checked, 2 findings",
@@ -129,7 +176,7 @@ def test_tty_lists_findings_then_one_summary_per_tool():
     assert text[-3:] == [result.summary() for result in results()]
 
 
-def test_json_report():
+def test_json_report_lists_the_findings_and_each_tools_counts_or_skip():
     document = json.loads(render(results(), "json"))
     assert len(document["findings"]) == 4
     assert document["tools"][2] == {
@@ -178,5 +225,5 @@ def test_sarif_has_one_run_per_tool_with_rules_and_locations():
         ("format", ""),
     ],
 )
-def test_rule_urls(rule, url):
+def test_shellcheck_and_hadolint_rules_link_to_their_wiki_and_ours_to_nothing(rule, url):
     assert rule_url(rule) == url

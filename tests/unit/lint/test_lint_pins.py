@@ -54,7 +54,7 @@ def test_escape_directive_changes_the_continuation_character():
         ("${a:+set}", {}, ""),
     ],
 )
-def test_expand(text, variables, expected):
+def test_variables_expand_like_dockerfile_substitution(text, variables, expected):
     assert expand(text, variables) == expected
 
 

@@ -137,7 +137,16 @@ def test_the_project_config_passes_and_a_broken_one_is_named(tmp_path, repo_root
     config_sources.check(repo_root, env={})
     (tmp_path / "invoke.yaml").write_text("bakehouse:\n  bake: {files: [a.hcl]\n")
     assert refused(config_sources.check, tmp_path, {}).startswith(f"{tmp_path / 'invoke.yaml'}:3:1: ")
-    (tmp_path / "invoke.yaml").write_text("other: 1\n")
-    assert refused(config_sources.check, tmp_path, {}).endswith("no bakehouse section (the defaults)")
+    (tmp_path / "invoke.yaml").write_text("bakehouse:\n  complement: {paralel: 4}\n")
+    assert "unknown setting bakehouse.complement.paralel" in refused(config_sources.check, tmp_path, {})
+
+
+def test_a_project_without_our_settings_runs_on_the_registered_defaults(tmp_path):
+    # The defaults are registered in code: a project's invoke.yaml may hold none of them, or be absent.
+    (tmp_path / "invoke.yaml").write_text("run: {echo: true}\n")
+    config_sources.check(tmp_path, env={})
     (tmp_path / "invoke.yaml").unlink()
-    assert "no invoke.yaml beside tasks.py" in refused(config_sources.check, tmp_path, {})
+    config_sources.check(tmp_path, env={"INVOKE_BAKEHOUSE_COMPLEMENT_PARALLEL": "4"})
+    # A free-form map isn't registered (invoke would merge ours into a project's): no variable for it.
+    unset = {"INVOKE_BAKEHOUSE_BAKE_MATRIX_X": "1"}
+    assert "no such setting" in refused(config_sources.check, tmp_path, unset)

@@ -19,14 +19,14 @@ COMPILED = ("./tests", "./tests/csapi")
 @pytest.mark.parametrize(
     "value", ["127.0.0.1:5000", "mirror.gcr.io", "localhost", "registry-1.docker.io:443", "[::1]:5000"]
 )
-def test_registry_addresses(value):
+def test_host_and_host_port_registry_addresses_pass_unchanged(value):
     assert check_host_port(value, "--mirror") == value
 
 
 @pytest.mark.parametrize(
     "value", ["not a host", "http://mirror.gcr.io", "host:0", "host:99999", "-bad.example", "host:", ""]
 )
-def test_bad_registry_addresses(value):
+def test_a_bad_registry_address_is_bad_input_with_examples(value):
     with pytest.raises(BakehouseError) as raised:
         check_host_port(value, "--mirror")
     assert raised.value.code == BAD_INPUT
@@ -54,14 +54,14 @@ def test_mirrors_may_have_a_path_but_no_scheme():
         "localhost/x_y__z.w-v:T_1",
     ],
 )
-def test_image_references(value):
+def test_valid_image_references_pass_unchanged(value):
     assert check_image_reference(value, "--image") == value
 
 
 @pytest.mark.parametrize(
     "value", ["Not//An:Image", "UPPER/case", "img:", "img:-tag", "img@sha256:xyz", "a b", "/abs", ""]
 )
-def test_bad_image_references(value):
+def test_a_malformed_image_reference_is_bad_input(value):
     with pytest.raises(BakehouseError, match=r"--image .*: not an image reference") as raised:
         check_image_reference(value, "--image")
     assert raised.value.code == BAD_INPUT
@@ -86,7 +86,7 @@ def test_packages_the_tester_compiled_by_path_or_short_name():
         ("./tests/nosuch", "the tester has no such package (compiled: ./tests ./tests/csapi)"),
     ],
 )
-def test_bad_packages(package, reason):
+def test_a_bad_or_uncompiled_package_is_bad_input_saying_why(package, reason):
     with pytest.raises(BakehouseError) as raised:
         check_packages([package], COMPILED, "--packages")
     assert raised.value.code == BAD_INPUT
@@ -109,7 +109,7 @@ def test_unknown_compiled_packages_check_the_form_only():
         r"\d\0",
     ],
 )
-def test_go_takes_these_patterns(pattern):
+def test_patterns_go_accepts_have_no_problem(pattern):
     assert go_regexp_problem(pattern) is None
 
 
@@ -127,5 +127,5 @@ def test_go_takes_these_patterns(pattern):
         ("a{2}+", "possessive quantifiers '}+'"),
     ],
 )
-def test_go_lacks_these(pattern, problem):
+def test_python_only_regexp_syntax_is_named_as_what_go_lacks(pattern, problem):
     assert go_regexp_problem(pattern) == f"Go regexps (RE2) have no {problem}"

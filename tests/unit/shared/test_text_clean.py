@@ -25,7 +25,7 @@ XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff
         ("[31m no escape, no change", "[31m no escape, no change"),
     ],
 )
-def test_strip_ansi(raw: str, plain: str) -> None:
+def test_ansi_escapes_are_removed_and_plain_text_stays(raw: str, plain: str) -> None:
     assert strip_ansi(raw) == plain
 
 

@@ -1,0 +1,1 @@
+"""`inv build`: docker buildx bake over the tree and the matrix."""

@@ -1,0 +1,209 @@
+"""The bake plan of a build: bake files, environment, `--print`, requested targets, entitlements,
+and the exact bake command line.
+
+bake is called through the docker CLI: python-on-whales' `buildx.bake` has no `--allow`, no
+rawjson progress, and evaluates `--print` a second time after every build.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from invoke import Context
+
+from tasks.build import matrix as matrix_logic
+from tasks.builder.service import (
+    builder_recorded,
+    current_state,
+    ensure_builder,
+    require_builder,
+    resolve_builder_name,
+)
+from tasks.cache.service import bake_cache_args
+from tasks.shared.command import Command
+from tasks.shared.errors import BakehouseError, bad_input
+from tasks.shared.process import REPO_ROOT, failure_reason, git_output, run, say
+from tasks.shared.settings import settings
+
+
+def bake_files(c: Context, root: Path = REPO_ROOT) -> list[str]:
+    files = list(settings(c).bake.files)
+    for f in files:
+        if not (root / f).exists():
+            raise bad_input(f"bake file {f} not found (bake.files in invoke.yaml)")
+    return files
+
+
+def resolve_matrix(c: Context, matrix_overrides: Sequence[str] = ()) -> matrix_logic.Matrix:
+    return matrix_logic.resolve(settings(c).bake.matrix, os.environ, matrix_overrides)
+
+
+def _git_variables() -> dict[str, str]:
+    return {
+        "git_version": git_output("describe", "--tags", "--always", "--dirty") or "unknown",
+        "git_revision": git_output("rev-parse", "HEAD") or "unknown",
+        "git_created": git_output("log", "-1", "--format=%cI") or "1970-01-01T00:00:00Z",
+    }
+
+
+def _go_variables() -> dict[str, str]:
+    """The host's Go settings, so builds reach the same module proxy the host does."""
+    names = ["GOPROXY", "GOSUMDB", "GONOSUMDB", "GOFLAGS"]
+    result = run(["go", "env", *names], check=False) if shutil.which("go") else None
+    if result is None or result.returncode != 0:
+        return {}
+    return {name: value for name, value in zip(names, result.stdout.splitlines(), strict=False) if value}
+
+
+def bake_env(c: Context, matrix: matrix_logic.Matrix) -> dict[str, str]:
+    env = dict(os.environ)
+    bake = settings(c).bake
+    if bake.git_variables:
+        env.update(_git_variables())
+    configured = dict(bake.variables)
+    env.update({k: v for k, v in {**_go_variables(), **configured}.items() if k not in os.environ})
+    env.update(matrix_logic.as_bake_variables(matrix))
+    return env
+
+
+def _base_args(c: Context, files: Sequence[str], sets: Sequence[str]) -> list[str]:
+    for s in sets:
+        if "=" not in s or "." not in s.split("=", 1)[0]:
+            raise bad_input(f"--set {s!r}: expected pattern.key=value")
+    return (
+        Command("docker", "buildx", "bake", "--provenance=false")
+        .option("--set", f"*.args.nprocs={os.cpu_count() or 1}", joined=True)
+        .options("-f", files)
+        .options("--set", sets, joined=True)
+        .argv
+    )
+
+
+def bake_print(
+    c: Context,
+    targets: list[str],
+    matrix_overrides: Sequence[str] = (),
+    sets: Sequence[str] = (),
+    root: Path = REPO_ROOT,
+) -> dict[str, Any]:
+    """The resolved bake definition (`--print`) for targets under the resolved matrix."""
+    env = bake_env(c, resolve_matrix(c, matrix_overrides))
+    return _print_plan(c, targets, sets, env, root)
+
+
+def _print_plan(
+    c: Context, targets: list[str], sets: Sequence[str], env: dict[str, str], root: Path
+) -> dict[str, Any]:
+    cmd = [*_base_args(c, bake_files(c, root), sets), "--print", *targets]
+    result = run(cmd, check=False, env=env, cwd=root)
+    if not result.ok:
+        raise bad_input(f"bake rejected the definition: {failure_reason(result.stderr)}")
+    try:
+        plan: dict[str, Any] = json.loads(result.stdout)
+    except json.JSONDecodeError as exc:
+        raise BakehouseError(f"bake --print did not print JSON: {exc}") from exc
+    return plan
+
+
+def requested_targets(plan: dict[str, Any], targets: list[str]) -> list[str]:
+    """Expand groups (and matrix targets) into the concrete target names bake will build."""
+    groups = plan.get("group", {})
+    concrete = plan.get("target", {})
+    seen: list[str] = []
+
+    def expand(name: str) -> None:
+        if name in groups:
+            for member in groups[name].get("targets", []):
+                expand(member)
+        elif name in concrete and name not in seen:
+            seen.append(name)
+
+    for t in targets:
+        expand(t)
+    return seen or sorted(concrete)
+
+
+def needed_entitlements(c: Context, plan: dict[str, Any], names: list[str]) -> list[str]:
+    """The --allow flags the selected targets declare; refuse any the config doesn't permit."""
+    allowed = set(settings(c).bake.allow)
+    wanted: list[str] = []
+    for name in names:
+        target = plan.get("target", {}).get(name, {})
+        declared = list(target.get("entitlements") or [])
+        if target.get("network") == "host":
+            declared.append("network.host")
+        for entitlement in declared:
+            if entitlement not in allowed:
+                raise bad_input(f"target {name} needs entitlement {entitlement!r}; add it to bake.allow")
+            if entitlement not in wanted:
+                wanted.append(entitlement)
+    return wanted
+
+
+def prepare_builder(c: Context, builder: str | None) -> str:
+    """The builder to build on: 'default', one that exists, or the configured one (made on first use)."""
+    name = resolve_builder_name(c, builder)
+    if name == "default" or builder_recorded(name):
+        return name
+    if builder and name != resolve_builder_name(c, None):
+        # Named explicitly: a typo must not quietly make a new, empty builder.
+        require_builder(name)
+        return name
+    if current_state(name) is None:
+        say(f"builder {name} doesn't exist yet: creating it")
+        ensure_builder(c, name)
+    return name
+
+
+@dataclass
+class BakeInvocation:
+    names: list[str]
+    cmd: list[str]
+    env: dict[str, str]
+    builder: str
+
+
+def bake_command(
+    c: Context,
+    targets: list[str],
+    *,
+    matrix_overrides: Sequence[str] = (),
+    sets: Sequence[str] = (),
+    builder: str | None = None,
+) -> BakeInvocation:
+    """The exact bake command line (without targets and progress) and environment for a build."""
+    # One environment (git and Go variables cost subprocesses) for the plan and the build.
+    env = bake_env(c, resolve_matrix(c, matrix_overrides))
+    plan = _print_plan(c, targets, sets, env, REPO_ROOT)
+    names = requested_targets(plan, targets)
+    allow = needed_entitlements(c, plan, names)
+    # Checked before the builder may be created: bad cache settings change nothing.
+    settings(c).cache.validate()
+    builder_name = prepare_builder(c, builder)
+    command = (
+        Command(*_base_args(c, bake_files(c), sets))
+        .option("--builder", builder_name, joined=True)
+        .options("--allow", allow, joined=True)
+    )
+    if builder_name != "default":
+        # Every target of the plan, dependencies included: each exports only its own steps.
+        command = command.args(*bake_cache_args(c, sorted(plan.get("target", {})), builder_name))
+    return BakeInvocation(names, command.argv, env, builder_name)
+
+
+def list_targets(c: Context, matrix_overrides: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """Targets and groups of the tree (names before matrix expansion, as bake --list shows them)."""
+    matrix = resolve_matrix(c, matrix_overrides)
+    listing = Command("docker", "buildx", "bake", "--list=type=targets,format=json")
+    command = listing.options("-f", bake_files(c))
+    result = run(command, check=False, env=bake_env(c, matrix), cwd=REPO_ROOT)
+    if not result.ok:
+        raise bad_input(f"bake rejected the definition: {failure_reason(result.stderr)}")
+    rows = json.loads(result.stdout)
+    return [(str(r.get("name")), str(r.get("description") or "")) for r in rows]

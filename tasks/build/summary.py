@@ -1,0 +1,25 @@
+"""The table that ends a build: every target, built / cached / failed, its time and steps."""
+
+from __future__ import annotations
+
+import sys
+
+from tasks.build.progress import TargetOutcome
+
+
+def print_summary(outcomes: list[TargetOutcome], total_seconds: float, exit_status: int) -> None:
+    rows = [("TARGET", "STATUS", "TIME", "STEPS RUN/CACHED")]
+    for o in outcomes:
+        rows.append((o.name, o.status, f"{o.seconds:.1f}s", f"{o.steps_executed}/{o.steps_cached}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    print(file=sys.stderr)
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip(), file=sys.stderr)
+    for o in outcomes:
+        if o.status == "failed" and o.error:
+            print(f"{o.name}: {o.error.strip().splitlines()[-1]}", file=sys.stderr)
+    verdict = "ACCEPT" if exit_status == 0 else "ERROR"
+    print(
+        f"{verdict}: {len(outcomes)} target(s) in {total_seconds:.1f}s, exit status {exit_status}",
+        file=sys.stderr,
+    )

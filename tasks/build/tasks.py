@@ -1,0 +1,57 @@
+"""`inv build` tasks: thin wrappers over tasks.build.plan and tasks.build.runner."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from invoke import Context, task
+
+from tasks.build.plan import bake_print, list_targets
+from tasks.build.runner import bake_build, progress_mode
+from tasks.builder.service import resolve_builder_name
+from tasks.shared.settings import settings
+
+
+@task(
+    iterable=["target", "set", "matrix"],
+    help={
+        "target": "target or group to build (repeatable; default: the configured default group)",
+        "print": "print the resolved plan as JSON and build nothing",
+        "list": "list the tree's targets and groups",
+        "set": "override a target value: pattern.key=value (repeatable)",
+        "matrix": "narrow the matrix: NAME=VALUE, singular name for one value, plural for a JSON array",
+        "builder": "builder name ('default' = the engine's own builder; default: the configured one)",
+        "keep_going": "a failing target/cell does not stop the others",
+        "progress": "auto | plain | tty | quiet | rawjson",
+    },
+)
+def build(
+    c: Context,
+    target: list[str] | None = None,
+    print: bool = False,  # noqa: A002 - the option is --print, like bake's
+    list: bool = False,  # noqa: A002 - the option is --list, like bake's
+    set: list[str] | None = None,  # noqa: A002 - the option is --set, like bake's
+    matrix: list[str] | None = None,
+    builder: str | None = None,
+    keep_going: bool = False,
+    progress: str | None = None,
+) -> None:
+    """Build targets of the image tree with docker buildx bake, over the matrix."""
+    # Refused in every mode, though --print and --list use neither: a typo is never silently ignored.
+    progress_mode(progress, c)
+    resolve_builder_name(c, builder)
+    targets = target or [*settings(c).bake.default_targets]  # `list` is the option here
+    overrides = matrix or []
+    if list:
+        for name, description in list_targets(c, overrides):
+            sys.stdout.write(f"{name}\t{description}\n" if description else f"{name}\n")
+        return
+    if print:
+        plan = bake_print(c, targets, overrides, set or [])
+        sys.stdout.write(json.dumps(plan, indent=2) + "\n")
+        return
+    bake_build(
+        c, targets, matrix_overrides=overrides, sets=set or [], builder=builder, keep_going=keep_going,
+        progress=progress,
+    )  # fmt: skip

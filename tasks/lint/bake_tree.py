@@ -1,0 +1,192 @@
+"""The linted tree's bake files and their checks: the definition resolves (default targets, full
+matrix) and `bake --call check` of the default targets."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from invoke import Context
+
+from tasks.build import plan as bake_plan
+from tasks.build.matrix import parse_vector
+from tasks.builder.service import resolve_builder_name
+from tasks.lint import bake_checks as lint_bake
+from tasks.lint import files as lint_files
+from tasks.lint.findings import Finding, ToolResult
+from tasks.lint.tree import excluded_patterns, tree_files
+from tasks.shared.command import Command
+from tasks.shared.errors import BakehouseError
+from tasks.shared.process import REPO_ROOT, failure_reason, run
+from tasks.shared.settings import settings
+
+
+@dataclass(frozen=True)
+class BakeTree:
+    """The linted tree's bake files: --bake-file, the configured ones, or those found in another tree."""
+
+    root: Path
+    files: tuple[str, ...]
+    missing: tuple[str, ...]
+    configured: bool
+    # The files were found by looking through another tree (find_bake_files), not named.
+    found: bool = False
+    # Why no bake file is linted (none found, or found ones that can't go together): a skip.
+    unusable: str = ""
+
+    @classmethod
+    def of(cls, c: Context, root: Path, names: Sequence[str]) -> BakeTree:
+        configured = list(settings(c).bake.files)
+        # Another tree uses this repository's bake files only when it has all of them (a checkout of
+        # bakehouse); otherwise its own are looked for.
+        use_configured = root == REPO_ROOT or (
+            bool(configured) and all((root / name).is_file() for name in configured)
+        )
+        if not names and not use_configured:
+            found = lint_files.find_bake_files(root, tree_files(root, excluded_patterns(c, root)))
+            return cls(root, found.files, (), False, bool(found.files), _unusable_reason(root, found))
+        wanted = list(names) or configured
+        present = tuple(name for name in wanted if (root / name).is_file())
+        missing = tuple(name for name in wanted if name not in present)
+        return cls(root, present, missing, not names)
+
+    def command(self, *args: str) -> Command:
+        # The CLI: python-on-whales' buildx.bake has no --call and no --allow.
+        return Command("docker", "buildx", "bake", *args).options("-f", self.files)
+
+
+def _unusable_reason(root: Path, found: lint_files.BakeFiles) -> str:
+    if found.clashes:
+        names = ", ".join(name for name, _ in found.clashes)
+        paths = sorted(
+            {path for _, defining in found.clashes for path in defining}, key=lint_files.bake_file_order
+        )
+        return (
+            f"bake files in different directories define the same target/group names ({names}):"
+            f" {', '.join(paths)};"
+            " bake would merge them into one definition, so pass --bake-file (repeatable) to choose"
+        )
+    if found.files:
+        return ""
+    outside = ", ".join(f"{name}/" for name in sorted(lint_files.NOT_OWN_DIRS))
+    looked_for = f"docker-bake.* and any *.hcl or *.json defining a target, outside {outside}"
+    return f"no bake files found under {root} (looked for {looked_for}); pass --bake-file"
+
+
+def _bake_env(c: Context, matrix_overrides: Sequence[str]) -> dict[str, str]:
+    # The environment the bake runner builds with (matrix, git and Go variables).
+    return bake_plan.bake_env(c, bake_plan.resolve_matrix(c, matrix_overrides))
+
+
+def full_matrix_overrides(c: Context) -> list[str]:
+    """``NAME=JSON`` overrides for every allowed value of every dimension (lint.full_matrix)."""
+    dimensions = settings(c).lint.full_matrix or settings(c).bake.matrix
+    # A dimension may be given as the JSON array text bake reads.
+    return lint_bake.full_matrix_variables(
+        {k: parse_vector(k, vs) if isinstance(vs, str) else vs for k, vs in dimensions.items()}
+    )
+
+
+def bake_print(
+    c: Context, tree: BakeTree, targets: Sequence[str], matrix_overrides: Sequence[str]
+) -> dict[str, Any]:
+    """The resolved definition of ``targets``, as the bake runner resolves it."""
+    if tree.configured:
+        return bake_plan.bake_print(c, list(targets), matrix_overrides, root=tree.root)
+    command = tree.command("--print").args(*targets)
+    result = run(command, check=False, cwd=tree.root, env=_bake_env(c, matrix_overrides))
+    if not result.ok:
+        raise BakehouseError(result.reason())
+    plan: dict[str, Any] = json.loads(result.stdout)
+    return plan
+
+
+def bake_targets(c: Context, tree: BakeTree, matrix_overrides: Sequence[str]) -> list[str]:
+    """Every group and target name bake knows under this matrix."""
+    command = tree.command("--list=type=targets,format=json")
+    result = run(command, check=False, cwd=tree.root, env=_bake_env(c, matrix_overrides))
+    if not result.ok:
+        raise BakehouseError(result.reason())
+    return [str(entry["name"]) for entry in json.loads(result.stdout)]
+
+
+def full_plan(c: Context, tree: BakeTree) -> dict[str, Any]:
+    """Every target of the tree over the full matrix."""
+    overrides = full_matrix_overrides(c)
+    return bake_print(c, tree, bake_targets(c, tree, overrides), overrides)
+
+
+def _bake_error_finding(message: str, files: Sequence[str], what: str) -> Finding:
+    # bake names the file and position as "file.hcl:LINE,COL-COL: ..." when it knows them.
+    match = re.search(r"(?P<file>[^\s:]+\.hcl):(?P<line>\d+)(?:,(?P<col>\d+))?", message)
+    if match and match["file"] in files:
+        line, column = int(match["line"]), int(match["col"] or 0)
+        return Finding(match["file"], line, column, "bake", what, "error", message)
+    return Finding(files[0], 1, 0, "bake", what, "error", message)
+
+
+def run_bake_definition(c: Context, tree: BakeTree) -> tuple[ToolResult, dict[str, Any], dict[str, Any]]:
+    """Resolve the default targets (default vectors) and every target over the full matrix.
+
+    Returns the result and both resolved definitions (default targets, full matrix; empty on failure).
+    """
+    result = ToolResult("bake", files_checked=len(tree.files))
+    for name in tree.missing:
+        message = f"{name} is a bake file of this tree but missing"
+        result.findings.append(Finding(name, 1, 0, "bake", "missing-file", "error", message))
+    if tree.missing:
+        # bake can't resolve a tree with a file missing; the findings above say which.
+        return result, {}, {}
+    default_plan: dict[str, Any] = {}
+    printed: dict[str, Any] = {}
+    try:
+        default_plan = bake_print(c, tree, settings(c).bake.default_targets, ())
+    except BakehouseError as exc:
+        result.findings.append(_bake_error_finding(exc.reason, tree.files, "print-default"))
+    try:
+        printed = full_plan(c, tree)
+    except BakehouseError as exc:
+        result.findings.append(_bake_error_finding(exc.reason, tree.files, "print-full-matrix"))
+    return result, default_plan, printed
+
+
+def _builder_for_checks(c: Context, name: str | None) -> str:
+    return resolve_builder_name(c, name or settings(c).lint.check_builder or None)
+
+
+def run_bake_checks(
+    c: Context, tree: BakeTree, default_plan: Mapping[str, Any], builder: str | None
+) -> ToolResult:
+    """`bake --call check` of the default targets, when the builder's frontend can run checks."""
+    result = ToolResult(
+        "bake-check", files_checked=len(lint_bake.bindings_from_print(default_plan, tree.root))
+    )
+    if not default_plan:
+        result.skipped = "the default targets don't resolve (see bake)"
+        return result
+    name = _builder_for_checks(c, builder)
+    if not run(["docker", "buildx", "inspect", name], check=False).ok:
+        result.skipped = f"builder {name} does not exist (inv builder.create, or --builder NAME)"
+        return result
+    command = (
+        tree.command("--builder", name, "--call", "check,format=json")
+        # bake refuses targets that declare entitlements unless they are allowed, even for checks.
+        .options("--allow", list(settings(c).bake.allow), joined=True)
+        .args(*lint_bake.check_overrides(default_plan))
+        .args(*settings(c).bake.default_targets)
+    )
+    completed = run(command, check=False, cwd=tree.root, env=_bake_env(c, ()), timeout=600)
+    if not completed.ok and lint_bake.checks_unsupported(completed.stderr + completed.stdout):
+        result.skipped = f"builder {name} can't run checks (its Dockerfile frontend is too old)"
+        return result
+    try:
+        result.findings = lint_bake.findings_from_check(completed.stdout, tree.root, default_plan)
+    except json.JSONDecodeError:
+        result.findings = []
+    if not completed.ok and not result.findings:
+        result.findings = [_bake_error_finding(failure_reason(completed.stderr), tree.files, "check")]
+    return result

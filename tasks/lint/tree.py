@@ -1,0 +1,46 @@
+"""The linted tree: its root, its files (git's view where it is a work tree) and the configured
+excludes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from invoke import Context
+
+from tasks.lint import files as lint_files
+from tasks.shared.errors import bad_input
+from tasks.shared.process import REPO_ROOT, run
+from tasks.shared.settings import settings
+
+
+def tree_root(path: str | None) -> Path:
+    root = Path(path).resolve() if path else REPO_ROOT
+    if not root.is_dir():
+        raise bad_input(f"--path {path}: not a directory")
+    return root
+
+
+def tree_files(root: Path, exclude: Sequence[str]) -> list[str]:
+    """The tree's files: git's view (tracked + untracked, .gitignore honoured) when it is a work tree."""
+    listed = run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], check=False, cwd=root
+    )
+    if listed.returncode != 0:
+        return lint_files.walk_tree(root, exclude)
+    return sorted(
+        {
+            name
+            for name in listed.stdout.split("\0")
+            if name
+            and (root / name).is_file()
+            and not (root / name).is_symlink()
+            and not any(part in lint_files.SKIPPED_DIRS for part in Path(name).parts)
+            and not lint_files.is_excluded(name, exclude)
+        }
+    )
+
+
+def excluded_patterns(c: Context, root: Path) -> list[str]:
+    # The configured excludes describe this repository, not trees linted with --path.
+    return list(settings(c).lint.exclude) if root == REPO_ROOT else []
