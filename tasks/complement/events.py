@@ -53,6 +53,21 @@ class RunEvents:
         return tally
 
 
+# The C scanner straight away: json.loads re-checks its arguments and skips whitespace (with a
+# regular expression) on every line; lines are stripped already. Trailing data is malformed.
+_scan = json.JSONDecoder().scan_once
+
+
+def _decode(text: str) -> object:
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:
+        raise ValueError("not JSON") from None
+    if end != len(text):
+        raise ValueError("data after the JSON value")
+    return value
+
+
 class EventParser:
     """Feed it lines; it updates a RunEvents and forwards output to `sink`."""
 
@@ -80,7 +95,7 @@ class EventParser:
         if not stripped:
             return
         try:
-            event = json.loads(stripped)
+            event = _decode(stripped)
         except ValueError:
             self._malformed(stripped)
             return

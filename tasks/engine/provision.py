@@ -206,7 +206,7 @@ def _is_zombie(pid: int) -> bool:
     return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
 
-def _pid_alive(pid_file: Path) -> int | None:
+def pid_alive(pid_file: Path) -> int | None:
     try:
         pid = int(pid_file.read_text().strip())
         os.kill(pid, 0)
@@ -218,7 +218,7 @@ def _pid_alive(pid_file: Path) -> int | None:
 def _stop_orphaned_containerd(pid_file: Path, exec_root: Path) -> None:
     """dockerd killed with -9 can leave its containerd running; a new dockerd's containerd would
     wait forever on the state it holds. Only ours: its command line names our exec root."""
-    pid = _pid_alive(pid_file)
+    pid = pid_alive(pid_file)
     if pid is None:
         return
     try:
@@ -230,7 +230,7 @@ def _stop_orphaned_containerd(pid_file: Path, exec_root: Path) -> None:
     say(f"stopping containerd {pid} left behind by a dockerd that died")
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
-    if not wait_until(lambda: _pid_alive(pid_file) is None, 10):
+    if not wait_until(lambda: pid_alive(pid_file) is None, 10):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
 
@@ -239,7 +239,7 @@ def start_private_engine(c: Context) -> None:
     cfg = settings(c).engine
     p = paths(c)
     sock = Path(cfg.socket)
-    if _pid_alive(p.pid_file) is None:
+    if pid_alive(p.pid_file) is None:
         # A previous run killed without cleanup leaves its pid file and socket behind.
         p.pid_file.unlink(missing_ok=True)
         if sock.exists() and not socket_answers(str(sock)):
@@ -276,14 +276,14 @@ def start_private_engine(c: Context) -> None:
 
 def stop_private_engine(c: Context) -> bool:
     p = paths(c)
-    pid = _pid_alive(p.pid_file)
+    pid = pid_alive(p.pid_file)
     if pid is None:
         return False
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and _pid_alive(p.pid_file) == pid:
+    while time.monotonic() < deadline and pid_alive(p.pid_file) == pid:
         time.sleep(0.3)
-    if _pid_alive(p.pid_file) == pid:
+    if pid_alive(p.pid_file) == pid:
         os.kill(pid, signal.SIGKILL)
     p.pid_file.unlink(missing_ok=True)
     return True
@@ -408,7 +408,7 @@ def start_registry(c: Context) -> None:
 
 def stop_registry(c: Context) -> bool:
     pid_file = paths(c).registry_dir / "registry.pid"
-    pid = _pid_alive(pid_file)
+    pid = pid_alive(pid_file)
     pid_file.unlink(missing_ok=True)
     if pid is None:
         return False
@@ -424,6 +424,3 @@ def push_to_registry(c: Context, image: str) -> None:
     client = whales.client()
     client.image.tag(image, local)
     client.image.push(local, quiet=True)
-
-
-# --- tasks -----------------------------------------------------------------------------------

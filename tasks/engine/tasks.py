@@ -1,80 +1,27 @@
-"""`inv engine` tasks: thin wrappers over tasks.engine.provision."""
+"""`inv engine` tasks: thin wrappers over tasks.engine.service and tasks.engine.supply."""
 
 from __future__ import annotations
 
 from invoke import Context, task
 
-from tasks.engine.provision import (
-    _pid_alive,
-    apt_install_host,
-    check_up_config,
-    paths,
-    recorded_mode,
-    registry_address,
-    registry_answers,
-    require_debian_root,
-    start_private_engine,
-    stop_private_engine,
-    stop_registry,
-    unpack_engine,
-)
+from tasks.engine.service import ensure_engine, print_status, stop_what_up_started
 from tasks.engine.supply import ensure_supply
-from tasks.shared.engine import engine_usable, probe_engine
-from tasks.shared.errors import BakehouseError
-from tasks.shared.process import say
-from tasks.shared.settings import settings
 
 
 @task
 def up(c: Context) -> None:
     """Make a Docker engine available (a private one from Debian packages only if none is usable)."""
-    check_up_config(c)
-    cfg = settings(c).engine
-    info = probe_engine()
-    if info is not None and not engine_usable(info, cfg):
-        say(f"engine {info.server_version} (API {info.api_version}), buildx {info.buildx_version}: usable")
-    else:
-        require_debian_root()
-        if info is None:
-            apt_install_host(["containerd", "runc", "iptables"])
-        unpack_engine(c)
-        if info is None:
-            start_private_engine(c)
-        info = probe_engine()
-        if info is None:
-            raise BakehouseError("the engine started but does not answer; see `inv engine.status`")
-        missing = engine_usable(info, cfg)
-        if missing:
-            raise BakehouseError("the engine is still not usable: " + ", ".join(missing))
-        say(f"engine {info.server_version} (API {info.api_version}), buildx {info.buildx_version}: up")
+    ensure_engine(c)
     ensure_supply(c)
 
 
 @task
 def status(c: Context) -> None:
     """Say which engine is reachable, whether bakehouse started it, and the supply mode."""
-    cfg = settings(c).engine
-    p = paths(c)
-    info = probe_engine()
-    ours = _pid_alive(p.pid_file)
-    if info is None:
-        print("engine: not reachable (run `inv engine.up`)")
-    else:
-        missing = engine_usable(info, cfg)
-        print(f"engine: {info.server_version}, API {info.api_version}, buildx {info.buildx_version}")
-        print("usable: " + ("yes" if not missing else "no: " + ", ".join(missing)))
-    print(f"started by bakehouse: {'yes, pid ' + str(ours) + ', data in ' + str(p.data) if ours else 'no'}")
-    print(f"supply mode: {recorded_mode(c)}")
-    address = registry_address(c)
-    print(f"local registry {address}: {'up' if registry_answers(address) else 'down'}")
+    print_status(c)
 
 
 @task
 def down(c: Context) -> None:
     """Stop what `engine.up` started (the private engine and local registry); nothing else."""
-    stopped = []
-    if stop_registry(c):
-        stopped.append("local registry")
-    if stop_private_engine(c):
-        stopped.append("private engine")
-    say("stopped " + " and ".join(stopped) if stopped else "nothing started by bakehouse is running")
+    stop_what_up_started(c)

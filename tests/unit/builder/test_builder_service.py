@@ -16,6 +16,7 @@ from tasks.builder.service import (
     config_path,
     desired_spec,
     drift,
+    ensure_builder,
     gc_policy_lines,
     render_config,
     rendered_configs_dir,
@@ -215,3 +216,18 @@ def test_rendered_configs_live_under_the_cache_directory(tmp_path, monkeypatch):
 
 def test_the_engines_own_builder_is_never_reported_stopped():
     assert builder_stopped("default") is None
+
+
+def test_ensure_builder_never_touches_the_engines_own_builder(make_context):
+    with pytest.raises(BakehouseError) as caught:
+        ensure_builder(make_context(), "default")
+    assert caught.value.code == BAD_INPUT
+    assert str(caught.value) == "'default' is the engine's own builder; bakehouse doesn't create or change it"
+
+
+def test_ensure_builder_refuses_a_bad_spec_before_asking_for_the_engine(make_context):
+    # No engine answers in unit tests: the refusal must come first.
+    with pytest.raises(BakehouseError) as caught:
+        ensure_builder(make_context(supply={"mode": "registry"}), "b1", network="bridge")
+    assert caught.value.code == BAD_INPUT
+    assert str(caught.value).startswith("--network 'bridge'")

@@ -141,3 +141,30 @@ def test_prune_command_rejects_bad_input(kwargs, message):
     with pytest.raises(BakehouseError) as err:
         prune_command("lc-x", **options)
     assert str(err.value) == message
+
+
+def test_prune_command_without_options_prunes_the_builder_unprompted():
+    command = prune_command("lc-x", include_all=False, until=None, filters=[], reserved_space=None,
+                            max_used_space=None, min_free_space=None)  # fmt: skip
+    assert command == ["docker", "buildx", "prune", "--force", "--builder", "lc-x"]
+
+
+def test_prune_filters_take_negated_and_regexp_keys_and_check_durations():
+    filters = ["type!=exec.cachemount", "description~=pulled", "unused-for=48h"]
+    command = prune_command("lc-x", include_all=False, until=None, filters=filters, reserved_space=None,
+                            max_used_space=None, min_free_space="5GB")  # fmt: skip
+    assert command == [
+        "docker", "buildx", "prune", "--force", "--builder", "lc-x", "--filter", "type!=exec.cachemount",
+        "--filter", "description~=pulled", "--filter", "unused-for=48h", "--min-free-space", "5GB",
+    ]  # fmt: skip
+
+
+def test_a_filter_key_buildx_does_not_know_is_refused_naming_the_known_ones():
+    with pytest.raises(BakehouseError) as err:
+        prune_command("lc-x", include_all=False, until=None, filters=["typo=regular"], reserved_space=None,
+                      max_used_space=None, min_free_space=None)  # fmt: skip
+    assert err.value.code == BAD_INPUT
+    assert str(err.value) == (
+        "--filter 'typo=regular': unknown key 'typo' (known: description, id, immutable, inuse, mutable, "
+        "parents, private, shared, type, until, unused-for)"
+    )

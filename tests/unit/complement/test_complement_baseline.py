@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from tasks.complement.baseline import default_package, import_path, import_summary, place_legacy
+import pytest
+
+from tasks.complement.baseline import (
+    default_package,
+    import_baseline_file,
+    import_path,
+    import_summary,
+    place_legacy,
+)
 from tasks.complement.gate import NOT_RUN, REGRESSION, UNCHANGED, classify, updated_baseline
-from tasks.complement.results import parse_results
+from tasks.complement.results import parse_results, render_results
 from tasks.complement.select import Selection
+from tasks.shared.errors import BAD_INPUT, BakehouseError
 
 MODULE = "github.com/matrix-org/complement"
 CSAPI = f"{MODULE}/tests/csapi"
@@ -116,3 +125,41 @@ def test_import_summary_counts_and_flags() -> None:
         "1 row(s) read, 1 kept, 0 duplicate(s), 0 malformed; "
         "1 row(s) without a package: left without one (matched by test name)"
     )
+
+
+def test_importing_a_legacy_file_writes_our_rows_with_the_package(tmp_path) -> None:
+    source = tmp_path / "legacy.jsonl"
+    source.write_text('{"Action":"pass","Test":"TestB"}\n{"Action":"fail","Test":"TestA"}\nnot json\n')
+    target = tmp_path / "out" / "results.jsonl"
+    loaded = import_baseline_file(str(source), target, CSAPI)
+    assert (loaded.rows, loaded.malformed) == (3, 1)
+    assert target.read_text() == render_results({(CSAPI, "TestA"): "fail", (CSAPI, "TestB"): "pass"})
+
+
+def test_importing_a_file_onto_itself_is_safe(tmp_path) -> None:
+    path = tmp_path / "results.jsonl"
+    path.write_text('{"Action":"pass","Test":"TestA"}\n')
+    import_baseline_file(str(path), path, CSAPI)
+    assert path.read_text() == render_results({(CSAPI, "TestA"): "pass"})
+
+
+def test_importing_nothing_usable_is_bad_input_and_writes_nothing(tmp_path) -> None:
+    source, target = tmp_path / "bad.jsonl", tmp_path / "results.jsonl"
+    source.write_text("not json\n[]\n")
+    with pytest.raises(BakehouseError) as caught:
+        import_baseline_file(str(source), target, CSAPI)
+    assert caught.value.code == BAD_INPUT
+    assert str(caught.value) == f"{source}: no valid result rows (2 read, 2 malformed); nothing written"
+    assert not target.exists()
+
+
+def test_an_unreadable_source_is_bad_input_saying_why(tmp_path) -> None:
+    with pytest.raises(BakehouseError) as caught:
+        import_baseline_file(str(tmp_path / "missing.jsonl"), tmp_path / "out.jsonl", CSAPI)
+    assert str(caught.value) == f"{tmp_path / 'missing.jsonl'}: no such file"
+    binary = tmp_path / "binary.jsonl"
+    binary.write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(BakehouseError) as caught:
+        import_baseline_file(str(binary), tmp_path / "out.jsonl", CSAPI)
+    assert caught.value.code == BAD_INPUT
+    assert str(caught.value).startswith(f"{binary}: cannot read it ('utf-8' codec can't decode")

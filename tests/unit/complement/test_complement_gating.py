@@ -11,7 +11,8 @@ import pytest
 
 from tasks.complement import runner as complement_run  # not its TesterOutcome: pytest would try to collect it
 from tasks.complement.events import RunEvents
-from tasks.complement.gating import _listed, gate_cell
+from tasks.complement.gate import classify
+from tasks.complement.gating import _listed, cell_failures, gate_cell
 from tasks.complement.results import load_results, render_results
 from tasks.complement.select import Selection
 from tasks.shared.errors import BakehouseError
@@ -130,3 +131,15 @@ def test_more_than_five_regressions_are_named_five_and_counted(make_context, tmp
     assert gate(make_context, path, run) == [
         "cell: 7 regression(s): Test0, Test1, Test2, Test3, Test4 and 2 more"
     ]
+
+
+def test_an_incomplete_run_with_regressions_fails_for_both(tmp_path):
+    run = cell_run(tmp_path / "cell", WITH_REGRESSION, complete=False)
+    result = classify(BASELINE, run.state.results, Selection(KNOWN), packages_done=run.state.packages)
+    assert cell_failures(run, result) == [
+        "cell: incomplete run (package ./tests did not finish)",
+        "cell: 1 regression(s): TestA",
+    ]
+    assert (
+        cell_failures(cell_run(tmp_path / "clean", CLEAN), classify(BASELINE, CLEAN, Selection(KNOWN))) == []
+    )

@@ -15,7 +15,10 @@ import time
 
 import pytest
 
+from tasks.complement import runner as complement_run  # not its TesterOutcome: pytest would try to collect it
+from tasks.complement.events import RunEvents
 from tasks.complement.isolation import docker_endpoint, lock_path
+from tasks.complement.plan import SuiteSettings
 from tasks.complement.runner import (
     Interrupted,
     Swept,
@@ -27,11 +30,13 @@ from tasks.complement.runner import (
     daemon_lock,
     lock_for_current_daemon,
     refuse_if_busy,
+    run_problems,
     signals_ignored,
     signals_interrupt,
     usable_lock_dir,
     write_run_status,
 )
+from tasks.complement.watch import Crash
 from tasks.shared.errors import BakehouseError
 
 
@@ -41,24 +46,43 @@ def test_an_interruption_exits_128_plus_the_signal_number(name, code):
     assert Interrupted(name).signal_name == name
 
 
+class SignalEscaped(Exception):
+    pass
+
+
+def _escaped(signum, _frame):
+    raise SignalEscaped(signal.Signals(signum).name)
+
+
+@pytest.fixture
+def guarded_signals():
+    """SIGINT and SIGTERM raise SignalEscaped while the test runs: a signal the code under test
+    fails to handle fails the test instead of ending pytest. The real handlers come back after."""
+    previous = {sig: signal.signal(sig, _escaped) for sig in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_sigint_and_sigterm_become_interrupted_and_the_handlers_come_back(sig):
-    before = signal.getsignal(sig)
+def test_sigint_and_sigterm_become_interrupted_and_the_handlers_come_back(guarded_signals, sig):
     with pytest.raises(Interrupted) as caught, signals_interrupt():
         os.kill(os.getpid(), sig)
         time.sleep(5)  # the handler raises as soon as Python runs it, at the latest in here
     assert caught.value.signal_name == sig.name
-    assert signal.getsignal(sig) == before
+    assert signal.getsignal(sig) is _escaped
 
 
-def test_cleanup_ignores_a_second_ctrl_c_and_restores_the_handlers():
-    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+def test_cleanup_ignores_a_second_ctrl_c_and_restores_the_handlers(guarded_signals):
     with signals_ignored():
         os.kill(os.getpid(), signal.SIGINT)
         os.kill(os.getpid(), signal.SIGTERM)
-        finished = True
-    assert finished
-    assert {sig: signal.getsignal(sig) for sig in before} == before
+        time.sleep(0.05)  # time for a handler to run, were there one
+    assert signal.getsignal(signal.SIGINT) is _escaped
+    assert signal.getsignal(signal.SIGTERM) is _escaped
+    with pytest.raises(SignalEscaped):  # restored: the next signal is handled again
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)
 
 
 def test_a_writable_lock_dir_is_used_else_the_temp_dir(tmp_path):
@@ -144,3 +168,46 @@ def test_progress_prints_one_line_per_top_level_test(capsys):
     assert capsys.readouterr().err == (
         "  pass  tests/csapi TestLogin (1.2s)\n  FAIL  tests/csapi TestLogout\n"
     )
+
+
+# --- why a run is incomplete ------------------------------------------------------------------
+
+CSAPI = "github.com/matrix-org/complement/tests/csapi"
+FED = "github.com/matrix-org/complement/tests"
+SETTINGS = SuiteSettings(
+    base_image="", packages=("./tests/csapi", "./tests"), run="", skip="", timeout="30m", parallel=2,
+    count=1, shuffle="off", spawn_timeout=120, dirty=False, share_env_prefix="BAKEHOUSE_TESTEE_",
+)  # fmt: skip
+
+
+def finished(*packages, events=10):
+    return RunEvents(packages=dict.fromkeys(packages, "pass"), events=events)
+
+
+def outcome(exit_code=0, interrupted=None, crash=None):
+    return complement_run.TesterOutcome(
+        exit_code=exit_code, interrupted=interrupted, seconds=1.0, crash=crash
+    )
+
+
+def test_a_run_whose_packages_all_finished_has_no_problems(engine_answers_ping):
+    assert run_problems(SETTINGS, finished(CSAPI, FED), outcome(exit_code=1)) == []
+
+
+def test_each_reason_a_run_is_incomplete_is_named(engine_answers_ping):
+    problems = run_problems(SETTINGS, finished(CSAPI, events=0), outcome(2, Interrupted("SIGINT")))
+    assert problems == [
+        "interrupted by SIGINT",
+        "tester exited with status 2",
+        "package ./tests did not finish",
+        "the tester printed no test events",
+    ]
+
+
+def test_a_crash_and_a_lost_engine_come_first():
+    # No engine answers here (tests/unit/conftest.py points DOCKER_HOST at nothing).
+    crash = Crash("0123456789abcdef", "hs1", "testee:run1", "1")
+    assert run_problems(SETTINGS, finished(CSAPI, FED), outcome(crash=crash)) == [
+        "the Docker engine stopped answering",
+        f"stopped: {crash.describe()}",
+    ]

@@ -1,4 +1,9 @@
-"""Go's -run/-skip selection re-stated in Python, checked against hand-made cases and Go itself."""
+"""Go's -run/-skip selection re-stated in Python, checked against hand-made cases and Go itself.
+
+The cross-check compiles the fixture in tests/unit/fixtures/gomatch with `go test -c` and runs that
+binary: a subprocess of Go's own toolchain, not `inv` and not the engine, so it stays a unit test
+(skipped where Go is not installed).
+"""
 
 from __future__ import annotations
 

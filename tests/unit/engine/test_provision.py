@@ -14,10 +14,10 @@ from tasks.engine.provision import (
     EnginePaths,
     PrivateApt,
     _is_zombie,
-    _pid_alive,
     check_up_config,
     decide_mode,
     paths,
+    pid_alive,
     recorded_mode,
     registry_address,
     registry_answers,
@@ -127,7 +127,7 @@ def test_wait_until_returns_as_soon_as_ready_and_false_after_the_timeout():
 def test_a_pid_file_naming_this_process_is_alive(tmp_path):
     pid_file = tmp_path / "dockerd.pid"
     pid_file.write_text(f"{os.getpid()}\n")
-    assert _pid_alive(pid_file) == os.getpid()
+    assert pid_alive(pid_file) == os.getpid()
     assert not _is_zombie(os.getpid())
 
 
@@ -136,7 +136,7 @@ def test_a_missing_garbled_or_stale_pid_file_is_not_alive(tmp_path, content):
     pid_file = tmp_path / "dockerd.pid"
     if content is not None:
         pid_file.write_text(content)
-    assert _pid_alive(pid_file) is None
+    assert pid_alive(pid_file) is None
 
 
 def test_a_process_that_does_not_exist_is_no_zombie():

@@ -20,7 +20,7 @@ from tasks.lint.bake_tree import (
 )
 from tasks.lint.files import BakeFiles
 from tasks.lint.findings import Finding
-from tasks.lint.pinning import pin_allowed, run_pins, unpinned_references
+from tasks.lint.pinning import pin_allowed, resolved_plan, run_pins, unpinned_references, write_pins
 from tasks.lint.tools import _tool_output, venv_tool
 from tasks.lint.tree import excluded_patterns, tree_root
 from tasks.shared.errors import BAD_INPUT, BakehouseError
@@ -235,3 +235,46 @@ def test_tools_come_from_the_running_venv():
     assert (
         str(caught.value) == f"no-such-linter not found next to {sys.executable}; install it into that venv"
     )
+
+
+def test_pins_are_written_where_the_reference_is_literal(make_context, tmp_path, capsys):
+    (tmp_path / "Dockerfile").write_text(
+        "ARG BASE_IMAGE=busybox:1\nFROM alpine:3.20\nFROM ${BASE_IMAGE}\nFROM nginx:1\n"
+    )
+    issues = unpinned_references(make_context(), tmp_path, ["Dockerfile"], {})
+    digests = {"alpine:3.20": DIGEST, "busybox:1": DIGEST}  # no digest found for nginx:1
+    assert write_pins(tmp_path, issues, digests, dry_run=False) == 2
+    assert (tmp_path / "Dockerfile").read_text() == (
+        f"ARG BASE_IMAGE=busybox:1@{DIGEST}\nFROM alpine:3.20@{DIGEST}\nFROM ${{BASE_IMAGE}}\nFROM nginx:1\n"
+    )
+    out = capsys.readouterr().out.splitlines()
+    assert f"Dockerfile:1: busybox:1 -> busybox:1@{DIGEST}" in out
+    assert f"Dockerfile:2: alpine:3.20 -> alpine:3.20@{DIGEST}" in out
+    assert not any(line.startswith("Dockerfile:4") for line in out)
+
+
+def test_a_dry_run_says_what_it_would_pin_and_changes_nothing(make_context, tmp_path, capsys):
+    (tmp_path / "Dockerfile").write_text("FROM alpine:3.20\n")
+    issues = unpinned_references(make_context(), tmp_path, ["Dockerfile"], {})
+    assert write_pins(tmp_path, issues, {"alpine:3.20": DIGEST}, dry_run=True) == 1
+    assert (tmp_path / "Dockerfile").read_text() == "FROM alpine:3.20\n"
+    assert capsys.readouterr().out == f"Dockerfile:1: alpine:3.20 -> alpine:3.20@{DIGEST} (dry run)\n"
+
+
+def test_a_reference_from_build_args_is_left_to_where_its_value_is_set(make_context, tree, capsys):
+    printed = {
+        "target": {"tool": {"context": ".", "dockerfile": "images/Dockerfile.app", "args": {"BASE": "x:1"}}}
+    }
+    issues = unpinned_references(make_context(), tree, ["images/Dockerfile.app"], printed)
+    assert write_pins(tree, issues, {"x:1": DIGEST}, dry_run=False) == 0
+    assert (tree / "images" / "Dockerfile.app").read_text() == DOCKERFILE
+    assert capsys.readouterr().out == (
+        "images/Dockerfile.app:2: FROM image x:1 is not pinned by digest (@sha256:…) (from build args of bake"
+        " target tool): pin it where the value is set\n"
+    )
+
+
+def test_pinning_without_usable_bake_files_reads_the_dockerfiles_alone(make_context, tmp_path):
+    c = make_context()
+    assert resolved_plan(c, BakeTree(tmp_path, (), (), configured=False)) == {}
+    assert resolved_plan(c, BakeTree(tmp_path, ("a.hcl",), ("b.hcl",), configured=False)) == {}

@@ -1,15 +1,13 @@
 """Engine reachability without an engine: which socket, whether it answers /_ping, what is missing.
 
-A small HTTP server on a unix socket under tmp_path stands in for a daemon's /_ping; DOCKER_HOST
-points at it (or at a socket nobody serves), so the real engine is never asked.
+A small HTTP server on a unix socket under tmp_path stands in for a daemon's /_ping (the
+answering_socket fixture of tests/unit/conftest.py); DOCKER_HOST points at it (or at a socket
+nobody serves), so the real engine is never asked.
 """
 
 from __future__ import annotations
 
-import http.server
 import socket
-import socketserver
-import threading
 
 import pytest
 
@@ -27,33 +25,6 @@ from tasks.shared.errors import BakehouseError
 from tasks.shared.settings import EngineSettings
 
 MINIMUMS = EngineSettings(min_api_version="1.45", min_buildx_version="0.17.0")
-
-
-class _Ping(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200 if self.path == "/_ping" else 404)
-        self.end_headers()
-
-    def address_string(self):
-        return "unix"
-
-    def log_message(self, format, *args):  # noqa: A002 - the stdlib's name
-        pass
-
-
-class _UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
-
-
-@pytest.fixture
-def answering_socket(tmp_path):
-    path = tmp_path / "docker.sock"
-    server = _UnixHTTPServer(str(path), _Ping)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield str(path)
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture

@@ -1,0 +1,76 @@
+"""The engine `inv engine.*` manages: bring one up (a private one only where none is usable), say
+what is running, stop what bakehouse started."""
+
+from __future__ import annotations
+
+from invoke import Context
+
+from tasks.engine.provision import (
+    apt_install_host,
+    check_up_config,
+    paths,
+    pid_alive,
+    recorded_mode,
+    registry_address,
+    registry_answers,
+    require_debian_root,
+    start_private_engine,
+    stop_private_engine,
+    stop_registry,
+    unpack_engine,
+)
+from tasks.shared.engine import engine_usable, probe_engine
+from tasks.shared.errors import BakehouseError
+from tasks.shared.process import say
+from tasks.shared.settings import settings
+
+
+def ensure_engine(c: Context) -> None:
+    """A usable engine: the one that answers, else a private one from Debian's packages."""
+    check_up_config(c)
+    cfg = settings(c).engine
+    info = probe_engine()
+    if info is not None and not engine_usable(info, cfg):
+        say(f"engine {info.server_version} (API {info.api_version}), buildx {info.buildx_version}: usable")
+    else:
+        require_debian_root()
+        if info is None:
+            apt_install_host(["containerd", "runc", "iptables"])
+        unpack_engine(c)
+        if info is None:
+            start_private_engine(c)
+        info = probe_engine()
+        if info is None:
+            raise BakehouseError("the engine started but does not answer; see `inv engine.status`")
+        missing = engine_usable(info, cfg)
+        if missing:
+            raise BakehouseError("the engine is still not usable: " + ", ".join(missing))
+        say(f"engine {info.server_version} (API {info.api_version}), buildx {info.buildx_version}: up")
+
+
+def print_status(c: Context) -> None:
+    """Which engine is reachable, whether bakehouse started it, and the supply mode."""
+    cfg = settings(c).engine
+    p = paths(c)
+    info = probe_engine()
+    ours = pid_alive(p.pid_file)
+    if info is None:
+        print("engine: not reachable (run `inv engine.up`)")
+    else:
+        missing = engine_usable(info, cfg)
+        print(f"engine: {info.server_version}, API {info.api_version}, buildx {info.buildx_version}")
+        print("usable: " + ("yes" if not missing else "no: " + ", ".join(missing)))
+    print(f"started by bakehouse: {'yes, pid ' + str(ours) + ', data in ' + str(p.data) if ours else 'no'}")
+    print(f"supply mode: {recorded_mode(c)}")
+    address = registry_address(c)
+    print(f"local registry {address}: {'up' if registry_answers(address) else 'down'}")
+
+
+def stop_what_up_started(c: Context) -> None:
+    """The private engine and the local registry, if bakehouse started them; nothing else."""
+    stopped = []
+    if stop_registry(c):
+        stopped.append("local registry")
+    if stop_private_engine(c):
+        stopped.append("private engine")
+    say("stopped " + " and ".join(stopped) if stopped else "nothing started by bakehouse is running")
