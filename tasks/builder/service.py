@@ -15,13 +15,13 @@ from invoke import Context
 from tasks.builder import buildkitd_config
 from tasks.builder import gc_policy as cache_gc
 from tasks.builder.naming import ci_identity, isolation_key, validate_builder_name
-from tasks.engine.provision import recorded_mode, registry_address, registry_answers, start_registry
 from tasks.shared import whales
 from tasks.shared.buildx import BuilderRecord, disk_usage, list_builders
 from tasks.shared.command import Command
 from tasks.shared.engine import require_engine
 from tasks.shared.errors import BakehouseError, bad_input
 from tasks.shared.inputs import check_host_port, check_image_reference, check_mirror
+from tasks.shared.local_registry import recorded_mode, registry_address, registry_answers, start_registry
 from tasks.shared.process import REPO_ROOT, docker, failure_reason, git_output, run, say
 from tasks.shared.settings import settings
 

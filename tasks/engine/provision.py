@@ -9,15 +9,11 @@ background with its state under one fixed directory.
 from __future__ import annotations
 
 import contextlib
-import http.client
-import json
 import os
 import re
 import shutil
 import signal
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from invoke import Context
@@ -25,55 +21,15 @@ from invoke import Context
 from tasks.shared import whales
 from tasks.shared.engine import socket_answers
 from tasks.shared.errors import BakehouseError, bad_input
+from tasks.shared.host import apt_install_host, pid_alive, wait_until
 from tasks.shared.inputs import check_host_port, check_image_reference
+from tasks.shared.local_registry import registry_address
+from tasks.shared.private_state import paths
 from tasks.shared.process import pipe, run, say, spawn
 from tasks.shared.settings import settings
 
 CLI_PLUGIN_DIR = Path("/usr/local/lib/docker/cli-plugins")
 DEBIAN_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
-
-
-@dataclass(frozen=True)
-class EnginePaths:
-    """Where the private engine keeps everything; all below one root so `down` knows what is ours."""
-
-    root: Path
-
-    @property
-    def apt(self) -> Path:
-        return self.root / "apt"
-
-    @property
-    def unpacked(self) -> Path:
-        return self.root / "root"
-
-    @property
-    def data(self) -> Path:
-        return self.root / "engine" / "data"
-
-    @property
-    def exec_root(self) -> Path:
-        return self.root / "engine" / "exec"
-
-    @property
-    def pid_file(self) -> Path:
-        return self.root / "engine" / "dockerd.pid"
-
-    @property
-    def log_file(self) -> Path:
-        return self.root / "engine" / "dockerd.log"
-
-    @property
-    def registry_dir(self) -> Path:
-        return self.root / "registry"
-
-    @property
-    def mode_file(self) -> Path:
-        return self.root / "supply-mode"
-
-
-def paths(c: Context) -> EnginePaths:
-    return EnginePaths(Path(settings(c).engine.root))
 
 
 # --- reachability ----------------------------------------------------------------------------
@@ -93,27 +49,6 @@ def require_debian_root() -> None:
             "no usable Docker engine here and bakehouse can only provision one as "
             + " on ".join(reasons)
             + "; install Docker Engine >= 26 with buildx >= 0.17 yourself, or run as root on Debian"
-        )
-
-
-def apt_install_host(packages: list[str]) -> None:
-    """Install packages from the host's own suite (idempotent: apt skips installed ones)."""
-    missing = [
-        p
-        for p in packages
-        if run(["dpkg-query", "-W", "-f=${Status}", p], check=False).stdout.find("install ok installed") < 0
-    ]
-    if not missing:
-        return
-    say(f"installing from the host's Debian suite: {' '.join(missing)}")
-    env = {"DEBIAN_FRONTEND": "noninteractive"}
-    attempt = run(["apt-get", "install", "-y", "-qq", *missing], check=False, env=env)
-    if attempt.returncode != 0:
-        run(["apt-get", "update", "-qq"], env=env, what="apt-get update")
-        run(
-            ["apt-get", "install", "-y", "-qq", *missing],
-            env=env,
-            what=f"apt-get install {' '.join(missing)}",
         )
 
 
@@ -185,34 +120,6 @@ def unpack_engine(c: Context) -> None:
     staged.replace(plugin)
     if want_cli:
         Path("/usr/local/bin/docker").symlink_to(p.unpacked / "usr/bin/docker")
-
-
-def wait_until(ready: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if ready():
-            return True
-        time.sleep(0.3)
-    return ready()
-
-
-def _is_zombie(pid: int) -> bool:
-    """A killed daemon whose parent is gone waits as a zombie until init reaps it (some inits are
-    slow to): signal 0 still reaches it, but it is dead."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[:1] == ["Z"]
-
-
-def pid_alive(pid_file: Path) -> int | None:
-    try:
-        pid = int(pid_file.read_text().strip())
-        os.kill(pid, 0)
-    except (OSError, ValueError):
-        return None
-    return None if _is_zombie(pid) else pid
 
 
 def _stop_orphaned_containerd(pid_file: Path, exec_root: Path) -> None:
@@ -329,15 +236,6 @@ def decide_mode(c: Context) -> str:
         return "registry-free"
 
 
-def recorded_mode(c: Context) -> str:
-    """The mode `engine.up` found; builders follow it. Without a record, the registry is used."""
-    configured = settings(c).supply.mode
-    if configured in ("registry", "registry-free"):
-        return configured
-    mode_file = paths(c).mode_file
-    return mode_file.read_text().strip() if mode_file.exists() else "registry"
-
-
 def debootstrap_image(c: Context, image: str) -> None:
     """Make a Debian base image from the archive: minbase + ca-certificates + the host CA bundle."""
     supply = settings(c).supply
@@ -369,51 +267,6 @@ def debootstrap_image(c: Context, image: str) -> None:
     pipe(tar, ["docker", "import", "-", image], what=f"docker import {image}")
     shutil.rmtree(target, ignore_errors=True)
     say(f"{image} ready ({time.monotonic() - started:.0f}s)")
-
-
-def registry_address(c: Context) -> str:
-    return settings(c).supply.registry
-
-
-def registry_answers(address: str) -> bool:
-    try:
-        conn = http.client.HTTPConnection(address, timeout=2)
-        conn.request("GET", "/v2/")
-        return conn.getresponse().status == 200
-    except OSError:
-        return False
-
-
-def start_registry(c: Context) -> None:
-    address = registry_address(c)
-    if registry_answers(address):
-        return
-    apt_install_host(["docker-registry"])
-    d = paths(c).registry_dir
-    (d / "data").mkdir(parents=True, exist_ok=True)
-    config = {
-        "version": 0.1,
-        "storage": {"filesystem": {"rootdirectory": str(d / "data")}, "delete": {"enabled": True}},
-        "http": {"addr": address},
-    }
-    # JSON is YAML: no YAML writer needed.
-    (d / "config.yml").write_text(json.dumps(config))
-    say(f"starting the local registry on {address}")
-    pid = spawn(["docker-registry", "serve", str(d / "config.yml")], log=d / "registry.log")
-    (d / "registry.pid").write_text(str(pid))
-    if wait_until(lambda: registry_answers(address), 20):
-        return
-    raise BakehouseError(f"local registry did not answer on {address} (log: {d / 'registry.log'})")
-
-
-def stop_registry(c: Context) -> bool:
-    pid_file = paths(c).registry_dir / "registry.pid"
-    pid = pid_alive(pid_file)
-    pid_file.unlink(missing_ok=True)
-    if pid is None:
-        return False
-    os.kill(pid, signal.SIGTERM)
-    return True
 
 
 def push_to_registry(c: Context, image: str) -> None:

@@ -6,21 +6,17 @@ from __future__ import annotations
 from invoke import Context
 
 from tasks.engine.provision import (
-    apt_install_host,
     check_up_config,
-    paths,
-    pid_alive,
-    recorded_mode,
-    registry_address,
-    registry_answers,
     require_debian_root,
     start_private_engine,
     stop_private_engine,
-    stop_registry,
     unpack_engine,
 )
 from tasks.shared.engine import engine_usable, probe_engine
 from tasks.shared.errors import BakehouseError
+from tasks.shared.host import apt_install_host, pid_alive
+from tasks.shared.local_registry import recorded_mode, registry_address, registry_answers, stop_registry
+from tasks.shared.private_state import paths
 from tasks.shared.process import say
 from tasks.shared.settings import settings
 

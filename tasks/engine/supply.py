@@ -5,9 +5,11 @@ from __future__ import annotations
 from invoke import Context
 
 from tasks.build.runner import bake_build
-from tasks.engine.provision import debootstrap_image, decide_mode, paths, push_to_registry, start_registry
+from tasks.engine.provision import debootstrap_image, decide_mode, push_to_registry
 from tasks.shared import whales
 from tasks.shared.errors import BakehouseError
+from tasks.shared.local_registry import start_registry
+from tasks.shared.private_state import paths
 from tasks.shared.process import say
 from tasks.shared.settings import settings
 

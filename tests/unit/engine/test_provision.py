@@ -10,20 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tasks.engine.provision import (
-    EnginePaths,
-    PrivateApt,
-    _is_zombie,
-    check_up_config,
-    decide_mode,
-    paths,
-    pid_alive,
-    recorded_mode,
-    registry_address,
-    registry_answers,
-    wait_until,
-)
+from tasks.engine.provision import PrivateApt, check_up_config, decide_mode
 from tasks.shared.errors import BAD_INPUT, BakehouseError
+from tasks.shared.host import _is_zombie, pid_alive, wait_until
+from tasks.shared.local_registry import recorded_mode, registry_address, registry_answers
+from tasks.shared.private_state import EnginePaths, paths
 
 
 def test_everything_of_the_private_engine_lives_under_its_root():

@@ -1,0 +1,71 @@
+"""The local registry of registry-free mode (Debian's docker-registry): where it is, whether it
+answers, starting and stopping it. Builders use it as their docker.io mirror; `engine.up` fills it."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+
+from invoke import Context
+
+from tasks.shared.errors import BakehouseError
+from tasks.shared.host import apt_install_host, pid_alive, wait_until
+from tasks.shared.private_state import paths
+from tasks.shared.process import say, spawn
+from tasks.shared.settings import settings
+
+
+def recorded_mode(c: Context) -> str:
+    """The mode `engine.up` found; builders follow it. Without a record, the registry is used."""
+    configured = settings(c).supply.mode
+    if configured in ("registry", "registry-free"):
+        return configured
+    mode_file = paths(c).mode_file
+    return mode_file.read_text().strip() if mode_file.exists() else "registry"
+
+
+def registry_address(c: Context) -> str:
+    return settings(c).supply.registry
+
+
+def registry_answers(address: str) -> bool:
+    try:
+        conn = http.client.HTTPConnection(address, timeout=2)
+        conn.request("GET", "/v2/")
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+
+
+def start_registry(c: Context) -> None:
+    address = registry_address(c)
+    if registry_answers(address):
+        return
+    apt_install_host(["docker-registry"])
+    d = paths(c).registry_dir
+    (d / "data").mkdir(parents=True, exist_ok=True)
+    config = {
+        "version": 0.1,
+        "storage": {"filesystem": {"rootdirectory": str(d / "data")}, "delete": {"enabled": True}},
+        "http": {"addr": address},
+    }
+    # JSON is YAML: no YAML writer needed.
+    (d / "config.yml").write_text(json.dumps(config))
+    say(f"starting the local registry on {address}")
+    pid = spawn(["docker-registry", "serve", str(d / "config.yml")], log=d / "registry.log")
+    (d / "registry.pid").write_text(str(pid))
+    if wait_until(lambda: registry_answers(address), 20):
+        return
+    raise BakehouseError(f"local registry did not answer on {address} (log: {d / 'registry.log'})")
+
+
+def stop_registry(c: Context) -> bool:
+    pid_file = paths(c).registry_dir / "registry.pid"
+    pid = pid_alive(pid_file)
+    pid_file.unlink(missing_ok=True)
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGTERM)
+    return True
