@@ -42,8 +42,8 @@ def stream_lines(events: int, output_lines: int = 1) -> Iterator[str]:
         batch = []
         for name in (f"{parent}/sub_{i}" for i in range(3)):
             batch.append(json.dumps({"Action": "run", "Package": package, "Test": name}))
-            for line in range(output_lines):
-                text = f"=== RUN {name} line {line}: client_test.go:42: some server log output\n"
+            for number in range(output_lines):
+                text = f"=== RUN {name} line {number}: client_test.go:42: some server log output\n"
                 batch.append(
                     json.dumps({"Action": "output", "Package": package, "Test": name, "Output": text})
                 )

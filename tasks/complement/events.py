@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 PASS = "pass"
 FAIL = "fail"
@@ -55,7 +56,8 @@ class RunEvents:
 
 # The C scanner straight away: json.loads re-checks its arguments and skips whitespace (with a
 # regular expression) on every line; lines are stripped already. Trailing data is malformed.
-_scan = json.JSONDecoder().scan_once
+# typeshed leaves scan_once out (JSONDecoder.__init__ sets it); its type is json.scanner's.
+_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 def _decode(text: str) -> object:
