@@ -48,8 +48,8 @@ variable "feat_sets" {
     error_message = "feat_sets must be a non-empty JSON array of strings, got: ${feat_sets}"
   }
   validation {
-    condition     = length(try(setsubtract(jsondecode(feat_sets), ["default", "postgres"]), [])) == 0
-    error_message = "feat_sets: unsupported ${jsonencode(try(setsubtract(jsondecode(feat_sets), ["default", "postgres"]), []))}; the tree supports: default, postgres"
+    condition     = length(try(setsubtract(jsondecode(feat_sets), ["default", "postgres", "sentry"]), [])) == 0
+    error_message = "feat_sets: unsupported ${jsonencode(try(setsubtract(jsondecode(feat_sets), ["default", "postgres", "sentry"]), []))}; the tree supports: default, postgres, sentry"
   }
 }
 
@@ -137,7 +137,7 @@ function "oci_labels" {
 # pip extras of a feature set.
 function "feat_pip_extras" {
   params = [feat_set]
-  result = lookup({ default = "", postgres = "[postgres]" }, feat_set, "")
+  result = lookup({ default = "", postgres = "[postgres]", sentry = "[sentry]" }, feat_set, "")
 }
 
 # Debian packages a feature set needs to compile its Python dependencies ("" = nothing compiles).
@@ -149,7 +149,7 @@ function "feat_build_packages" {
 # Python modules the smoke test imports to prove a feature set's runtime libraries are present.
 function "feat_smoke_imports" {
   params = [feat_set]
-  result = lookup({ default = "", postgres = "psycopg2" }, feat_set, "")
+  result = lookup({ default = "", postgres = "psycopg2", sentry = "sentry_sdk" }, feat_set, "")
 }
 
 # ---------------------------------------------------------------------------------------------

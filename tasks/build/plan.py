@@ -18,6 +18,7 @@ from typing import Any
 from invoke import Context
 
 from tasks.build import matrix as matrix_logic
+from tasks.build import plan_cache
 from tasks.builder.service import (
     builder_recorded,
     current_state,
@@ -72,10 +73,14 @@ def bake_env(c: Context, matrix: matrix_logic.Matrix) -> dict[str, str]:
     return env
 
 
-def _base_args(c: Context, files: Sequence[str], sets: Sequence[str]) -> list[str]:
+def check_sets(sets: Sequence[str]) -> None:
     for s in sets:
         if "=" not in s or "." not in s.split("=", 1)[0]:
             raise bad_input(f"--set {s!r}: expected pattern.key=value")
+
+
+def _base_args(c: Context, files: Sequence[str], sets: Sequence[str]) -> list[str]:
+    check_sets(sets)
     return (
         Command("docker", "buildx", "bake", "--provenance=false")
         .option("--set", f"*.args.nprocs={os.cpu_count() or 1}", joined=True)
@@ -167,6 +172,22 @@ class BakeInvocation:
     cmd: list[str]
     env: dict[str, str]
     builder: str
+    plan: dict[str, Any]
+    # The plan cache's key, and whether the plan came from it (no `bake --print` this time).
+    plan_key: str
+    plan_remembered: bool
+
+
+def remembered_plan(
+    c: Context, targets: list[str], sets: Sequence[str], env: dict[str, str]
+) -> tuple[str, dict[str, Any] | None]:
+    """The plan cache's key for this build, and the plan stored under it by an earlier build."""
+    files = [(name, (REPO_ROOT / name).read_bytes()) for name in bake_files(c)]
+    key = plan_cache.plan_key(
+        root=REPO_ROOT, files=files, env=env, targets=targets, sets=sets, cores=os.cpu_count() or 1,
+        buildx=plan_cache.buildx_identity(env),
+    )  # fmt: skip
+    return key, plan_cache.load(plan_cache.cache_dir(env), key)
 
 
 def bake_command(
@@ -180,7 +201,9 @@ def bake_command(
     """The exact bake command line (without targets and progress) and environment for a build."""
     # One environment (git and Go variables cost subprocesses) for the plan and the build.
     env = bake_env(c, resolve_matrix(c, matrix_overrides))
-    plan = _print_plan(c, targets, sets, env, REPO_ROOT)
+    check_sets(sets)  # before the plan cache: a remembered plan must not skip the check
+    key, remembered = remembered_plan(c, targets, sets, env)
+    plan = remembered if remembered is not None else _print_plan(c, targets, sets, env, REPO_ROOT)
     names = requested_targets(plan, targets)
     allow = needed_entitlements(c, plan, names)
     # Checked before the builder may be created: bad cache settings change nothing.
@@ -194,7 +217,7 @@ def bake_command(
     if builder_name != "default":
         # Every target of the plan, dependencies included: each exports only its own steps.
         command = command.args(*bake_cache_args(c, sorted(plan.get("target", {})), builder_name))
-    return BakeInvocation(names, command.argv, env, builder_name)
+    return BakeInvocation(names, command.argv, env, builder_name, plan, key, remembered is not None)
 
 
 def list_targets(c: Context, matrix_overrides: Sequence[str] = ()) -> list[tuple[str, str]]:

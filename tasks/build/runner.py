@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from invoke import Context
 
+from tasks.build import engine_load, plan_cache
 from tasks.build.plan import bake_command
 from tasks.build.progress import RawJsonReader, TargetOutcome
 from tasks.build.summary import print_summary
@@ -76,6 +80,25 @@ def _run_bake(cmd: list[str], env: dict[str, str], mode: str, targets: list[str]
     return BakeCall(targets, ok, time.monotonic() - started, reader, error)
 
 
+def _load_changed(
+    loads: dict[str, list[str]],
+    metadata: dict[str, dict[str, Any]],
+    cmd: list[str],
+    env: dict[str, str],
+    mode: str,
+) -> bool:
+    """Load the images the engine doesn't have yet (a cached bake with their own outputs)."""
+    stale = engine_load.stale_loads(loads, metadata, engine_load.engine_image_ids())
+    if not stale:
+        say(f"{len(loads)} image(s) already in the engine, unchanged: nothing to load")
+        return True
+    say(f"loading {len(stale)} changed image(s) into the engine: {', '.join(stale)}")
+    call = _run_bake([*cmd, *stale], env, "quiet" if mode == "tty" else mode, stale)
+    if not call.ok:
+        say(f"loading into the engine failed: {call.error}")
+    return call.ok
+
+
 def bake_build(
     c: Context,
     targets: list[str],
@@ -93,19 +116,29 @@ def bake_build(
     invocation = bake_command(c, targets, matrix_overrides=matrix_overrides, sets=sets, builder=builder)
     cmd = [*invocation.cmd, *extra_args]
     names, env = invocation.names, invocation.env
-    say(f"building {', '.join(names)} on builder {invocation.builder}")
+    remembered = " (plan remembered)" if invocation.plan_remembered else ""
+    say(f"building {', '.join(names)} on builder {invocation.builder}{remembered}")
     started = time.monotonic()
-    calls: list[BakeCall] = []
-    if keep_going:
-        # One bake per target so a failing cell can't cancel the others; shared layers are cached
-        # by the first call that builds them.
-        for name in names:
-            calls.append(_run_bake([*cmd, name], env, mode, [name]))
-    else:
-        calls.append(_run_bake([*cmd, *names], env, mode, names))
-    outcomes = summarize(calls)
-    failed = [o for o in outcomes if o.status == "failed"]
-    exit_status = 1 if failed or not all(call.ok for call in calls) else 0
+    # Images for the engine go to the builder's store first; only changed ones are loaded after.
+    loads = engine_load.engine_loads(invocation.plan, names) if invocation.builder != "default" else {}
+    with tempfile.TemporaryDirectory(prefix="bakehouse-bake-") as scratch:
+        calls: list[BakeCall] = []
+        metadata: dict[str, dict[str, Any]] = {}
+        # One bake per target with --keep-going, so a failing cell can't cancel the others; shared
+        # layers are cached by the first call that builds them.
+        batches = [[name] for name in names] if keep_going else [names]
+        for number, batch in enumerate(batches):
+            batch_loads = {name: loads[name] for name in batch if name in loads}
+            metadata_file = Path(scratch) / f"metadata-{number}.json"
+            export = engine_load.image_export_args(batch_loads, metadata_file) if batch_loads else []
+            calls.append(_run_bake([*cmd, *export, *batch], env, mode, batch))
+            metadata.update(engine_load.read_metadata(metadata_file))
+        outcomes = summarize(calls)
+        failed = [o for o in outcomes if o.status == "failed"]
+        exit_status = 1 if failed or not all(call.ok for call in calls) else 0
+        built = {name: loads[name] for call in calls if call.ok for name in call.targets if name in loads}
+        if built and not _load_changed(built, metadata, cmd, env, mode):
+            exit_status = 1
     print_summary(outcomes, time.monotonic() - started, exit_status)
     if exit_status and (lost := engine_lost("the build")):
         # buildx's own message (EOF, connection reset) hides the cause and the fix.
@@ -118,6 +151,8 @@ def bake_build(
     if connection_lost and (stopped := builder_stopped(invocation.builder, wait=3.0)):
         raise BakehouseError(stopped)
     if exit_status == 0:
+        if not invocation.plan_remembered:
+            plan_cache.store(plan_cache.cache_dir(env), invocation.plan_key, invocation.plan)
         collect_exported_garbage(c)
     if exit_status:
         raise BakehouseError(f"{len(failed) or 'some'} of {len(outcomes)} target(s) failed")

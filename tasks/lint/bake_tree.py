@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,51 +129,96 @@ def _bake_error_finding(message: str, files: Sequence[str], what: str) -> Findin
     return Finding(files[0], 1, 0, "bake", what, "error", message)
 
 
+@dataclass(frozen=True)
+class Resolution:
+    """One `bake --print` of the tree: the resolved definition, or the finding that says why not."""
+
+    plan: dict[str, Any]
+    finding: Finding | None = None
+
+
+def resolve_default(c: Context, tree: BakeTree) -> Resolution:
+    """The default targets under the default vectors."""
+    try:
+        return Resolution(bake_print(c, tree, settings(c).bake.default_targets, ()))
+    except BakehouseError as exc:
+        return Resolution({}, _bake_error_finding(exc.reason, tree.files, "print-default"))
+
+
+def resolve_full(c: Context, tree: BakeTree) -> Resolution:
+    """Every target over the full matrix."""
+    try:
+        return Resolution(full_plan(c, tree))
+    except BakehouseError as exc:
+        return Resolution({}, _bake_error_finding(exc.reason, tree.files, "print-full-matrix"))
+
+
+def bake_definition_result(tree: BakeTree, default: Resolution | None, full: Resolution | None) -> ToolResult:
+    """The bake summary: missing files, then why the default targets, then the full matrix, don't
+    resolve. ``None``: not resolved (a file is missing)."""
+    result = ToolResult("bake", files_checked=len(tree.files))
+    for name in tree.missing:
+        message = f"{name} is a bake file of this tree but missing"
+        result.findings.append(Finding(name, 1, 0, "bake", "missing-file", "error", message))
+    result.findings += [r.finding for r in (default, full) if r is not None and r.finding is not None]
+    if tree.found:
+        result.note = f"found {', '.join(tree.files)}"
+    return result
+
+
 def run_bake_definition(c: Context, tree: BakeTree) -> tuple[ToolResult, dict[str, Any], dict[str, Any]]:
     """Resolve the default targets (default vectors) and every target over the full matrix.
 
     Returns the result and both resolved definitions (default targets, full matrix; empty on failure).
     """
-    result = ToolResult("bake", files_checked=len(tree.files))
-    for name in tree.missing:
-        message = f"{name} is a bake file of this tree but missing"
-        result.findings.append(Finding(name, 1, 0, "bake", "missing-file", "error", message))
     if tree.missing:
-        # bake can't resolve a tree with a file missing; the findings above say which.
-        return result, {}, {}
-    default_plan: dict[str, Any] = {}
-    printed: dict[str, Any] = {}
-    try:
-        default_plan = bake_print(c, tree, settings(c).bake.default_targets, ())
-    except BakehouseError as exc:
-        result.findings.append(_bake_error_finding(exc.reason, tree.files, "print-default"))
-    try:
-        printed = full_plan(c, tree)
-    except BakehouseError as exc:
-        result.findings.append(_bake_error_finding(exc.reason, tree.files, "print-full-matrix"))
-    return result, default_plan, printed
+        # bake can't resolve a tree with a file missing; the result's findings say which.
+        return bake_definition_result(tree, None, None), {}, {}
+    default, full = resolve_default(c, tree), resolve_full(c, tree)
+    return bake_definition_result(tree, default, full), default.plan, full.plan
 
 
 def _builder_for_checks(c: Context, name: str | None) -> str:
     return resolve_builder_name(c, name or settings(c).lint.check_builder or None)
 
 
+@dataclass(frozen=True)
+class CheckBuilder:
+    """The builder `bake --call check` runs on, and whether it exists."""
+
+    name: str
+    exists: bool
+
+
+def check_builder(c: Context, builder: str | None) -> CheckBuilder:
+    name = _builder_for_checks(c, builder)
+    return CheckBuilder(name, run(["docker", "buildx", "inspect", name], check=False).ok)
+
+
 def run_bake_checks(
-    c: Context, tree: BakeTree, default_plan: Mapping[str, Any], builder: str | None
+    c: Context,
+    tree: BakeTree,
+    default_plan: Mapping[str, Any],
+    builder: str | None,
+    probe: Callable[[], CheckBuilder] | None = None,
 ) -> ToolResult:
-    """`bake --call check` of the default targets, when the builder's frontend can run checks."""
+    """`bake --call check` of the default targets, when the builder's frontend can run checks.
+
+    ``probe``: the builder, when the caller looked it up already (beside other work); by default it
+    is looked up here, and only when there is something to check.
+    """
     result = ToolResult(
         "bake-check", files_checked=len(lint_bake.bindings_from_print(default_plan, tree.root))
     )
     if not default_plan:
         result.skipped = "the default targets don't resolve (see bake)"
         return result
-    name = _builder_for_checks(c, builder)
-    if not run(["docker", "buildx", "inspect", name], check=False).ok:
-        result.skipped = f"builder {name} does not exist (inv builder.create, or --builder NAME)"
+    found = probe() if probe is not None else check_builder(c, builder)
+    if not found.exists:
+        result.skipped = f"builder {found.name} does not exist (inv builder.create, or --builder NAME)"
         return result
     command = (
-        tree.command("--builder", name, "--call", "check,format=json")
+        tree.command("--builder", found.name, "--call", "check,format=json")
         # bake refuses targets that declare entitlements unless they are allowed, even for checks.
         .options("--allow", list(settings(c).bake.allow), joined=True)
         .args(*lint_bake.check_overrides(default_plan))
@@ -181,7 +226,7 @@ def run_bake_checks(
     )
     completed = run(command, check=False, cwd=tree.root, env=_bake_env(c, ()), timeout=600)
     if not completed.ok and lint_bake.checks_unsupported(completed.stderr + completed.stdout):
-        result.skipped = f"builder {name} can't run checks (its Dockerfile frontend is too old)"
+        result.skipped = f"builder {found.name} can't run checks (its Dockerfile frontend is too old)"
         return result
     try:
         result.findings = lint_bake.findings_from_check(completed.stdout, tree.root, default_plan)

@@ -1,40 +1,102 @@
 """Every lint tool over one tree, in the report's order: shellcheck, hadolint, pins, bake, ruff, mypy.
 
-Findings are merged into one report; the exit status is 0 only when every tool is clean.
+The tools run side by side (``tasks.lint.steps``), each once over all of its files; the report is
+assembled afterwards in its fixed order, so it reads exactly as a sequential run's would. Findings
+are merged into one report; the exit status is 0 only when every tool is clean.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
+
 from invoke import Context
 
 from tasks.lint import files as lint_files
-from tasks.lint.bake_tree import BakeTree, run_bake_checks, run_bake_definition
+from tasks.lint.bake_tree import (
+    BakeTree,
+    Resolution,
+    bake_definition_result,
+    check_builder,
+    resolve_default,
+    resolve_full,
+    run_bake_checks,
+)
 from tasks.lint.findings import ToolResult
 from tasks.lint.pinning import run_pins
+from tasks.lint.steps import Step, Steps
 from tasks.lint.tools import run_hadolint, run_mypy, run_ruff, run_shellcheck
 from tasks.lint.tree import excluded_patterns, tree_files
 from tasks.shared.process import REPO_ROOT
+from tasks.shared.settings import settings
+
+
+def lint_workers(cpus: int | None) -> int:
+    """One step more than cores (at least 2): bake's checks and the builder lookup mostly wait on
+    BuildKit, and a third step keeps both cores busy meanwhile."""
+    return max(2, (cpus or 1) + 1)
 
 
 def lint_tree(c: Context, tree: BakeTree, fix: bool, builder: str | None) -> list[ToolResult]:
     root = tree.root
+    # Built here, once: the steps read the settings from several threads.
+    settings(c)
     files = tree_files(root, excluded_patterns(c, root))
     scripts = lint_files.shell_scripts(root, files)
     dockerfiles = lint_files.dockerfiles(files)
-    results = [run_shellcheck(root, scripts, fix), run_hadolint(root, dockerfiles)]
-    # Named files that are all missing still run: the missing ones are findings.
-    if tree.files or tree.missing:
-        bake_result, default_plan, printed = run_bake_definition(c, tree)
-        if tree.found:
-            bake_result.note = f"found {', '.join(tree.files)}"
-        results.append(run_pins(c, root, dockerfiles, printed))
-        results.append(bake_result)
-        results.append(run_bake_checks(c, tree, default_plan, builder))
-    else:
-        results.append(run_pins(c, root, dockerfiles, {}))
-        results.append(ToolResult("bake", skipped=tree.unusable or "no bake files in this tree"))
     python_files = lint_files.python_files(files)
-    results.append(run_ruff(root, python_files, fix))
+    steps = Steps(lint_workers(os.cpu_count()))
+    # bake's chain is the longest (print, then check), so it is added, and started, first.
+    bake = _add_bake_steps(c, steps, tree, dockerfiles, builder)
+    shellcheck = steps.add("shellcheck", lambda: run_shellcheck(root, scripts, fix))
+    hadolint = steps.add("hadolint", lambda: run_hadolint(root, dockerfiles))
+    ruff = steps.add("ruff", lambda: run_ruff(root, python_files, fix))
     # Only this repository keeps mypy's cache (.mypy_cache, ignored by git); another tree is left as it was.
-    results.append(run_mypy(root, python_files, keep_cache=root == REPO_ROOT))
-    return results
+    keep_cache = root == REPO_ROOT
+    # With --fix, ruff rewrites the files mypy reads: mypy checks them once ruff is done.
+    mypy = steps.add(
+        "mypy", lambda: run_mypy(root, python_files, keep_cache=keep_cache), after=[ruff] if fix else []
+    )
+    steps.run()
+    return [
+        shellcheck.result(),
+        hadolint.result(),
+        *(step.result() for step in bake),
+        ruff.result(),
+        mypy.result(),
+    ]
+
+
+def _add_bake_steps(
+    c: Context, steps: Steps, tree: BakeTree, dockerfiles: Sequence[str], builder: str | None
+) -> list[Step[ToolResult]]:
+    """The pins, bake and bake-check steps, in the report's order."""
+    root = tree.root
+    if not (tree.files or tree.missing):
+        pins = steps.add("pins", lambda: run_pins(c, root, dockerfiles, {}))
+        skipped = ToolResult("bake", skipped=tree.unusable or "no bake files in this tree")
+        return [pins, steps.add("bake", lambda: skipped)]
+    if tree.missing:
+        # Named files that are all missing still run: the missing ones are findings; bake can't
+        # resolve a tree with a file missing, so nothing is printed or checked.
+        return [
+            steps.add("pins", lambda: run_pins(c, root, dockerfiles, {})),
+            steps.add("bake", lambda: bake_definition_result(tree, None, None)),
+            steps.add("bake-check", lambda: run_bake_checks(c, tree, {}, builder)),
+        ]
+    default = steps.add("bake-print-default", lambda: resolve_default(c, tree))
+    full = steps.add("bake-print-full", lambda: resolve_full(c, tree))
+    # Looked up beside the prints; only read (and its errors raised) when the default targets resolve.
+    probe = steps.add("bake-builder", lambda: check_builder(c, builder))
+    check = steps.add(
+        "bake-check",
+        lambda: run_bake_checks(c, tree, default.result().plan, builder, probe.result),
+        after=[default, probe],
+    )
+    pins = steps.add("pins", lambda: run_pins(c, root, dockerfiles, full.result().plan), after=[full])
+    bake = steps.add("bake", lambda: _definition(tree, default, full), after=[default, full])
+    return [pins, bake, check]
+
+
+def _definition(tree: BakeTree, default: Step[Resolution], full: Step[Resolution]) -> ToolResult:
+    return bake_definition_result(tree, default.result(), full.result())

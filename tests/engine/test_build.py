@@ -4,7 +4,7 @@ import json
 import uuid
 
 import pytest
-from enginekit import inv
+from enginekit import docker, inv
 
 pytestmark = pytest.mark.engine
 
@@ -79,3 +79,41 @@ def test_bad_overrides_exit_2_with_one_line(args, env, message):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_a_repeated_build_uses_its_remembered_plan_and_any_change_makes_a_new_one(tmp_path):
+    env = {"XDG_CACHE_HOME": str(tmp_path)}
+    first = inv("build", "--target", "tests-smoke", "--progress", "quiet", env=env)
+    assert "(plan remembered)" not in first.stderr
+    plans = list((tmp_path / "bakehouse" / "plans").glob("*.json"))
+    assert len(plans) == 1
+    again = inv("build", "--target", "tests-smoke", "--progress", "quiet", env=env)
+    assert "(plan remembered)" in again.stderr.splitlines()[0]
+    # A new value of an input (here a --set override) is a new plan, asked of bake and stored.
+    changed = inv("build", "--target", "tests-smoke", "--progress", "quiet",
+                  "--set", "tests-smoke*.args.smoke_imports=", env=env)  # fmt: skip
+    assert "(plan remembered)" not in changed.stderr
+    assert len(list((tmp_path / "bakehouse" / "plans").glob("*.json"))) == 2
+
+
+def _image_label(tag: str, label: str) -> str:
+    out = docker("image", "inspect", "--format", f'{{{{index .Config.Labels "{label}"}}}}', tag, check=False)
+    return out.stdout.strip()
+
+
+def test_a_no_op_build_loads_nothing_and_a_changed_image_still_reaches_the_engine():
+    """On the user's builder: unchanged images are not sent to the engine again; changed or missing
+    ones are."""
+    tag = "bakehouse/install--debian--trixie-slim--default:latest"
+    inv("build", "--target", "install", "--progress", "quiet")
+    again = inv("build", "--target", "install", "--progress", "quiet")
+    assert "1 image(s) already in the engine, unchanged: nothing to load" in again.stderr
+    nonce = uuid.uuid4().hex
+    changed = inv("build", "--target", "install", "--progress", "quiet",
+                  "--set", f"install*.labels.org.bakehouse.test={nonce}")  # fmt: skip
+    assert "loading 1 changed image(s) into the engine" in changed.stderr
+    assert _image_label(tag, "org.bakehouse.test") == nonce
+    docker("image", "rm", tag)
+    missing = inv("build", "--target", "install", "--progress", "quiet")
+    assert "loading 1 changed image(s) into the engine" in missing.stderr
+    assert _image_label(tag, "org.bakehouse.test") == ""

@@ -53,7 +53,7 @@ def test_full_matrix_overrides_select_every_allowed_value(make_context):
     assert full_matrix_overrides(make_context()) == [
         'sys_names=["debian"]',
         'sys_versions=["trixie-slim", "bookworm-slim"]',
-        'feat_sets=["default", "postgres"]',
+        'feat_sets=["default", "postgres", "sentry"]',
     ]
 
 

@@ -39,7 +39,7 @@ def test_code_defaults_are_invoke_yaml_values(repo_root: Path) -> None:
     assert documented["lint"].pop("full_matrix") == {
         "sys_names": ["debian"],
         "sys_versions": ["trixie-slim", "bookworm-slim"],
-        "feat_sets": ["default", "postgres"],
+        "feat_sets": ["default", "postgres", "sentry"],
     }
     code = {section: dict(values) for section, values in DEFAULTS.items()}
     assert code["lint"].pop("full_matrix") == {}
