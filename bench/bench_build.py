@@ -72,11 +72,11 @@ def executed_twice(reader: RawJsonReader) -> list[str]:
     return sorted(text for text, seen in digests.items() if len(seen) > 1)
 
 
-def step_seconds(reader: RawJsonReader, target_prefix: str) -> float:
+def step_seconds(reader: RawJsonReader, command_part: str) -> float:
+    """Seconds of the executed steps whose command holds `command_part` (an ancestor's vertex is
+    attributed to whichever target reported it first, so the command, not the target, tells)."""
     return sum(
-        (v.completed or 0) - (v.started or 0)
-        for v in reader.executed_steps()
-        if (v.target or "").startswith(target_prefix)
+        (v.completed or 0) - (v.started or 0) for v in reader.executed_steps() if command_part in v.rest
     )
 
 
@@ -104,8 +104,8 @@ def main() -> None:
     subprocess.run(["docker", "buildx", "rm", two_cell_builder], capture_output=True)
     cold_three, three = cold_rawjson("bakehouse-bench-3", 'feat_sets=["default","postgres","sentry"]')
     twice = executed_twice(three)
-    postgres_compile = step_seconds(three, "deps--debian--trixie-slim--postgres")
-    postgres_apt = step_seconds(three, "builder--debian--trixie-slim--postgres")
+    postgres_compile = step_seconds(three, '"matrix-synapse[postgres]==')
+    postgres_apt = step_seconds(three, "libpq-dev")
 
     # The floor under (a): what any `inv` pays before bakehouse does anything.
     python = [sys.executable, "-c", "import invoke"]

@@ -35,6 +35,17 @@ def output_types(target: Mapping[str, Any]) -> list[str]:
     return types
 
 
+def output_attributes(target: Mapping[str, Any]) -> dict[str, str]:
+    """The single output's attributes (type, compression, ...), string or object form alike."""
+    entries = target.get("output") or []
+    if len(entries) != 1:
+        return {}
+    entry = entries[0]
+    if isinstance(entry, Mapping):
+        return {str(key): str(value) for key, value in entry.items()}
+    return dict(part.partition("=")[::2] for part in str(entry).split(","))
+
+
 def engine_loads(plan: Mapping[str, Any], names: Sequence[str]) -> dict[str, list[str]]:
     """The requested targets that export to the engine (`type=docker` with tags): name -> tags."""
     targets = plan.get("target") or {}
@@ -47,9 +58,19 @@ def engine_loads(plan: Mapping[str, Any], names: Sequence[str]) -> dict[str, lis
     return loads
 
 
-def image_export_args(loads: Mapping[str, Sequence[str]], metadata_file: Path) -> list[str]:
-    """bake arguments for the first pass: those targets into the builder's store, digests noted."""
-    args = [f"--set={name}.output=type=image" for name in loads]
+def image_export_args(
+    loads: Mapping[str, Sequence[str]], metadata_file: Path, plan: Mapping[str, Any] | None = None
+) -> list[str]:
+    """bake arguments for the first pass: those targets into the builder's store, digests noted.
+    The output keeps its other attributes (compression): the load that may follow then reuses the
+    blobs compressed here instead of compressing again."""
+    targets = (plan or {}).get("target") or {}
+    args = []
+    for name in loads:
+        attributes = {**output_attributes(targets.get(name) or {}), "type": "image"}
+        attributes.pop("dest", None)
+        output = ",".join(["type=image", *(f"{k}={v}" for k, v in attributes.items() if k != "type")])
+        args.append(f"--set={name}.output={output}")
     return [*args, f"--metadata-file={metadata_file}"]
 
 

@@ -130,7 +130,11 @@ def bake_build(
         for number, batch in enumerate(batches):
             batch_loads = {name: loads[name] for name in batch if name in loads}
             metadata_file = Path(scratch) / f"metadata-{number}.json"
-            export = engine_load.image_export_args(batch_loads, metadata_file) if batch_loads else []
+            export = (
+                engine_load.image_export_args(batch_loads, metadata_file, invocation.plan)
+                if batch_loads
+                else []
+            )
             calls.append(_run_bake([*cmd, *export, *batch], env, mode, batch))
             metadata.update(engine_load.read_metadata(metadata_file))
         outcomes = summarize(calls)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -182,51 +182,36 @@ def _builder_for_checks(c: Context, name: str | None) -> str:
     return resolve_builder_name(c, name or settings(c).lint.check_builder or None)
 
 
-@dataclass(frozen=True)
-class CheckBuilder:
-    """The builder `bake --call check` runs on, and whether it exists."""
-
-    name: str
-    exists: bool
-
-
-def check_builder(c: Context, builder: str | None) -> CheckBuilder:
-    name = _builder_for_checks(c, builder)
-    return CheckBuilder(name, run(["docker", "buildx", "inspect", name], check=False).ok)
+def builder_exists(name: str) -> bool:
+    return run(["docker", "buildx", "inspect", name], check=False).ok
 
 
 def run_bake_checks(
-    c: Context,
-    tree: BakeTree,
-    default_plan: Mapping[str, Any],
-    builder: str | None,
-    probe: Callable[[], CheckBuilder] | None = None,
+    c: Context, tree: BakeTree, default_plan: Mapping[str, Any], builder: str | None
 ) -> ToolResult:
-    """`bake --call check` of the default targets, when the builder's frontend can run checks.
-
-    ``probe``: the builder, when the caller looked it up already (beside other work); by default it
-    is looked up here, and only when there is something to check.
-    """
+    """`bake --call check` of the default targets, when the builder's frontend can run checks."""
     result = ToolResult(
         "bake-check", files_checked=len(lint_bake.bindings_from_print(default_plan, tree.root))
     )
     if not default_plan:
         result.skipped = "the default targets don't resolve (see bake)"
         return result
-    found = probe() if probe is not None else check_builder(c, builder)
-    if not found.exists:
-        result.skipped = f"builder {found.name} does not exist (inv builder.create, or --builder NAME)"
-        return result
+    name = _builder_for_checks(c, builder)
     command = (
-        tree.command("--builder", found.name, "--call", "check,format=json")
+        tree.command("--builder", name, "--call", "check,format=json")
         # bake refuses targets that declare entitlements unless they are allowed, even for checks.
         .options("--allow", list(settings(c).bake.allow), joined=True)
         .args(*lint_bake.check_overrides(default_plan))
         .args(*settings(c).bake.default_targets)
     )
     completed = run(command, check=False, cwd=tree.root, env=_bake_env(c, ()), timeout=600)
+    # Whether the builder exists is asked only when the check failed: a lookup first would cost
+    # every run a round trip to the builder.
+    if not completed.ok and not builder_exists(name):
+        result.skipped = f"builder {name} does not exist (inv builder.create, or --builder NAME)"
+        return result
     if not completed.ok and lint_bake.checks_unsupported(completed.stderr + completed.stdout):
-        result.skipped = f"builder {found.name} can't run checks (its Dockerfile frontend is too old)"
+        result.skipped = f"builder {name} can't run checks (its Dockerfile frontend is too old)"
         return result
     try:
         result.findings = lint_bake.findings_from_check(completed.stdout, tree.root, default_plan)

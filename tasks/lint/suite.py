@@ -17,7 +17,6 @@ from tasks.lint.bake_tree import (
     BakeTree,
     Resolution,
     bake_definition_result,
-    check_builder,
     resolve_default,
     resolve_full,
     run_bake_checks,
@@ -32,8 +31,8 @@ from tasks.shared.settings import settings
 
 
 def lint_workers(cpus: int | None) -> int:
-    """One step more than cores (at least 2): bake's checks and the builder lookup mostly wait on
-    BuildKit, and a third step keeps both cores busy meanwhile."""
+    """One step more than cores (at least 2): bake's checks mostly wait on BuildKit, and a third
+    step keeps both cores busy meanwhile."""
     return max(2, (cpus or 1) + 1)
 
 
@@ -86,12 +85,8 @@ def _add_bake_steps(
         ]
     default = steps.add("bake-print-default", lambda: resolve_default(c, tree))
     full = steps.add("bake-print-full", lambda: resolve_full(c, tree))
-    # Looked up beside the prints; only read (and its errors raised) when the default targets resolve.
-    probe = steps.add("bake-builder", lambda: check_builder(c, builder))
     check = steps.add(
-        "bake-check",
-        lambda: run_bake_checks(c, tree, default.result().plan, builder, probe.result),
-        after=[default, probe],
+        "bake-check", lambda: run_bake_checks(c, tree, default.result().plan, builder), after=[default]
     )
     pins = steps.add("pins", lambda: run_pins(c, root, dockerfiles, full.result().plan), after=[full])
     bake = steps.add("bake", lambda: _definition(tree, default, full), after=[default, full])

@@ -38,6 +38,14 @@ def test_the_first_pass_exports_to_the_builder_store_and_notes_digests():
     assert args == ["--set=install--x.output=type=image", "--metadata-file=/tmp/m.json"]
 
 
+def test_the_first_pass_keeps_the_outputs_compression_in_both_forms():
+    loads = {"install--x": ["t"], "testee--x": ["u"]}
+    assert image_export_args(loads, Path("/m.json"), PLAN)[:2] == [
+        "--set=install--x.output=type=image,compression=zstd",
+        "--set=testee--x.output=type=image,compression=zstd",
+    ]
+
+
 LOADS = {"install--x": ["bakehouse/install--x:latest"], "testee--x": ["bakehouse/testee--x"]}
 META = {
     "install--x": {"containerimage.config.digest": "sha256:aaa", "containerimage.digest": "sha256:m1"},
