@@ -13,24 +13,14 @@ from pathlib import Path
 INV = str(Path(sys.executable).with_name("inv"))
 
 BAKE = 'group "default" {\n  targets = ["app"]\n}\n\ntarget "app" {\n  dockerfile = "Dockerfile"\n}\n'
-TERRAFORM = (
-    'provider "aws" {\n  region = "eu-west-1"\n}\n\nresource "aws_s3_bucket" "b" {\n  bucket = "x"\n}\n'
-)
-
-
-def write(root, files):
-    for relative, text in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
 
 
 def lint(repo_root, tree):
     return subprocess.run([INV, "lint", "--path", str(tree)], cwd=repo_root, capture_output=True, text=True)
 
 
-def test_lint_of_a_tree_without_bake_files_says_so_and_skips(repo_root, tmp_path):
-    write(tmp_path, {"Dockerfile": "FROM scratch\n", "infra/main.hcl": TERRAFORM})
+def test_lint_of_a_tree_without_bake_files_says_so_and_skips(repo_root, tmp_path, write_tree, terraform_hcl):
+    write_tree(tmp_path, {"Dockerfile": "FROM scratch\n", "infra/main.hcl": terraform_hcl})
     result = lint(repo_root, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     [line] = [line for line in result.stdout.splitlines() if line.startswith("bake:")]
@@ -38,8 +28,8 @@ def test_lint_of_a_tree_without_bake_files_says_so_and_skips(repo_root, tmp_path
     assert line.endswith("; pass --bake-file")
 
 
-def test_lint_of_a_tree_with_clashing_bake_files_names_them(repo_root, tmp_path):
-    write(tmp_path, {"a/docker-bake.hcl": BAKE, "b/docker-bake.hcl": BAKE})
+def test_lint_of_a_tree_with_clashing_bake_files_names_them(repo_root, tmp_path, write_tree):
+    write_tree(tmp_path, {"a/docker-bake.hcl": BAKE, "b/docker-bake.hcl": BAKE})
     result = lint(repo_root, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     [line] = [line for line in result.stdout.splitlines() if line.startswith("bake:")]

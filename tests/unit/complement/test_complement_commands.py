@@ -6,22 +6,7 @@ import pytest
 
 from tasks.complement import runner
 from tasks.complement.isolation import RUN_LABEL
-from tasks.complement.plan import SuiteSettings
 from tasks.shared.process import Completed
-
-SETTINGS = SuiteSettings(
-    base_image="bakehouse-complement-testee:r1",
-    packages=("./tests/csapi",),
-    run="^(TestLogin)$",
-    skip="",
-    timeout="30m",
-    parallel=2,
-    count=1,
-    shuffle="off",
-    spawn_timeout=120,
-    dirty=True,
-    share_env_prefix="BAKEHOUSE_TESTEE_",
-)
 
 
 @pytest.fixture
@@ -36,8 +21,8 @@ def commands(monkeypatch):
     return ran
 
 
-def test_listing_the_suite_runs_the_tester_offline_with_names_only_in_argv(commands):
-    runner.list_tests("tester:r1", SETTINGS, "bh-r1-list", "r1")
+def test_listing_the_suite_runs_the_tester_offline_with_names_only_in_argv(commands, suite_settings):
+    runner.list_tests("tester:r1", suite_settings, "bh-r1-list", "r1")
     [(argv, env)] = commands
     assert argv[:10] == [
         "docker", "run", "--rm", "--init", "--name", "bh-r1-list", "--label", f"{RUN_LABEL}=r1",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from tasks.complement import plan as complement_plan
-from tasks.complement.plan import SuiteSettings, cells_from_plan
+from tasks.complement.plan import cells_from_plan
 
 
 def target(tag: str | None) -> dict[str, object]:
@@ -72,20 +74,8 @@ def test_missing_tester_or_tag_is_an_error() -> None:
         )
 
 
-def test_tester_environment_carries_the_settings_and_the_prefixed_testee_env() -> None:
-    settings = SuiteSettings(
-        base_image="bakehouse-complement-testee:r1",
-        packages=("./tests/csapi", "./tests"),
-        run="^(TestLogin)$",
-        skip="",
-        timeout="30m",
-        parallel=2,
-        count=1,
-        shuffle="off",
-        spawn_timeout=120,
-        dirty=True,
-        share_env_prefix="BAKEHOUSE_TESTEE_",
-    )
+def test_tester_environment_carries_the_settings_and_the_prefixed_testee_env(suite_settings) -> None:
+    settings = replace(suite_settings, packages=("./tests/csapi", "./tests"))
     env = complement_plan.tester_environment(
         settings, {"SYNAPSE_CONFIG_EXTRA": "enable_registration: false\n"}
     )

@@ -11,30 +11,20 @@ from tasks.lint.findings import ToolResult
 
 BAKE = 'group "default" {\n  targets = ["app"]\n}\n\ntarget "app" {\n  dockerfile = "Dockerfile"\n}\n'
 JSON_BAKE = json.dumps({"target": {"app": {"context": "."}}})
-TERRAFORM = (
-    'provider "aws" {\n  region = "eu-west-1"\n}\n\nresource "aws_s3_bucket" "b" {\n  bucket = "x"\n}\n'
-)
-
-
-def write(root, files):
-    for relative, text in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
 
 
 def found(root, exclude=()):
     return find_bake_files(root, walk_tree(root, exclude))
 
 
-def test_docker_bake_hcl_at_the_root_is_found(tmp_path):
-    write(tmp_path, {"docker-bake.hcl": BAKE, "Dockerfile": "FROM scratch\n", "README.md": "hi\n"})
+def test_docker_bake_hcl_at_the_root_is_found(tmp_path, write_tree):
+    write_tree(tmp_path, {"docker-bake.hcl": BAKE, "Dockerfile": "FROM scratch\n", "README.md": "hi\n"})
     assert found(tmp_path).files == ("docker-bake.hcl",)
 
 
-def test_bake_files_in_a_docker_subfolder_with_their_variables(tmp_path):
+def test_bake_files_in_a_docker_subfolder_with_their_variables(tmp_path, write_tree):
     # The homeserver layout: docker/bake.hcl, with variables and functions in a file of their own.
-    write(
+    write_tree(
         tmp_path,
         {
             "docker/bake.hcl": BAKE,
@@ -47,19 +37,19 @@ def test_bake_files_in_a_docker_subfolder_with_their_variables(tmp_path):
     assert found(tmp_path).files == ("docker/bake.hcl", "docker/variables.hcl")
 
 
-def test_terraform_and_other_hcl_are_not_bake_files(tmp_path):
-    write(
+def test_terraform_and_other_hcl_are_not_bake_files(tmp_path, write_tree, terraform_hcl):
+    write_tree(
         tmp_path,
         {
-            "infra/main.hcl": TERRAFORM,
+            "infra/main.hcl": terraform_hcl,
             "infra/vars.hcl": 'variable "region" {\n  default = "x"\n}\n',
-            "docker/mixed.hcl": BAKE + TERRAFORM,
+            "docker/mixed.hcl": BAKE + terraform_hcl,
             "packer/image.pkr.hcl": 'source "docker" "debian" {\n  image = "debian"\n}\n',
             ".terraform.lock.hcl": 'provider "registry.terraform.io/hashicorp/aws" {\n}\n',
         },
     )
     assert found(tmp_path).files == ()
-    assert bake_blocks("infra/main.hcl", TERRAFORM) is None
+    assert bake_blocks("infra/main.hcl", terraform_hcl) is None
     assert bake_blocks("x.hcl", BAKE) == [("group", "default"), ("target", "app")]
 
 
@@ -71,8 +61,8 @@ def test_nested_blocks_are_skipped_and_bare_labels_are_read(tmp_path):
     assert bake_blocks("bake.hcl", text) == [("variable", "v"), ("target", "app")]
 
 
-def test_excluded_skipped_and_vendored_directories(tmp_path):
-    write(
+def test_excluded_skipped_and_vendored_directories(tmp_path, write_tree):
+    write_tree(
         tmp_path,
         {
             "node_modules/pkg/docker-bake.hcl": BAKE,
@@ -87,8 +77,8 @@ def test_excluded_skipped_and_vendored_directories(tmp_path):
     assert found(tmp_path, exclude=["build"]).files == ("images/bake.hcl",)
 
 
-def test_only_json_files_defining_targets_are_bake_files(tmp_path):
-    write(
+def test_only_json_files_defining_targets_are_bake_files(tmp_path, write_tree):
+    write_tree(
         tmp_path,
         {
             "docker-bake.json": JSON_BAKE,
@@ -100,8 +90,8 @@ def test_only_json_files_defining_targets_are_bake_files(tmp_path):
     assert found(tmp_path).files == ("docker-bake.json",)
 
 
-def test_bake_order_base_files_then_others_then_overrides(tmp_path):
-    write(
+def test_bake_order_base_files_then_others_then_overrides(tmp_path, write_tree):
+    write_tree(
         tmp_path,
         {
             name: JSON_BAKE if name.endswith(".json") else BAKE
@@ -127,8 +117,8 @@ def test_bake_order_base_files_then_others_then_overrides(tmp_path):
     )
 
 
-def test_directories_are_combined_when_their_names_differ(tmp_path):
-    write(
+def test_directories_are_combined_when_their_names_differ(tmp_path, write_tree):
+    write_tree(
         tmp_path,
         {
             "docker-bake.hcl": BAKE,
@@ -138,9 +128,9 @@ def test_directories_are_combined_when_their_names_differ(tmp_path):
     assert found(tmp_path).files == ("docker-bake.hcl", "extra/more.hcl")
 
 
-def test_unrelated_trees_defining_the_same_names_clash(tmp_path):
+def test_unrelated_trees_defining_the_same_names_clash(tmp_path, write_tree):
     # bake would merge them silently (the later "app" and "default" win), so nothing is picked.
-    write(
+    write_tree(
         tmp_path,
         {
             "a/docker-bake.hcl": BAKE,
@@ -156,8 +146,8 @@ def test_unrelated_trees_defining_the_same_names_clash(tmp_path):
     )
 
 
-def test_a_tree_without_bake_files_has_none_and_no_clash(tmp_path):
-    write(tmp_path, {"Dockerfile": "FROM scratch\n", "compose.yaml": "services: {}\n"})
+def test_a_tree_without_bake_files_has_none_and_no_clash(tmp_path, write_tree):
+    write_tree(tmp_path, {"Dockerfile": "FROM scratch\n", "compose.yaml": "services: {}\n"})
     assert found(tmp_path).files == ()
     assert found(tmp_path).clashes == ()
 
