@@ -66,12 +66,13 @@ def cold_rawjson(builder: str, matrix: str) -> tuple[float, RawJsonReader]:
 
 
 def executed_twice(reader: RawJsonReader) -> list[str]:
-    """Commands executed under more than one digest: the same work done again for another cell.
-    (BuildKit runs one digest once; vertex names carry the expanded command.)"""
-    digests: dict[str, set[str]] = {}
+    """The same command on the same inputs executed under more than one digest: work done again
+    for another cell. (BuildKit runs one digest once; vertex names carry the expanded command, and
+    a step whose parent or copied stage differs per cell is different work by design.)"""
+    digests: dict[tuple[str, tuple[str, ...]], set[str]] = {}
     for vertex in reader.executed_steps():
-        digests.setdefault(vertex.rest, set()).add(vertex.digest)
-    return sorted(text for text, seen in digests.items() if len(seen) > 1)
+        digests.setdefault((vertex.rest, vertex.inputs), set()).add(vertex.digest)
+    return sorted(text for (text, _), seen in digests.items() if len(seen) > 1)
 
 
 def step_seconds(reader: RawJsonReader, command_part: str) -> float:

@@ -43,6 +43,8 @@ class Vertex:
     error: str | None = None
     logs: list[str] = field(default_factory=list)
     rest: str = ""
+    # Digests of the vertices this one builds on (its parent layer, a copied stage, ...).
+    inputs: tuple[str, ...] = ()
 
     @property
     def is_step(self) -> bool:
@@ -113,6 +115,9 @@ class RawJsonReader:
         vertex.started = vertex.started or _time(raw.get("started"))
         vertex.completed = _time(raw.get("completed")) or vertex.completed
         vertex.cached = vertex.cached or bool(raw.get("cached"))
+        inputs = raw.get("inputs")
+        if isinstance(inputs, list) and not vertex.inputs:
+            vertex.inputs = tuple(str(digest) for digest in inputs)
         if raw.get("error"):
             vertex.error = str(raw["error"])
         if vertex.completed is None or was_done:

@@ -82,3 +82,12 @@ def test_malformed_lines_are_counted_and_echoed():
     assert reader.feed("not json") == ["not json"]
     assert reader.feed("") == []
     assert reader.malformed == 1
+
+
+def test_a_vertex_keeps_the_digests_it_builds_on():
+    reader = RawJsonReader()
+    name = "[t 2/2] COPY --link --from=deps /a /a"
+    first = {"digest": "sha256:c", "name": name, "inputs": ["sha256:a", "sha256:b"]}
+    reader.feed(json.dumps({"vertexes": [first]}))
+    reader.feed(json.dumps({"vertexes": [{"digest": "sha256:c", "name": name}]}))  # no inputs now
+    assert reader.vertices["sha256:c"].inputs == ("sha256:a", "sha256:b")
