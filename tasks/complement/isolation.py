@@ -18,6 +18,8 @@ import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from tasks.shared.engine import DEFAULT_ENDPOINT, unix_socket_path
+
 RUN_LABEL = "org.bakehouse.complement.run"
 # Complement's own labels (matrix-org/complement internal/docker).
 COMPLEMENT_CONTEXT_LABEL = "complement_context"
@@ -71,10 +73,9 @@ def run_image_reference(prefix: str, run_id: str) -> str:
 def docker_endpoint(env: Mapping[str, str], context_host: str | None = None) -> str:
     """The daemon this client talks to: DOCKER_HOST, else the current context's host, else the
     default socket. Unix sockets are resolved so two spellings of one socket share a lock."""
-    host = env.get("DOCKER_HOST") or context_host or "unix:///var/run/docker.sock"
-    if host.startswith("unix://"):
-        return "unix://" + os.path.realpath(host.removeprefix("unix://"))
-    return host
+    host = env.get("DOCKER_HOST") or context_host or DEFAULT_ENDPOINT
+    socket = unix_socket_path(host)
+    return "unix://" + os.path.realpath(socket) if socket is not None else host
 
 
 def lock_path(lock_dir: Path, endpoint: str) -> Path:

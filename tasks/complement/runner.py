@@ -45,7 +45,7 @@ from tasks.complement.results import LogsWriter, write_results
 from tasks.complement.select import package_matches
 from tasks.complement.watch import Crash, HomeserverWatch
 from tasks.shared.command import Command
-from tasks.shared.engine import engine_answers
+from tasks.shared.engine import DEFAULT_SOCKET, engine_answers, unix_socket_path
 from tasks.shared.errors import BakehouseError
 from tasks.shared.process import Stream, docker, run, say, stream
 
@@ -318,7 +318,8 @@ class CrashGuard:
 
 
 def _socket_path(endpoint: str) -> str:
-    return endpoint.removeprefix("unix://") if endpoint.startswith("unix://") else "/var/run/docker.sock"
+    """The socket to mount into the tester: the daemon's own, or the default one."""
+    return unix_socket_path(endpoint) or DEFAULT_SOCKET
 
 
 def run_tester(

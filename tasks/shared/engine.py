@@ -13,12 +13,17 @@ from tasks.shared.process import run
 from tasks.shared.settings import EngineSettings
 from tasks.shared.versions import version_at_least
 
+DEFAULT_SOCKET = "/var/run/docker.sock"
+DEFAULT_ENDPOINT = f"unix://{DEFAULT_SOCKET}"
+
+
+def unix_socket_path(endpoint: str) -> str | None:
+    """The socket file of a `unix://` endpoint; None for any other transport."""
+    return endpoint.removeprefix("unix://") if endpoint.startswith("unix://") else None
+
 
 def _socket_path() -> str | None:
-    host = os.environ.get("DOCKER_HOST", "")
-    if not host:
-        return "/var/run/docker.sock"
-    return host.removeprefix("unix://") if host.startswith("unix://") else None
+    return unix_socket_path(engine_endpoint())
 
 
 def socket_answers(path: str, timeout: float = 2.0) -> bool:
@@ -76,7 +81,7 @@ def engine_answers() -> bool:
 
 
 def engine_endpoint() -> str:
-    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    return os.environ.get("DOCKER_HOST") or DEFAULT_ENDPOINT
 
 
 def require_engine() -> None:
