@@ -22,28 +22,23 @@ from typing import Any
 from tasks.shared.process import docker
 
 
-def output_types(target: Mapping[str, Any]) -> list[str]:
-    """The exporter types of a target in `bake --print` (entries are strings or, in newer buildx,
-    objects)."""
-    types = []
-    for entry in target.get("output") or []:
-        if isinstance(entry, Mapping):
-            types.append(str(entry.get("type", "")))
-        else:
-            fields = dict(part.partition("=")[::2] for part in str(entry).split(","))
-            types.append(fields.get("type", ""))
-    return types
-
-
-def output_attributes(target: Mapping[str, Any]) -> dict[str, str]:
-    """The single output's attributes (type, compression, ...), string or object form alike."""
-    entries = target.get("output") or []
-    if len(entries) != 1:
-        return {}
-    entry = entries[0]
+def _entry_attributes(entry: object) -> dict[str, str]:
+    """One output entry of `bake --print`: a string (`type=docker,compression=zstd`) or, in newer
+    buildx, an object."""
     if isinstance(entry, Mapping):
         return {str(key): str(value) for key, value in entry.items()}
     return dict(part.partition("=")[::2] for part in str(entry).split(","))
+
+
+def output_types(target: Mapping[str, Any]) -> list[str]:
+    """The exporter types of a target's outputs."""
+    return [_entry_attributes(entry).get("type", "") for entry in target.get("output") or []]
+
+
+def output_attributes(target: Mapping[str, Any]) -> dict[str, str]:
+    """The single output's attributes (type, compression, ...); empty unless there is exactly one."""
+    entries = target.get("output") or []
+    return _entry_attributes(entries[0]) if len(entries) == 1 else {}
 
 
 def engine_loads(plan: Mapping[str, Any], names: Sequence[str]) -> dict[str, list[str]]:
@@ -67,9 +62,9 @@ def image_export_args(
     targets = (plan or {}).get("target") or {}
     args = []
     for name in loads:
-        attributes = {**output_attributes(targets.get(name) or {}), "type": "image"}
-        attributes.pop("dest", None)
-        output = ",".join(["type=image", *(f"{k}={v}" for k, v in attributes.items() if k != "type")])
+        attributes = output_attributes(targets.get(name) or {})
+        kept = [f"{key}={value}" for key, value in attributes.items() if key not in ("type", "dest")]
+        output = ",".join(["type=image", *kept])
         args.append(f"--set={name}.output={output}")
     return [*args, f"--metadata-file={metadata_file}"]
 

@@ -179,12 +179,12 @@ class BakeInvocation:
 
 
 def remembered_plan(
-    c: Context, targets: list[str], sets: Sequence[str], env: dict[str, str]
+    files: Sequence[str], targets: list[str], sets: Sequence[str], env: dict[str, str]
 ) -> tuple[str, dict[str, Any] | None]:
     """The plan cache's key for this build, and the plan stored under it by an earlier build."""
-    files = [(name, (REPO_ROOT / name).read_bytes()) for name in bake_files(c)]
+    contents = [(name, (REPO_ROOT / name).read_bytes()) for name in files]
     key = plan_cache.plan_key(
-        root=REPO_ROOT, files=files, env=env, targets=targets, sets=sets, cores=os.cpu_count() or 1,
+        root=REPO_ROOT, files=contents, env=env, targets=targets, sets=sets, cores=os.cpu_count() or 1,
         buildx=plan_cache.buildx_identity(env),
     )  # fmt: skip
     return key, plan_cache.load(plan_cache.cache_dir(env), key)
@@ -202,7 +202,8 @@ def bake_command(
     # One environment (git and Go variables cost subprocesses) for the plan and the build.
     env = bake_env(c, resolve_matrix(c, matrix_overrides))
     check_sets(sets)  # before the plan cache: a remembered plan must not skip the check
-    key, remembered = remembered_plan(c, targets, sets, env)
+    files = bake_files(c)
+    key, remembered = remembered_plan(files, targets, sets, env)
     plan = remembered if remembered is not None else _print_plan(c, targets, sets, env, REPO_ROOT)
     names = requested_targets(plan, targets)
     allow = needed_entitlements(c, plan, names)
@@ -210,7 +211,7 @@ def bake_command(
     settings(c).cache.validate()
     builder_name = prepare_builder(c, builder)
     command = (
-        Command(*_base_args(c, bake_files(c), sets))
+        Command(*_base_args(c, files, sets))
         .option("--builder", builder_name, joined=True)
         .options("--allow", allow, joined=True)
     )
