@@ -5,16 +5,16 @@ from __future__ import annotations
 import sys
 
 from tasks.build.progress import TargetOutcome
+from tasks.shared.table import align
 
 
 def print_summary(outcomes: list[TargetOutcome], total_seconds: float, exit_status: int) -> None:
     rows = [("TARGET", "STATUS", "TIME", "STEPS RUN/CACHED")]
     for o in outcomes:
         rows.append((o.name, o.status, f"{o.seconds:.1f}s", f"{o.steps_executed}/{o.steps_cached}"))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
     print(file=sys.stderr)
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip(), file=sys.stderr)
+    for line in align(rows):
+        print(line, file=sys.stderr)
     for o in outcomes:
         if o.status == "failed" and o.error:
             print(f"{o.name}: {o.error.strip().splitlines()[-1]}", file=sys.stderr)

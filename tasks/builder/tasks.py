@@ -16,6 +16,7 @@ from tasks.builder.service import (
 from tasks.shared.buildx import list_builders
 from tasks.shared.engine import require_engine
 from tasks.shared.errors import bad_input
+from tasks.shared.table import align
 
 
 @task(
@@ -80,6 +81,4 @@ def ls(c: Context) -> None:
     rows = [("NAME", "DRIVER", "STATUS", "BUILDKIT")]
     for builder in list_builders():
         rows.append((builder.name, builder.driver, builder.node.status, builder.node.version))
-    widths = [max(len(str(row[i])) for row in rows) for i in range(4)]
-    for row in rows:
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    print("\n".join(align(rows)))

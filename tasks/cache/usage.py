@@ -9,6 +9,7 @@ from typing import Any
 from tasks.shared.buildx import CATEGORIES, UsageRecord
 from tasks.shared.command import Command
 from tasks.shared.errors import bad_input
+from tasks.shared.table import align
 from tasks.shared.units import check_flag_size, check_go_duration, format_size, parse_human_size
 
 # The keys `buildx prune --filter` takes (its reference), plus unused-for, the old name of until.
@@ -83,12 +84,8 @@ def render_summary(summary: UsageSummary, builder: str) -> list[str]:
         for group in summary.groups
     ]
     rows.append(("total", str(summary.records), format_size(summary.total), format_size(summary.reclaimable)))
-    widths = [max(len(row[index]) for row in rows) for index in range(4)]
     lines = [f"builder {builder}:"]
-    for row in rows:
-        cells = [row[0].ljust(widths[0])]
-        cells += [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
-        lines.append("  " + "  ".join(cells))
+    lines += ["  " + line for line in align(rows, right=(1, 2, 3))]
     if summary.shared:
         lines.append(f"  ({format_size(summary.shared)} shared with the engine's images)")
     return lines
