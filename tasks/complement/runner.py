@@ -168,7 +168,7 @@ def daemon_lock(path: Path, owner: str, *, wait: bool) -> Iterator[None]:
 
 @contextlib.contextmanager
 def daemon_held(lock_dir: str, run_id: str, *, wait: bool) -> Iterator[None]:
-    """The daemon lock for this run, owned under a name that tells others which run waits them."""
+    """The daemon lock for this run, owned under a name that tells waiting runs which run they wait for."""
     lock = lock_for_current_daemon(lock_dir)
     owner = f"run {run_id}, pid {os.getpid()} on {socket.gethostname()}, since {time.strftime('%H:%M:%S')}"
     with daemon_lock(lock, owner, wait=wait):
