@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from enginekit import docker
+from registrykit import TlsRegistry, running_registry
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -22,3 +23,11 @@ def builder_name() -> Iterator[str]:
     name = f"bh-test-{uuid.uuid4().hex[:8]}"
     yield name
     docker("buildx", "rm", name, check=False)
+
+
+@pytest.fixture(scope="session")
+def tls_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsRegistry]:
+    """A TLS + htpasswd registry for the session (see registrykit); stopped at the end. A test that
+    stops it brings it back (``with tls_registry.stopped(): ...``)."""
+    with running_registry(tmp_path_factory.mktemp("tls-registry")) as registry:
+        yield registry

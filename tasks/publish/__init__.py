@@ -1,0 +1,1 @@
+"""`inv publish`: content-addressed tags, skip-if-published, pushing to a registry."""

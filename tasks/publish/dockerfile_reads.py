@@ -1,0 +1,155 @@
+"""What a Dockerfile reads from its build context: the sources of COPY/ADD without --from and of
+RUN bind mounts without from=.
+
+The answer is a list of context-relative patterns (globs allowed, as COPY takes them) plus one flag,
+``whole_context``, for any source that is the context's root or can't be resolved without running
+the build (a variable in the path): then every file of the context counts as read. Reading too
+much only makes a content tag change more often; reading too little would let two different
+images share a tag, so every doubt goes to the whole context.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import posixpath
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+# A parser directive (`# escape=`` ` ...) is a comment line of this form before any instruction.
+_DIRECTIVE = re.compile(r"^#\s*([A-Za-z][A-Za-z0-9]*)\s*=\s*(\S+)\s*$")
+# A heredoc marker of RUN/COPY/ADD: <<EOF, <<-EOF, <<"EOF", <<'EOF'.
+_HEREDOC = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
+_HEREDOC_INSTRUCTIONS = ("RUN", "COPY", "ADD")
+# ADD fetches these itself: they are not files of the context (the Dockerfile text names them).
+_REMOTE_SOURCE = re.compile(r"^([a-z][a-z0-9+.-]*://|git@)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ContextReads:
+    """The context paths a Dockerfile reads: cleaned patterns relative to the context root."""
+
+    patterns: tuple[str, ...] = ()
+    whole_context: bool = False
+
+
+def _directives_escape(lines: list[str]) -> str:
+    escape = "\\"
+    for line in lines:
+        match = _DIRECTIVE.match(line)
+        if not match:
+            break
+        if match.group(1).lower() == "escape" and match.group(2) in ("\\", "`"):
+            escape = match.group(2)
+    return escape
+
+
+def logical_lines(text: str) -> Iterator[str]:
+    """The instructions of a Dockerfile, one per item: continuations joined, comments and blank
+    lines dropped, heredoc bodies skipped (their lines are not instructions)."""
+    lines = text.splitlines()
+    escape = _directives_escape(lines)
+    pending = ""
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue  # also inside a continuation, where BuildKit drops them too
+        trimmed = line.rstrip()
+        if trimmed.endswith(escape):
+            pending += trimmed[: -len(escape)]
+            continue
+        instruction = (pending + line).strip()
+        pending = ""
+        if instruction.split(maxsplit=1)[0].upper() in _HEREDOC_INSTRUCTIONS:
+            for dash, _quote, word in _HEREDOC.findall(instruction):
+                while index < len(lines):
+                    body = lines[index]
+                    index += 1
+                    if (body.lstrip("\t") if dash else body) == word:
+                        break
+        yield instruction
+    if pending.strip():
+        yield pending.strip()
+
+
+def _split_flags(rest: str) -> tuple[list[str], str]:
+    """Leading `--flag[=value]` words, and the text after them."""
+    flags: list[str] = []
+    remainder = rest.strip()
+    while remainder.startswith("--"):
+        word, _, remainder = remainder.partition(" ")
+        flags.append(word)
+        remainder = remainder.strip()
+    return flags, remainder
+
+
+def _clean(source: str) -> str | None:
+    """A source as a context-relative path; '' for the context root; None when unresolvable."""
+    if "$" in source:
+        return None  # a build argument or variable: its value is only known inside the build
+    cleaned = posixpath.normpath("/" + source).lstrip("/")
+    return "" if cleaned in (".", "") else cleaned
+
+
+def _copy_sources(instruction: str, rest: str) -> list[str] | None:
+    """Context sources of COPY/ADD; None when the instruction reads another stage or context."""
+    flags, arguments = _split_flags(rest)
+    if any(flag.startswith("--from=") for flag in flags):
+        return None
+    if arguments.startswith("["):
+        try:
+            words = [str(word) for word in json.loads(arguments)]
+        except json.JSONDecodeError:
+            words = arguments.split()
+    else:
+        words = arguments.split()
+    sources = words[:-1]
+    return [
+        source
+        for source in sources
+        if not source.startswith("<<") and not (instruction == "ADD" and _REMOTE_SOURCE.match(source))
+    ]
+
+
+def _bind_mount_sources(rest: str) -> list[str]:
+    """Context sources of RUN --mount flags: bind mounts (the default type) without from=."""
+    flags, _ = _split_flags(rest)
+    sources: list[str] = []
+    for flag in flags:
+        if not flag.startswith("--mount="):
+            continue
+        fields: dict[str, str] = {}
+        for item in next(csv.reader([flag.removeprefix("--mount=")])):
+            key, _, value = item.partition("=")
+            fields[key.strip().lower()] = value.strip()
+        if fields.get("type", "bind") != "bind" or "from" in fields:
+            continue
+        # Without a source a bind mount is the whole context.
+        sources.append(fields.get("source") or fields.get("src") or "/")
+    return sources
+
+
+def context_reads(dockerfile_text: str) -> ContextReads:
+    """The context paths a Dockerfile's instructions read (every stage's: unused stages count too)."""
+    patterns: list[str] = []
+    whole = False
+    for line in logical_lines(dockerfile_text):
+        word, _, rest = line.partition(" ")
+        instruction = word.upper()
+        if instruction in ("COPY", "ADD"):
+            sources = _copy_sources(instruction, rest) or []
+        elif instruction == "RUN":
+            sources = _bind_mount_sources(rest)
+        else:
+            continue  # ONBUILD runs in a child image's build, with that build's context
+        for source in sources:
+            cleaned = _clean(source)
+            if not cleaned:
+                whole = True
+            elif cleaned not in patterns:
+                patterns.append(cleaned)
+    return ContextReads(tuple(patterns), whole)
