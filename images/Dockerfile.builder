@@ -1,5 +1,5 @@
 # Build packages of one feature set (none for a feature set that compiles nothing); never part of
-# the runtime image.
+# the runtime image. What varies between builds is removed as in Dockerfile.base.
 FROM input
 ARG sys_name
 ARG sys_version
@@ -10,5 +10,7 @@ RUN --network=host \
     if [ -n "${build_packages}" ]; then \
       export DEBIAN_FRONTEND=noninteractive \
       && apt-get update -q \
-      && apt-get install -y -q --no-install-recommends ${build_packages}; \
+      && apt-get install -y -q --no-install-recommends ${build_packages} \
+      && rm -rf /var/log/apt/* /var/log/dpkg.log /var/log/alternatives.log \
+           /var/cache/debconf/*-old /var/lib/dpkg/*-old /var/cache/ldconfig/aux-cache; \
     fi

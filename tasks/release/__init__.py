@@ -1,0 +1,1 @@
+"""Reproducible images: `inv verify` (two builds compared) and `inv export --oci`."""

@@ -1,0 +1,111 @@
+"""`inv export --oci DIR`: targets as OCI image layouts, one subdirectory of DIR per concrete
+target (matrix cell), exported as verify exports them (rewrite-timestamp, SOURCE_DATE_EPOCH).
+
+By default the build runs on a fresh builder, removed afterwards: the layouts are the bits `inv
+verify` checks, whatever the local cache holds. `--builder NAME` builds on that builder with its
+cache instead (faster), with one caveat: rewrite-timestamp only clamps mtimes newer than
+SOURCE_DATE_EPOCH, so a step cached from a build before the commit time keeps its older mtimes and
+its layer differs from a fresh build's. Layouts are written into a staging directory inside DIR
+and moved into place only once the whole bake succeeded, so a failed export leaves DIR as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from invoke import Context
+
+from tasks.build.plan import ResolvedBake, bake_invocation, builder_bake_command, resolve_bake
+from tasks.build.runner import progress_mode
+from tasks.builder.service import resolve_builder_name
+from tasks.release.oci_build import build_layouts, check_destination, fresh_builder, fresh_builder_specs
+from tasks.release.oci_layout import Image, images, is_layout
+from tasks.shared.engine import require_engine
+from tasks.shared.errors import bad_input
+from tasks.shared.process import say
+
+
+@dataclass(frozen=True)
+class Exported:
+    name: str
+    path: Path
+    images: list[Image]
+
+
+def check_directory(directory: Path) -> None:
+    """DIR must be a directory or not exist yet."""
+    check_destination(directory, "--oci")
+    if directory.exists() and not directory.is_dir():
+        raise bad_input(f"--oci {directory}: exists and is not a directory")
+
+
+def check_replaceable(directory: Path, names: Sequence[str]) -> None:
+    """A target's subdirectory may hold an earlier export (replaced) or nothing; anything else is
+    someone's data."""
+    for name in names:
+        existing = directory / name
+        if not existing.exists() and not existing.is_symlink():
+            continue
+        empty = existing.is_dir() and not existing.is_symlink() and not any(existing.iterdir())
+        if not (empty or (existing.is_dir() and not existing.is_symlink() and is_layout(existing))):
+            raise bad_input(f"--oci: {existing} exists and is not an OCI image layout; not replacing it")
+
+
+def export_layouts(
+    c: Context,
+    directory: Path,
+    targets: list[str],
+    *,
+    matrix_overrides: Sequence[str] = (),
+    sets: Sequence[str] = (),
+    builder: str | None = None,
+    progress: str | None = None,
+) -> list[Exported]:
+    """Export on a fresh builder (the bits `inv verify` checks), or on ``builder`` with its cache."""
+    mode = progress_mode(progress, c)
+    check_directory(directory)
+    if builder is not None and resolve_builder_name(c, builder) == "default":
+        raise bad_input(
+            "--builder default: the engine's own builder can't write OCI layouts; "
+            "leave --builder out (a fresh builder) or name a docker-container builder"
+        )
+    resolved = resolve_bake(c, targets, matrix_overrides=matrix_overrides, sets=sets)
+    check_replaceable(directory, resolved.names)
+    fresh = fresh_builder_specs(c, 1, "export")[0] if builder is None else None
+    require_engine()
+    names = ", ".join(resolved.names)
+    if fresh is not None:
+        say(f"exporting {names} into {directory} from a fresh builder, {fresh.name}")
+        with fresh_builder(c, fresh) as name:
+            return _write_layouts(
+                directory, resolved, builder_bake_command(c, resolved, sets, name).argv, mode
+            )
+    invocation = bake_invocation(c, resolved, sets, builder)
+    say(f"exporting {names} into {directory} from builder {invocation.builder} and its cache")
+    return _write_layouts(directory, resolved, invocation.cmd, mode)
+
+
+def _write_layouts(
+    directory: Path, resolved: ResolvedBake, command: Sequence[str], mode: str
+) -> list[Exported]:
+    """Bake into a staging directory inside ``directory``, then move each layout into place."""
+    directory.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".bakehouse-export-", dir=directory))
+    try:
+        seconds = build_layouts(command, resolved, staging, mode, "the export")
+        exported = []
+        for name in resolved.names:
+            final = directory / name
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(staging / name, final)
+            exported.append(Exported(name, final, images(final)))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    say(f"exported {len(exported)} layout(s), built in {seconds:.0f}s")
+    return exported

@@ -1,0 +1,92 @@
+"""Building targets into OCI image layouts, the way both `inv verify` and `inv export` do.
+
+Every concrete target gets its own output, overriding the tree's (tests-smoke's is cacheonly):
+an OCI layout directory with file mtimes clamped to SOURCE_DATE_EPOCH. The target's compression
+attributes are kept, so what is checked or exported is what the tree ships (install: zstd).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from invoke import Context
+
+from tasks.build.engine_load import output_attributes
+from tasks.build.plan import ResolvedBake
+from tasks.build.runner import run_bake
+from tasks.builder.service import (
+    BuilderSpec,
+    config_path,
+    create_builder,
+    current_state,
+    desired_spec,
+    ensure_registry_for,
+    remove_builder,
+)
+from tasks.shared.errors import BakehouseError, bad_input
+from tasks.shared.process import CommandFailed, say
+
+OCI_EXPORT = ("type=oci", "tar=false", "rewrite-timestamp=true")
+KEPT_ATTRIBUTES = ("compression", "compression-level", "force-compression")
+# buildx reads an output as CSV: these would split or end the dest value.
+_CSV_SPECIAL = frozenset(',"\n\r')
+
+
+def check_destination(path: Path, what: str) -> None:
+    """A directory buildx can be given as dest=: refused with bad input otherwise."""
+    if _CSV_SPECIAL & set(str(path)):
+        raise bad_input(
+            f"{what} {str(path)!r}: a path with a comma, quote or newline can't be passed to buildx"
+        )
+
+
+def oci_output(target: Mapping[str, Any], dest: Path) -> str:
+    """The output entry that writes ``target`` as an OCI layout into ``dest``."""
+    attributes = output_attributes(target)
+    kept = [f"{key}={attributes[key]}" for key in KEPT_ATTRIBUTES if key in attributes]
+    return ",".join([*OCI_EXPORT, *kept, f"dest={dest}"])
+
+
+def oci_output_sets(plan: Mapping[str, Any], names: Sequence[str], root: Path) -> list[str]:
+    """bake --set arguments: each target's layout into ``root/<target>``."""
+    targets = plan.get("target") or {}
+    return [f"--set={name}.output={oci_output(targets.get(name) or {}, root / name)}" for name in names]
+
+
+def build_layouts(command: Sequence[str], resolved: ResolvedBake, root: Path, mode: str, what: str) -> float:
+    """Bake the resolved targets into layouts under ``root``; the seconds it took."""
+    started = time.monotonic()
+    outputs = oci_output_sets(resolved.plan, resolved.names, root)
+    call = run_bake([*command, *outputs, *resolved.names], resolved.env, mode, resolved.names)
+    if not call.ok:
+        raise BakehouseError(f"{what} failed: {call.error or 'see the output above'}")
+    return time.monotonic() - started
+
+
+def fresh_builder_specs(c: Context, count: int, purpose: str) -> list[BuilderSpec]:
+    """Specs of ``count`` new builders made like `inv builder.create` makes one (same
+    buildkitd.toml, BuildKit image and entitlements), named bakehouse-<purpose>-<random>-<n>."""
+    token = secrets.token_hex(4)
+    return [desired_spec(c, f"bakehouse-{purpose}-{token}-{n}", None, (), None) for n in range(1, count + 1)]
+
+
+@contextmanager
+def fresh_builder(c: Context, spec: BuilderSpec) -> Iterator[str]:
+    """The builder of ``spec``, created empty and removed afterwards with its state and the
+    buildkitd.toml rendered for it (a builder of one run leaves nothing behind)."""
+    ensure_registry_for(c)
+    try:
+        create_builder(spec)
+        yield spec.name
+    finally:
+        try:
+            if current_state(spec.name) is not None:
+                remove_builder(spec.name, keep_state=False)
+        except CommandFailed as exc:
+            say(f"could not remove builder {spec.name}: {exc.why}; `docker buildx rm {spec.name}` removes it")
+        config_path(spec.name).unlink(missing_ok=True)

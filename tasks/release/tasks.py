@@ -1,0 +1,69 @@
+"""`inv verify` and `inv export`: thin wrappers over tasks.release.verify and tasks.release.export."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from invoke import Context, task
+
+from tasks.release.export import export_layouts
+from tasks.release.verify import report, verify_targets
+from tasks.shared.errors import bad_input
+from tasks.shared.settings import settings
+
+_HELP = {
+    "target": "target or group (repeatable; default: release.targets in invoke.yaml)",
+    "matrix": "narrow the matrix: NAME=VALUE, singular name for one value, plural for a JSON array",
+    "set": "override a target value: pattern.key=value (repeatable)",
+    "progress": "auto | plain | tty | quiet | rawjson",
+}
+
+
+@task(iterable=["target", "matrix", "set"], help=_HELP)
+def verify(
+    c: Context,
+    target: list[str] | None = None,
+    matrix: list[str] | None = None,
+    set: list[str] | None = None,  # noqa: A002 - the option is --set, like bake's
+    progress: str | None = None,
+) -> None:
+    """Build targets twice on two fresh builders and compare the images bit for bit."""
+    targets = target or [*settings(c).release.targets]
+    comparisons = verify_targets(c, targets, matrix_overrides=matrix or [], sets=set or [], progress=progress)
+    report(comparisons)
+
+
+@task(
+    iterable=["target", "matrix", "set"],
+    help={
+        "oci": "directory to write into: one OCI image layout per target and matrix cell",
+        "builder": "build on this docker-container builder, with its cache (default: a fresh builder)",
+        **_HELP,
+    },
+)
+def export(
+    c: Context,
+    oci: str | None = None,
+    target: list[str] | None = None,
+    matrix: list[str] | None = None,
+    set: list[str] | None = None,  # noqa: A002 - the option is --set, like bake's
+    builder: str | None = None,
+    progress: str | None = None,
+) -> None:
+    """Write targets as OCI image layouts (reproducible: SOURCE_DATE_EPOCH, rewrite-timestamp)."""
+    if not oci:
+        raise bad_input("--oci DIR is required (the only export format)")
+    targets = target or [*settings(c).release.targets]
+    exported = export_layouts(
+        c,
+        Path(oci),
+        targets,
+        matrix_overrides=matrix or [],
+        sets=set or [],
+        builder=builder,
+        progress=progress,
+    )
+    for layout in exported:
+        digests = ", ".join(image.manifest.digest for image in layout.images)
+        sys.stdout.write(f"{layout.path}\t{digests}\n")
