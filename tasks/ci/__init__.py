@@ -1,0 +1,1 @@
+"""`inv ci.*`: the matrix cells for a CI to fan out (GitHub Actions, GitLab)."""
