@@ -44,6 +44,8 @@ class RunEvents:
     running: dict[Key, list[str]] = field(default_factory=dict)
     # Output of tests that failed, for the failure report.
     failure_output: dict[Key, list[str]] = field(default_factory=dict)
+    # Seconds each top-level test took (test2json's Elapsed), what later shards are balanced by.
+    durations: dict[Key, float] = field(default_factory=dict)
     # Keep at most this many lines of output per failed test (server logs can be long).
     output_limit: int = 4000
 
@@ -129,13 +131,16 @@ class EventParser:
             return
         if action not in OUTCOMES:
             return  # start, pause, cont, bench: nothing to record
+        elapsed = event.get("Elapsed")
+        seconds = float(elapsed) if isinstance(elapsed, int | float) else None
         if self._on_result is not None:
-            elapsed = event.get("Elapsed")
-            self._on_result(package, test, action, elapsed if isinstance(elapsed, int | float) else None)
+            self._on_result(package, test, action, seconds)
         if not test:
             state.packages[package] = action
             return
         key = (package, test)
+        if seconds is not None and "/" not in test:
+            state.durations[key] = state.durations.get(key, 0.0) + seconds
         previous = state.results.get(key)
         state.results[key] = action if previous is None else worst(previous, action)
         output = state.running.pop(key, None)

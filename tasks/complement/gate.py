@@ -13,11 +13,14 @@ Better than a diff of the two files: it knows which changes are bad. Classes:
   test missing);
 - unchanged.
 Only regressions fail the gate, and a blind gate: a baseline and a run that share no test.
+
+A merge of shards may have lost part of the run (a shard missing or incomplete): every test of
+those top-level tests without a result is then a regression, whatever the baseline said.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from tasks.complement.events import PASS, Key
@@ -98,13 +101,16 @@ def classify(
     *,
     packages_done: Mapping[str, str] | None = None,
     listing: Mapping[str, frozenset[str]] | None = None,
+    lost: Collection[str] = (),
 ) -> GateResult:
     """Classify every key of the baseline and of this run.
 
     `packages_done` holds package-level outcomes seen in the stream; `listing`, when known,
-    the top-level tests each package contains (`-test.list`).
+    the top-level tests each package contains (`-test.list`); `lost`, top-level tests whose
+    run was lost (see the module's docstring).
     """
     packages_done = packages_done or {}
+    lost = frozenset(lost)
     verdicts: list[Verdict] = []
     for key in sorted(baseline.keys() | current.keys()):
         before = baseline.get(key)
@@ -125,6 +131,8 @@ def classify(
         assert before is not None
         if not selection.selected(*key):
             klass = NOT_RUN
+        elif key[1].split("/", 1)[0] in lost:
+            klass = REGRESSION
         elif _proven_removed(key, current, packages_done, listing):
             klass = REMOVED
         elif before == PASS:
@@ -132,7 +140,32 @@ def classify(
         else:
             klass = CHANGED
         verdicts.append(Verdict(key, klass, before, MISSING))
-    return GateResult(verdicts)
+    verdicts += _lost_without_rows(lost, baseline.keys() | current.keys(), selection, listing)
+    return GateResult(sorted(verdicts, key=lambda verdict: verdict.key))
+
+
+def _lost_without_rows(
+    lost: frozenset[str],
+    keys: Collection[Key],
+    selection: Selection,
+    listing: Mapping[str, frozenset[str]] | None,
+) -> list[Verdict]:
+    """A regression for each lost top-level test that neither the baseline nor the run has a row
+    of: in each selected package that lists it, or under package "" (unknown) if none does."""
+    present = {(package, test.split("/", 1)[0]) for package, test in keys}
+    verdicts = []
+    for name in sorted(lost):
+        packages = sorted(
+            package
+            for package, names in (listing or {}).items()
+            if name in names and selection.package_selected(package)
+        )
+        if not packages and not any(top == name for _, top in present):
+            packages = [""]
+        for package in packages:
+            if (package, name) not in present:
+                verdicts.append(Verdict((package, name), REGRESSION, None, MISSING))
+    return verdicts
 
 
 def updated_baseline(result: GateResult, *, accept_regressions: bool = False) -> dict[Key, str]:

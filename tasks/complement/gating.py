@@ -110,7 +110,12 @@ def gate_cell(
     state = cell_run.state
     baseline = _comparable_baseline(c, cell_run, selection)
     result = classify(
-        baseline, state.results, selection, packages_done=state.packages, listing=cell_run.listing
+        baseline,
+        state.results,
+        selection,
+        packages_done=state.packages,
+        listing=cell_run.listing,
+        lost=cell_run.lost,
     )
     report_cell(c, cell_run, result)
     raise_if_interrupted(cell_run)
@@ -138,8 +143,9 @@ def report_cell(c: Context, cell_run: CellRun, result: GateResult) -> None:
     sys.stdout.write(render_table(result, summary))
     sys.stdout.flush()
     say(f"results, logs, JUnit XML, summary and report.html in {os.path.relpath(cell_run.directory)}")
-    if not cell_run.complete:
-        tail = (cell_run.directory / "tester-stderr.log").read_text(errors="replace").splitlines()[-15:]
+    stderr_log = cell_run.directory / "tester-stderr.log"
+    if not cell_run.complete and stderr_log.exists():  # a merge has no tester of its own
+        tail = stderr_log.read_text(errors="replace").splitlines()[-15:]
         for line in tail:
             say(f"tester: {for_terminal(line, tty=sys.stderr.isatty())}")
     for sample in state.malformed_samples[:3]:

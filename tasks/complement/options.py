@@ -31,6 +31,9 @@ class RunOptions:
     count: str | None = None
     shuffle: str | None = None
     dirty: bool = False
+    # Every test of the packages instead of the curated list; and which part of the selection to run.
+    all_tests: bool = False
+    shard: str | None = None
     # What the gate does with the results.
     update_baseline: bool = False
     accept_regressions: bool = False
@@ -60,7 +63,9 @@ def positive_int(value: object, option: str) -> int:
 def suite_settings(c: Context, options: RunOptions) -> tuple[SuiteSettings, Selection]:
     """Options over config, validated before anything is built."""
     conf = config_of(c).complement
-    run = options.run if options.run is not None else anchored_names(conf.run)
+    if options.all_tests and options.run is not None:
+        raise bad_input("--all selects every test of the packages: leave out --run (--skip still applies)")
+    run = options.run if options.run is not None else "" if options.all_tests else anchored_names(conf.run)
     skip = options.skip if options.skip is not None else join_alternatives(conf.skip)
     for option, pattern in (("run", run), ("skip", skip)):
         error = (validate_pattern(pattern) or go_regexp_problem(pattern)) if pattern else None

@@ -8,14 +8,18 @@ one, never a mix.
 
 Rows without a `Package` (the older `{"Action","Test"}` format some homeservers keep) load
 under the package `""`, which means "unknown": the gate matches them by test name.
+
+Beside them, a run keeps `durations.json` (seconds per top-level test, what the next sharded run
+balances by) and `listing.json` (the tester's top-level tests per package, what a merge gates by).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -155,3 +159,79 @@ class LogsWriter:
             f'{{"Package":{_quote(package)},"Test":{_quote(test)},"Output":{_quote(output)}}}\n'
         )
         self.rows += 1
+
+
+DURATIONS_FILE = "durations.json"
+LISTING_FILE = "listing.json"
+
+
+def render_durations(durations: Mapping[Key, float]) -> str:
+    """`{package: {test: seconds}}`, sorted, to the hundredth of a second."""
+    nested: dict[str, dict[str, float]] = {}
+    for (package, test), seconds in sorted(durations.items()):
+        nested.setdefault(package, {})[test] = round(seconds, 2)
+    return json.dumps(nested, indent=1) + "\n"
+
+
+def _read_json(path: Path) -> object:
+    """The document, or None when the file is missing or not JSON (these files are optional)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def load_durations(path: Path) -> dict[Key, float]:
+    """Durations back; entries that aren't a finite, non-negative number of seconds are left out."""
+    document = _read_json(path)
+    durations: dict[Key, float] = {}
+    if not isinstance(document, dict):
+        return durations
+    for package, tests in document.items():
+        if not isinstance(tests, dict):
+            continue
+        for test, seconds in tests.items():
+            if isinstance(seconds, int | float) and math.isfinite(seconds) and seconds >= 0:
+                durations[(package, test)] = float(seconds)
+    return durations
+
+
+def render_listing(listing: Mapping[str, frozenset[str]]) -> str:
+    return json.dumps({package: sorted(listing[package]) for package in sorted(listing)}, indent=1) + "\n"
+
+
+def load_listing(path: Path) -> dict[str, frozenset[str]] | None:
+    """The listing back; None when there is none (the run could not list) or it is unreadable."""
+    document = _read_json(path)
+    if not isinstance(document, dict):
+        return None
+    listing: dict[str, frozenset[str]] = {}
+    for package, names in document.items():
+        if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+            return None
+        listing[package] = frozenset(names)
+    return listing
+
+
+def read_failure_output(path: Path, keys: Collection[Key], limit: int) -> dict[Key, list[str]]:
+    """The output lines of these tests from a logs file (at most `limit` each, the first ones, as a
+    run keeps them); a missing file has none."""
+    output: dict[Key, list[str]] = {}
+    try:
+        handle = path.open(encoding="utf-8")
+    except FileNotFoundError:
+        return output
+    with handle:
+        for line in handle:
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(row, dict) or not isinstance(row.get("Output"), str):
+                continue
+            key = (row.get("Package"), row.get("Test"))
+            if key in keys:
+                lines = output.setdefault((str(key[0]), str(key[1])), [])
+                if len(lines) < limit:
+                    lines.append(row["Output"])
+    return output

@@ -41,8 +41,17 @@ from tasks.complement.isolation import (
     run_image_reference,
 )
 from tasks.complement.plan import Cell, SuiteSettings, tester_environment
-from tasks.complement.results import LogsWriter, write_results
+from tasks.complement.results import (
+    DURATIONS_FILE,
+    LISTING_FILE,
+    LogsWriter,
+    render_durations,
+    render_listing,
+    write_atomically,
+    write_results,
+)
 from tasks.complement.select import package_matches
+from tasks.complement.shards import ShardRecord, write_shard_record
 from tasks.complement.watch import Crash, HomeserverWatch
 from tasks.shared.command import Command
 from tasks.shared.engine import DEFAULT_SOCKET, engine_answers, unix_socket_path
@@ -460,10 +469,24 @@ def print_stderr(text: str) -> None:
 RUN_STATUS_FILE = "run.json"
 
 
-def write_run_status(directory: Path, run_id: str, state: str, problems: Sequence[str] = ()) -> None:
+def write_run_status(
+    directory: Path,
+    run_id: str,
+    state: str,
+    problems: Sequence[str] = (),
+    *,
+    packages: Mapping[str, str] | None = None,
+    seconds: float | None = None,
+) -> None:
     """The results directory says whether its run finished: "running" left behind means the run
-    died (engine or process killed), so its results are incomplete."""
-    status = {"run_id": run_id, "state": state, "problems": list(problems), "time": time.time()}
+    died (engine or process killed), so its results are incomplete. A finished run adds the
+    packages' own outcomes and the tester's seconds (a merge of shards needs both)."""
+    status: dict[str, object] = {"run_id": run_id, "state": state, "problems": list(problems)}
+    if packages is not None:
+        status["packages"] = dict(sorted(packages.items()))
+    if seconds is not None:
+        status["seconds"] = round(seconds, 1)
+    status["time"] = time.time()
     temporary = directory / f".{RUN_STATUS_FILE}.tmp"
     temporary.write_text(json.dumps(status) + "\n", encoding="utf-8")
     os.replace(temporary, directory / RUN_STATUS_FILE)
@@ -478,7 +501,9 @@ class CellRun:
     directory: Path
     complete: bool
     problems: list[str]
-    listing: dict[str, frozenset[str]] | None
+    listing: Mapping[str, frozenset[str]] | None
+    # Top-level tests whose run was lost (a merge's missing or incomplete shards): see gate.classify.
+    lost: frozenset[str] = frozenset()
 
 
 def _progress(package: str, test: str, action: str, elapsed: float | None) -> None:
@@ -502,6 +527,10 @@ class CellJob:
     namespaces: Sequence[str]
     stop_timeout: int
     directory: Path
+    # Listed already (a shard is planned from the listing); None: the run lists the tests itself.
+    listing: Mapping[str, frozenset[str]] | None = None
+    # The shard this run is, recorded in its results directory for the merge.
+    shard: ShardRecord | None = None
 
 
 def run_cell(job: CellJob) -> CellRun:
@@ -510,7 +539,7 @@ def run_cell(job: CellJob) -> CellRun:
     endpoint = current_endpoint()
     with signals_interrupt():
         # Only under the lock: a queued run must not empty the directory of the run it waits for.
-        start_results_directory(job.directory, job.run_id)
+        start_results_directory(job.directory, job.run_id, job.shard)
         sweep_leftovers(job.namespaces)
         existing_networks = list(complement_networks(job.namespaces))
         try:
@@ -519,15 +548,34 @@ def run_cell(job: CellJob) -> CellRun:
             clean_up_run(job.run_id, job.namespaces, existing_networks)
     state = parser.finish()
     write_results(job.directory / "results.jsonl", state.results)
+    write_atomically(job.directory / DURATIONS_FILE, render_durations(state.durations))
+    if listing is not None:
+        write_atomically(job.directory / LISTING_FILE, render_listing(listing))
     problems = run_problems(job.settings, state, outcome)
-    write_run_status(job.directory, job.run_id, "incomplete" if problems else "complete", problems)
+    write_run_status(
+        job.directory, job.run_id, "incomplete" if problems else "complete", problems,
+        packages=state.packages, seconds=outcome.seconds,
+    )  # fmt: skip
     return CellRun(job.cell.label, job.run_id, state, outcome, job.directory, not problems, problems, listing)
 
 
-def start_results_directory(directory: Path, run_id: str) -> None:
-    """An empty results directory whose status says a run is in progress."""
+def record_shard_without_tests(job: CellJob) -> None:
+    """A shard that got no test (more shards than tests): its directory says so, complete, so a
+    merge counts it as present; no tester runs."""
+    start_results_directory(job.directory, job.run_id, job.shard)
+    write_results(job.directory / "results.jsonl", {})
+    if job.listing is not None:
+        write_atomically(job.directory / LISTING_FILE, render_listing(job.listing))
+    write_run_status(job.directory, job.run_id, "complete", packages={}, seconds=0.0)
+
+
+def start_results_directory(directory: Path, run_id: str, shard: ShardRecord | None = None) -> None:
+    """An empty results directory whose status says a run is in progress (and, for a shard, which
+    shard of which plan it is: a merge then knows its tests even if the run dies)."""
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
+    if shard is not None:
+        write_shard_record(directory, shard)
     write_run_status(directory, run_id, "running")
 
 
@@ -541,7 +589,7 @@ def sweep_leftovers(namespaces: Sequence[str]) -> None:
 
 def run_suite(
     job: CellJob, endpoint: str
-) -> tuple[TesterOutcome, EventParser, dict[str, frozenset[str]] | None]:
+) -> tuple[TesterOutcome, EventParser, Mapping[str, frozenset[str]] | None]:
     """The per-run testee image, the suite's test listing, then the tester, its output parsed and
     logged into the results directory."""
     cell, run_id, name_prefix = job.cell, job.run_id, job.name_prefix
@@ -550,9 +598,11 @@ def run_suite(
     make_run_image(cell.testee_image, run_image, run_id, marker)
     env = tester_environment(replace(job.settings, base_image=run_image), job.testee_env)
     say(f"complement run {run_id} ({cell.label}): {cell.testee_image} tested by {cell.tester_image}")
-    listing = list_tests(
-        cell.tester_image, job.settings, run_container_name(name_prefix, run_id, "list"), run_id
-    )
+    listing = job.listing
+    if listing is None:
+        listing = list_tests(
+            cell.tester_image, job.settings, run_container_name(name_prefix, run_id, "list"), run_id
+        )
     with (
         (job.directory / "logs.jsonl").open("w", encoding="utf-8") as logs_handle,
         (job.directory / "tester-stderr.log").open("w", encoding="utf-8") as stderr_handle,

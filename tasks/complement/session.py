@@ -3,24 +3,48 @@
 validate the options → plan the cells → build their images → for each cell: hold the daemon, run
 it, check that the engine and the homeservers survived, gate it → fail on what the gates found.
 Everything is validated before anything is built.
+
+With --shard K/N a cell runs only its shard's part of the selection (tasks/complement/shards.py),
+in its own results directory, and gates it against the baseline restricted to that part: the
+shard's own -run selects it, so the rest of the baseline is "not run". The real gate of a
+sharded run is `inv complement.merge` (tasks/complement/merge.py), over all the shards.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from invoke import Context
 
 from tasks.build.plan import bake_print
 from tasks.build.runner import bake_build
 from tasks.complement.gating import gate_cell
-from tasks.complement.isolation import make_run_id, namespaces_for, valid_run_id
+from tasks.complement.isolation import make_run_id, namespaces_for, run_container_name, valid_run_id
 from tasks.complement.options import RunOptions, parse_testee_env, suite_settings
 from tasks.complement.plan import Cell, SuiteSettings, cells_from_plan
-from tasks.complement.runner import CellJob, CellRun, Interrupted, daemon_held, refuse_if_busy, run_cell
+from tasks.complement.results import DURATIONS_FILE, load_durations
+from tasks.complement.runner import (
+    CellJob,
+    CellRun,
+    Interrupted,
+    daemon_held,
+    list_tests,
+    record_shard_without_tests,
+    refuse_if_busy,
+    run_cell,
+    sweep_leftovers,
+)
 from tasks.complement.select import Selection
+from tasks.complement.shards import (
+    ShardRecord,
+    ShardSpec,
+    durations_by_name,
+    parse_shard,
+    plan_shards,
+    restrict_pattern,
+)
 from tasks.shared.engine import engine_lost
 from tasks.shared.errors import BakehouseError, bad_input
 from tasks.shared.process import REPO_ROOT, say
@@ -38,6 +62,7 @@ class Session:
     testee_env: dict[str, str]
     cells: list[Cell]
     namespaces: list[str]
+    shard: ShardSpec | None = None
 
 
 def run_complement(c: Context, options: RunOptions) -> None:
@@ -46,7 +71,8 @@ def run_complement(c: Context, options: RunOptions) -> None:
     build_images(c, session)
     failures: list[str] = []
     for index, cell in enumerate(session.cells):
-        failures += run_and_gate(c, session, cell, cell_run_id(options.run_id, index, session.cells))
+        run_id = cell_run_id(options.run_id, index, session.cells, session.shard)
+        failures += run_and_gate(c, session, cell, run_id)
     conclude(failures, report_only=options.report_only)
 
 
@@ -54,10 +80,11 @@ def plan_session(c: Context, options: RunOptions) -> Session:
     """Validate the options and plan the cells (the order of the checks is the order of the errors)."""
     settings, selection = suite_settings(c, options)
     env = parse_testee_env(options.testee_env)
+    shard = parse_shard(options.shard) if options.shard is not None else None
     check_gate_options(options)
     cells = plan_cells(c, options)
     namespaces = complement_namespaces(c, settings)
-    return Session(options, settings, selection, env, cells, namespaces)
+    return Session(options, settings, selection, env, cells, namespaces, shard)
 
 
 def check_gate_options(options: RunOptions) -> None:
@@ -67,6 +94,8 @@ def check_gate_options(options: RunOptions) -> None:
         raise bad_input(f"--run-id {run_id!r}: use lower-case letters, digits, '.', '_' or '-' (max 48)")
     if options.accept_regressions and not options.update_baseline:
         raise bad_input("--accept-regressions only makes sense with --update-baseline")
+    if options.update_baseline and options.shard is not None:
+        raise bad_input("a shard can't update the baseline: complement.merge --update-baseline can")
 
 
 def plan_cells(c: Context, options: RunOptions) -> list[Cell]:
@@ -105,10 +134,12 @@ def build_images(c: Context, session: Session) -> None:
     )
 
 
-def cell_run_id(explicit: str | None, index: int, cells: list[Cell]) -> str:
-    """The cell's run id: --run-id (numbered when there are several cells), else from CI or random."""
+def cell_run_id(explicit: str | None, index: int, cells: list[Cell], shard: ShardSpec | None = None) -> str:
+    """The cell's run id: --run-id (numbered when there are several cells), else from CI (one per
+    cell and shard) or random."""
     numbered = f"{explicit}-{index}" if explicit and len(cells) > 1 else explicit
-    return make_run_id(os.environ, cells[index].label, explicit=numbered)
+    label = cells[index].label + (f"#{shard.directory_name}" if shard else "")
+    return make_run_id(os.environ, label, explicit=numbered)
 
 
 def run_and_gate(c: Context, session: Session, cell: Cell, run_id: str) -> list[str]:
@@ -117,34 +148,74 @@ def run_and_gate(c: Context, session: Session, cell: Cell, run_id: str) -> list[
     # The lock spans the run, the gate and the reports: a queued run must not touch this cell's
     # results directory (or the baseline) before they are all written.
     with daemon_held(config_of(c).complement.lock_dir, run_id, wait=not options.no_wait):
-        cell_run = run_one_cell(c, session, cell, run_id)
+        job, selection = cell_job(c, session, cell, run_id)
+        if job.shard is not None and not job.shard.tests:
+            record_shard_without_tests(job)
+            say(f"{job.cell.label}: no test to run (more shards than tests); recorded in "
+                f"{os.path.relpath(job.directory)}")  # fmt: skip
+            return []
+        cell_run = run_one_cell(job)
         refuse_if_engine_lost(cell_run)
         refuse_if_crashed(cell, cell_run)
         return gate_cell(
             c,
             cell_run,
-            session.selection,
+            selection,
             update_baseline=options.update_baseline,
             accept_regressions=options.accept_regressions,
         )
 
 
-def run_one_cell(c: Context, session: Session, cell: Cell, run_id: str) -> CellRun:
-    """Run the suite in one cell; an interruption ends the whole run, once the cell is cleaned up."""
+def cell_job(c: Context, session: Session, cell: Cell, run_id: str) -> tuple[CellJob, Selection]:
+    """The cell's run and the selection its gate uses; a shard's are its part of them."""
     conf = config_of(c).complement
+    job = CellJob(
+        cell,
+        session.settings,
+        session.testee_env,
+        run_id=run_id,
+        name_prefix=conf.name_prefix,
+        namespaces=session.namespaces,
+        stop_timeout=conf.stop_timeout,
+        directory=REPO_ROOT / conf.results_dir / cell.label,
+    )
+    if session.shard is None:
+        return job, session.selection
+    return shard_job(job, session.selection, session.shard)
+
+
+def shard_job(job: CellJob, selection: Selection, spec: ShardSpec) -> tuple[CellJob, Selection]:
+    """Split the selected top-level tests (the tester lists them; the cell's last durations balance
+    them) and narrow the job to this shard: its -run, its results directory, its record."""
+    sweep_leftovers(job.namespaces)  # a listing container of a killed run with this id would clash
+    lister = run_container_name(job.name_prefix, job.run_id, "list")
+    listing = list_tests(job.cell.tester_image, job.settings, lister, job.run_id)
+    if listing is None:
+        raise BakehouseError(f"{job.cell.label}: can't shard: the tester could not list its tests")
+    durations = durations_by_name(load_durations(job.directory / DURATIONS_FILE))
+    plan = plan_shards(job.cell.label, selection, listing, spec.count, durations)
+    record = ShardRecord(spec.index, plan)
+    names = record.tests
+    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    say(f"shard {spec} of {job.cell.label}: {len(names)} of {len(plan.names)} selected top-level tests "
+        f"(split by {plan.balanced_by}){': ' + shown if names else ''}")  # fmt: skip
+    run = restrict_pattern(selection.run, names) if names else selection.run
+    narrowed = replace(
+        job,
+        cell=replace(job.cell, label=f"{job.cell.label} shard {spec}"),
+        settings=replace(job.settings, run=run),
+        directory=job.directory / spec.directory_name,
+        listing=listing,
+        shard=record,
+    )
+    return narrowed, Selection(selection.packages, run=run, skip=selection.skip)
+
+
+def run_one_cell(job: CellJob) -> CellRun:
+    """Run the suite in one cell; an interruption ends the whole run, once the cell is cleaned up."""
+    run_id = job.run_id
     try:
-        return run_cell(
-            CellJob(
-                cell,
-                session.settings,
-                session.testee_env,
-                run_id=run_id,
-                name_prefix=conf.name_prefix,
-                namespaces=session.namespaces,
-                stop_timeout=conf.stop_timeout,
-                directory=REPO_ROOT / conf.results_dir / cell.label,
-            )
-        )
+        return run_cell(job)
     except Interrupted as exc:
         raise BakehouseError(
             f"interrupted by {exc.signal_name}; run {run_id} cleaned up", exc.exit_code

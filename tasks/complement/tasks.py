@@ -6,7 +6,9 @@ from pathlib import Path
 
 from invoke import Context, task
 
+from tasks.build.cells import with_cell
 from tasks.complement.baseline import default_package, import_baseline_file, import_path, import_summary
+from tasks.complement.merge import MergeOptions, merge_complement, split_directories
 from tasks.complement.options import RunOptions
 from tasks.complement.session import run_complement
 from tasks.shared.errors import bad_input
@@ -27,10 +29,13 @@ from tasks.shared.settings import settings
         "count": "go test -count (default: config)",
         "shuffle": "go test -shuffle: off, on or a seed (default: config)",
         "dirty": "reuse homeservers between tests (COMPLEMENT_ENABLE_DIRTY_RUNS): much faster",
+        "all": "every test of the packages instead of the curated list (not with --run)",
+        "shard": "K/N: run shard K of N of the selected top-level tests (gate them all: complement.merge)",
         "update_baseline": "write fixes, new and removed tests into the baseline (complete runs only)",
         "accept_regressions": "with --update-baseline: record regressions in the baseline too",
         "report_only": "report regressions but exit 0 for them",
         "matrix": "narrow the matrix: NAME=VALUE, like inv build (repeatable)",
+        "cell": "exactly this matrix cell: an id from `inv ci.matrix`, like inv build",
         "builder": "builder for the images (default: the configured one)",
         "no_wait": "fail at once when another Complement run holds the daemon",
         "run_id": "run id for names and labels (default: from the CI job and cell, else random)",
@@ -48,6 +53,8 @@ def complement(
     count: str | None = None,
     shuffle: str | None = None,
     dirty: bool = False,
+    all: bool = False,  # noqa: A002 - the option is --all
+    shard: str | None = None,
     update_baseline: bool = False,
     accept_regressions: bool = False,
     report_only: bool = False,
@@ -57,12 +64,14 @@ def complement(
     run_id: str | None = None,
     testee_env: list[str] | None = None,
     progress: str | None = None,
+    cell: str | None = None,
 ) -> None:
     """Run the Complement suite against the homeserver image and gate it against the baseline."""
+    matrix_options = tuple(with_cell(c, cell, matrix or []))
     options = RunOptions(
         run=run, skip=skip, packages=packages, timeout=timeout, parallel=parallel, count=count,
-        shuffle=shuffle, dirty=dirty, update_baseline=update_baseline,
-        accept_regressions=accept_regressions, report_only=report_only, matrix=tuple(matrix or ()),
+        shuffle=shuffle, dirty=dirty, all_tests=all, shard=shard, update_baseline=update_baseline,
+        accept_regressions=accept_regressions, report_only=report_only, matrix=matrix_options,
         builder=builder, no_wait=no_wait, run_id=run_id, testee_env=tuple(testee_env or ()),
         progress=progress,
     )  # fmt: skip
@@ -86,3 +95,29 @@ def import_baseline(c: Context, source: str, output: str | None = None, package:
     target = Path(output) if output else REPO_ROOT / conf.baseline
     loaded = import_baseline_file(source, target, assigned)
     print(f"imported {source} into {output or conf.baseline}: {import_summary(loaded, assigned)}")
+
+
+@task(
+    help={
+        "dirs": "results directories holding shards (a runner's build/complement, a cell's directory, "
+        "CI artifacts…), several separated by commas; searched recursively",
+        "output": "where the merged results go, one directory per cell (default: complement.results_dir)",
+        "update_baseline": "write fixes, new and removed tests into the baseline (complete merges only)",
+        "accept_regressions": "with --update-baseline: record regressions in the baseline too",
+        "report_only": "report regressions but exit 0 for them",
+    }
+)
+def merge(
+    c: Context,
+    dirs: str,
+    output: str | None = None,
+    update_baseline: bool = False,
+    accept_regressions: bool = False,
+    report_only: bool = False,
+) -> None:
+    """Merge the shards of `inv complement --shard K/N` runs and gate their union like one run."""
+    options = MergeOptions(
+        split_directories(dirs), output=output, update_baseline=update_baseline,
+        accept_regressions=accept_regressions, report_only=report_only,
+    )  # fmt: skip
+    merge_complement(c, options)

@@ -96,6 +96,16 @@ def test_result_hook_sees_tests_and_packages_with_elapsed() -> None:
     assert seen == [("p", "T", "pass", 1.5), ("p", "", "fail", None)]
 
 
+def test_top_level_tests_keep_their_duration_summed_over_repeats() -> None:
+    parser = EventParser()
+    parser.feed('{"Action":"pass","Package":"p","Test":"T/sub","Elapsed":0.5}')
+    parser.feed('{"Action":"pass","Package":"p","Test":"T","Elapsed":1.5}')
+    parser.feed('{"Action":"fail","Package":"p","Test":"T","Elapsed":2}')
+    parser.feed('{"Action":"pass","Package":"p","Test":"U"}')
+    parser.feed('{"Action":"pass","Package":"p","Elapsed":9}')
+    assert parser.state.durations == {("p", "T"): 3.5}
+
+
 def test_repeated_runs_keep_the_worst_outcome() -> None:
     parser = EventParser()
     parser.feed_all([ev("pass", test="T"), ev("fail", test="T"), ev("pass", test="T"), ev("skip", test="S")])

@@ -136,6 +136,34 @@ def test_listing_overrides_the_package_outcome() -> None:
     assert classes(result) == {(CSAPI, "TestListed"): REGRESSION}
 
 
+def test_missing_tests_of_a_lost_run_are_regressions_whatever_the_baseline_said() -> None:
+    """A merge of shards: TestLost's and TestNew's shard never ran; TestRan's did."""
+    baseline = {
+        (CSAPI, "TestLost"): "fail",  # known failure: missing would be "changed" in a whole run
+        (CSAPI, "TestLost/sub"): "skip",
+        (CSAPI, "TestRan"): "pass",
+        (FED, "TestElsewhere"): "pass",  # outside the selection: stays not run
+    }
+    current = {(CSAPI, "TestRan"): "pass"}
+    listing = {CSAPI: frozenset({"TestLost", "TestRan", "TestNew"}), FED: frozenset({"TestNew"})}
+    only_csapi = Selection(("./tests/csapi",))
+    lost = {"TestLost", "TestNew", "TestUnlisted"}
+    result = classify(baseline, current, only_csapi, listing=listing, lost=lost)
+    assert classes(result) == {
+        (CSAPI, "TestLost"): REGRESSION,
+        (CSAPI, "TestLost/sub"): REGRESSION,
+        (CSAPI, "TestRan"): UNCHANGED,
+        (FED, "TestElsewhere"): NOT_RUN,
+        # Lost with no row anywhere: once per selected package listing it, else under "" (unknown).
+        (CSAPI, "TestNew"): REGRESSION,
+        ("", "TestUnlisted"): REGRESSION,
+    }
+    assert [v.key for v in result.verdicts] == sorted(v.key for v in result.verdicts)
+    assert not result.passed
+    # Without `lost` the same results pass: the known failure is only "changed".
+    assert classify(baseline, current, only_csapi, listing=listing).passed
+
+
 def test_updated_baseline_keeps_unaccepted_regressions_and_drops_removed_tests() -> None:
     baseline = {
         (CSAPI, "TestFixed"): "fail",

@@ -75,6 +75,20 @@ def test_an_empty_run_option_selects_everything_instead_of_the_curated_subset(ma
     assert (settings.run, settings.packages) == ("", ("tests/csapi",))
 
 
+def test_all_selects_every_test_and_keeps_the_skip_list(make_context):
+    c = make_context(complement={"skip": ["TestFlaky"]})
+    settings, selection = suite_settings(c, RunOptions(all_tests=True))
+    assert (settings.run, settings.skip) == ("", "TestFlaky")
+    assert selection.test_selected("TestAnything") and not selection.test_selected("TestFlaky")
+
+
+def test_all_with_run_is_bad_input(make_context):
+    with pytest.raises(BakehouseError) as caught:
+        suite_settings(make_context(), RunOptions(all_tests=True, run="TestLogin"))
+    assert caught.value.code == BAD_INPUT
+    assert str(caught.value).startswith("--all selects every test of the packages: leave out --run")
+
+
 def test_packages_are_checked_against_what_the_tester_compiled(make_context, monkeypatch):
     with pytest.raises(BakehouseError) as caught:
         suite_settings(make_context(), RunOptions(packages="./tests/other"))

@@ -18,8 +18,10 @@ import pytest
 from tasks.complement import runner as complement_run  # not its TesterOutcome: pytest would try to collect it
 from tasks.complement.events import RunEvents
 from tasks.complement.isolation import docker_endpoint, lock_path
-from tasks.complement.plan import SuiteSettings
+from tasks.complement.plan import Cell, SuiteSettings
+from tasks.complement.results import LISTING_FILE, load_listing
 from tasks.complement.runner import (
+    CellJob,
     Interrupted,
     Swept,
     _progress,
@@ -29,6 +31,7 @@ from tasks.complement.runner import (
     daemon_held,
     daemon_lock,
     lock_for_current_daemon,
+    record_shard_without_tests,
     refuse_if_busy,
     run_problems,
     signals_ignored,
@@ -36,6 +39,7 @@ from tasks.complement.runner import (
     usable_lock_dir,
     write_run_status,
 )
+from tasks.complement.shards import BY_NAME, SHARD_FILE, ShardPlan, ShardRecord, read_shard_record
 from tasks.complement.watch import Crash
 from tasks.shared.errors import BakehouseError
 
@@ -157,6 +161,26 @@ def test_run_status_is_replaced_whole(tmp_path):
     }  # fmt: skip
     assert isinstance(status["time"], float)
     assert [path.name for path in tmp_path.iterdir()] == ["run.json"]
+
+
+def test_a_finished_run_records_its_packages_and_seconds(tmp_path):
+    write_run_status(tmp_path, "run1", "complete", packages={"p2": "pass", "p1": "fail"}, seconds=12.345)
+    status = json.loads((tmp_path / "run.json").read_text())
+    assert (status["packages"], status["seconds"]) == ({"p1": "fail", "p2": "pass"}, 12.3)
+
+
+def test_a_shard_without_tests_is_recorded_complete_and_runs_nothing(tmp_path, suite_settings):
+    plan = ShardPlan("cell", ("./tests/csapi",), "", "", BY_NAME, (("TestA",), ()))
+    job = CellJob(
+        Cell("cell shard 2/2", "testee", "testee:1", "tester", "tester:1"), suite_settings, {}, run_id="r1",
+        name_prefix="bh", namespaces=["csapi"], stop_timeout=1, directory=tmp_path / "shard-2-of-2",
+        listing={"p": frozenset({"TestA"})}, shard=ShardRecord(2, plan),
+    )  # fmt: skip
+    record_shard_without_tests(job)  # DOCKER_HOST points nowhere: any docker call would fail
+    assert read_shard_record(job.directory / SHARD_FILE) == ShardRecord(2, plan)
+    assert json.loads((job.directory / "run.json").read_text())["state"] == "complete"
+    assert (job.directory / "results.jsonl").read_text() == ""
+    assert load_listing(job.directory / LISTING_FILE) == {"p": frozenset({"TestA"})}
 
 
 def test_progress_prints_one_line_per_top_level_test(capsys):

@@ -1,16 +1,13 @@
 """Go's -run/-skip selection re-stated in Python, checked against hand-made cases and Go itself.
 
 The cross-check compiles the fixture in tests/unit/fixtures/gomatch with `go test -c` and runs that
-binary: a subprocess of Go's own toolchain, not `inv` and not the engine, so it stays a unit test
-(skipped where Go is not installed).
+binary (the `go_ran` fixture): a subprocess of Go's own toolchain, not `inv` and not the engine, so
+it stays a unit test (skipped where Go is not installed).
 """
 
 from __future__ import annotations
 
-import re
-import shutil
-import subprocess
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
@@ -23,7 +20,6 @@ from tasks.complement.select import (
     validate_pattern,
 )
 
-FIXTURE = Path(__file__).parents[1] / "fixtures" / "gomatch"
 # Every test in the fixture package, as Go names them.
 FIXTURE_TESTS = [
     "TestAlpha",
@@ -110,27 +106,8 @@ def test_names_join_into_anchored_alternatives_and_bad_patterns_are_named() -> N
     assert validate_pattern("Test[AB]/x") is None
 
 
-def _go_ran(binary: Path, run: str, skip: str) -> set[str]:
-    args = [str(binary), "-test.v"]
-    if run:
-        args.append(f"-test.run={run}")
-    if skip:
-        args.append(f"-test.skip={skip}")
-    output = subprocess.run(args, capture_output=True, text=True, check=True).stdout
-    return set(re.findall(r"--- PASS: (\S+) \(", output))
-
-
-@pytest.fixture(scope="module")
-def go_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if shutil.which("go") is None:
-        pytest.skip("go is not installed")
-    binary = tmp_path_factory.mktemp("gomatch") / "gomatch.test"
-    subprocess.run(["go", "test", "-c", "-o", str(binary), "."], cwd=FIXTURE, check=True)
-    return binary
-
-
 @pytest.mark.parametrize(("run", "skip"), CASES)
-def test_selection_agrees_with_go(go_binary: Path, run: str, skip: str) -> None:
+def test_selection_agrees_with_go(go_ran: Callable[[str, str], set[str]], run: str, skip: str) -> None:
     selection = Selection(("./",), run=run, skip=skip)
     predicted = {name for name in FIXTURE_TESTS if selection.test_selected(name)}
-    assert predicted == _go_ran(go_binary, run, skip)
+    assert predicted == go_ran(run, skip)

@@ -16,6 +16,7 @@ from tasks.complement.session import (
     conclude,
     refuse_if_crashed,
 )
+from tasks.complement.shards import ShardSpec
 from tasks.complement.watch import Crash
 from tasks.shared.errors import BAD_INPUT, BakehouseError
 
@@ -36,6 +37,7 @@ def test_gate_options_that_go_together_pass():
         (RunOptions(run_id="has space"),
          "--run-id 'has space': use lower-case letters, digits, '.', '_' or '-' (max 48)"),
         (RunOptions(run_id="x" * 49), f"--run-id '{'x' * 49}': use lower-case letters"),
+        (RunOptions(update_baseline=True, shard="1/2"), "a shard can't update the baseline"),
     ],
 )  # fmt: skip
 def test_gate_options_that_do_not_go_together_are_bad_input(options, message):
@@ -58,6 +60,9 @@ def test_without_an_explicit_run_id_each_cell_of_a_ci_job_gets_its_own(monkeypat
     first, second = (cell_run_id(None, index, cells) for index in (0, 1))
     assert first.startswith("ci") and second.startswith("ci") and first != second
     assert cell_run_id(None, 0, cells) == first  # the same job and cell: the same id
+    # Shards of one cell run in one CI job of a matrix (same job name): each its own id.
+    shards = {cell_run_id(None, 0, cells, ShardSpec(index, 3)) for index in (1, 2, 3)}
+    assert len(shards) == 3 and first not in shards
 
 
 def test_the_swept_namespaces_are_those_of_the_selected_packages(make_context, capsys):

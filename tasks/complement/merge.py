@@ -1,0 +1,221 @@
+"""`inv complement.merge`: the one gate over the shards of a sharded run.
+
+It takes results directories (a shard's own, a cell's holding its shards, a runner's whole
+build/complement, or a directory of downloaded CI artifacts) and finds every shard below them
+by its record (shards.SHARD_FILE). Per cell, the shards must come from one plan, with no shard
+twice and no test in two shards; otherwise nothing is written (exit 2). The union of their
+results is then written and gated like one unsharded run of the same selection, in the cell's
+results directory: results.jsonl, durations.json, listing.json, run.json and the reports.
+
+A shard that is missing, or whose run did not complete, makes the merge incomplete (it fails)
+and each test of its top-level tests that has no result a regression (gate.classify's `lost`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from invoke import Context
+
+from tasks.complement.events import FAIL, OUTCOMES, Key, RunEvents, worst
+from tasks.complement.gating import gate_cell
+from tasks.complement.results import (
+    DURATIONS_FILE,
+    LISTING_FILE,
+    load_durations,
+    load_listing,
+    load_results,
+    read_failure_output,
+    render_durations,
+    render_listing,
+    write_atomically,
+    write_results,
+)
+from tasks.complement.runner import RUN_STATUS_FILE, CellRun, TesterOutcome, write_run_status
+from tasks.complement.session import conclude
+from tasks.complement.shards import (
+    SHARD_FILE,
+    FoundShard,
+    ShardSet,
+    check_shard_set,
+    read_shard_record,
+)
+from tasks.shared.errors import bad_input
+from tasks.shared.process import REPO_ROOT, say
+from tasks.shared.settings import settings as config_of
+
+# What one tester run leaves besides its results; a merge has no tester, so an earlier run's
+# copies in the cell's directory would describe another run.
+_TESTER_FILES = ("logs.jsonl", "tester.log", "tester-stderr.log")
+
+
+@dataclass(frozen=True)
+class MergeOptions:
+    directories: tuple[str, ...]
+    output: str | None = None
+    update_baseline: bool = False
+    accept_regressions: bool = False
+    report_only: bool = False
+
+
+def split_directories(text: str) -> tuple[str, ...]:
+    """The task's DIRS argument: one directory, or several separated by commas."""
+    directories = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not directories:
+        raise bad_input("complement.merge: name at least one results directory")
+    return directories
+
+
+def find_shards(directories: Sequence[str]) -> dict[str, list[FoundShard]]:
+    """Every shard below the directories, by cell; one directory reached twice counts once."""
+    by_cell: dict[str, list[FoundShard]] = {}
+    seen: set[Path] = set()
+    for given in directories:
+        root = Path(given)
+        if not root.is_dir():
+            raise bad_input(f"{given}: no such directory")
+        records = sorted(root.rglob(SHARD_FILE))
+        if not records:
+            raise bad_input(f"{given}: no shard results below it (no {SHARD_FILE}: see complement --shard)")
+        for path in records:
+            if path.parent.resolve() in seen:
+                continue
+            seen.add(path.parent.resolve())
+            record = read_shard_record(path)
+            by_cell.setdefault(record.plan.cell, []).append(FoundShard(path.parent, record))
+    return by_cell
+
+
+def merge_complement(c: Context, options: MergeOptions) -> None:
+    """Check every cell's shards (all of them before anything is written), then merge and gate each."""
+    if options.accept_regressions and not options.update_baseline:
+        raise bad_input("--accept-regressions only makes sense with --update-baseline")
+    by_cell = find_shards(options.directories)
+    shard_sets = {cell: check_shard_set(cell, found) for cell, found in sorted(by_cell.items())}
+    if options.update_baseline and len(shard_sets) > 1:
+        cells = ", ".join(shard_sets)
+        raise bad_input(f"--update-baseline needs the shards of exactly one matrix cell (found: {cells})")
+    output = Path(options.output) if options.output else REPO_ROOT / config_of(c).complement.results_dir
+    failures: list[str] = []
+    for cell, shard_set in shard_sets.items():
+        cell_run = merge_cell(cell, shard_set, output / cell)
+        failures += gate_cell(
+            c,
+            cell_run,
+            shard_set.plan.selection,
+            update_baseline=options.update_baseline,
+            accept_regressions=options.accept_regressions,
+        )
+    conclude(failures, report_only=options.report_only)
+
+
+def _run_status(directory: Path) -> dict[str, object]:
+    try:
+        status = json.loads((directory / RUN_STATUS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return status if isinstance(status, dict) else {}
+
+
+def _shard_problem(status: Mapping[str, object]) -> str | None:
+    """Why a shard's results are incomplete, from its run status; None when it completed."""
+    state = status.get("state")
+    if state == "complete":
+        return None
+    if state == "running":
+        return "did not finish (its run status still says running)"
+    problems = status.get("problems")
+    if state == "incomplete" and isinstance(problems, list) and problems:
+        return "incomplete: " + "; ".join(map(str, problems))
+    return "has no readable run status"
+
+
+def _package_outcomes(status: Mapping[str, object]) -> dict[str, str]:
+    packages = status.get("packages")
+    if not isinstance(packages, dict):
+        return {}
+    return {str(p): str(o) for p, o in packages.items() if o in OUTCOMES}
+
+
+@dataclass
+class _Union:
+    """What the shards hold together, folded shard by shard."""
+
+    results: dict[Key, str]
+    durations: dict[Key, float]
+    listing: dict[str, frozenset[str]]
+    packages: dict[str, str]
+    seconds: float = 0.0
+    malformed: int = 0
+
+    def add(self, directory: Path) -> Mapping[str, object]:
+        loaded = load_results(directory / "results.jsonl")
+        self.malformed += loaded.malformed
+        for key, action in loaded.results.items():
+            before = self.results.get(key)
+            self.results[key] = action if before is None else worst(before, action)
+        self.durations.update(load_durations(directory / DURATIONS_FILE))
+        for package, names in (load_listing(directory / LISTING_FILE) or {}).items():
+            self.listing[package] = self.listing.get(package, frozenset()) | names
+        status = _run_status(directory)
+        for package, outcome in _package_outcomes(status).items():
+            before = self.packages.get(package)
+            self.packages[package] = outcome if before is None else worst(before, outcome)
+        seconds = status.get("seconds")
+        self.seconds += float(seconds) if isinstance(seconds, int | float) else 0.0
+        return status
+
+
+def merge_cell(cell: str, shard_set: ShardSet, directory: Path) -> CellRun:
+    """Fold the cell's shards into one run's files in `directory`, as a CellRun for the gate."""
+    plan = shard_set.plan
+    union = _Union({}, {}, {}, {})
+    problems: list[str] = []
+    lost: set[str] = set()
+    for index in shard_set.missing:
+        names = plan.tests_of(index)
+        problems.append(f"shard {index}/{plan.count} missing ({len(names)} top-level test(s))")
+        lost.update(names)
+    for found in shard_set.present:
+        problem = _shard_problem(union.add(found.directory))
+        if problem is not None:
+            problems.append(f"shard {found.record.spec} {problem}")
+            lost.update(found.record.tests)
+    present = ", ".join(f"{f.record.spec} ({os.path.relpath(f.directory)})" for f in shard_set.present)
+    say(f"merging {cell}: shard(s) {present}" + (f"; {'; '.join(problems)}" if problems else ""))
+    if union.malformed:
+        say(f"{cell}: {union.malformed} malformed result row(s) in the shards ignored")
+    if problems:
+        # A package's outcome from part of its tests proves nothing about the rest (gate: removed).
+        union.packages = dict.fromkeys(union.packages, FAIL)
+    failed = {key for key, action in union.results.items() if action == FAIL}
+    state = RunEvents(results=union.results, packages=union.packages, events=len(union.results))
+    state.durations = union.durations
+    for found in shard_set.present:
+        state.failure_output.update(
+            read_failure_output(found.directory / "logs.jsonl", failed, state.output_limit)
+        )
+    write_merged(directory, union, problems)
+    outcome = TesterOutcome(exit_code=None, interrupted=None, seconds=union.seconds)
+    label = f"{cell} ({len(shard_set.present)} of {plan.count} shards merged)"
+    listing = union.listing or None
+    return CellRun(
+        label, "merge", state, outcome, directory, not problems, problems, listing, lost=frozenset(lost)
+    )
+
+
+def write_merged(directory: Path, union: _Union, problems: Sequence[str]) -> None:
+    """The merged run's files (the reports follow from the gate). Shard directories below it stay."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in _TESTER_FILES:
+        (directory / name).unlink(missing_ok=True)
+    write_results(directory / "results.jsonl", union.results)
+    write_atomically(directory / DURATIONS_FILE, render_durations(union.durations))
+    if union.listing:
+        write_atomically(directory / LISTING_FILE, render_listing(union.listing))
+    state = "incomplete" if problems else "complete"
+    write_run_status(directory, "merge", state, problems, packages=union.packages, seconds=union.seconds)
