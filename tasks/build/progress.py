@@ -157,9 +157,11 @@ class RawJsonReader:
 
         ``ok`` is whether the bake call that built it succeeded: a failed call fails every target
         whose own steps did not all complete (a parent layer's error shows under the parent's name).
+        A call that succeeded fails none: vertices may carry errors BuildKit went on from (a registry
+        cache import that finds nothing yet: "importing cache manifest from ...: not found").
         """
         steps = self.steps(target)
-        own_errors = [v for v in self.errors() if v.target == target]
+        own_errors = [v for v in self.errors() if v.target == target] if not ok else []
         # Cached steps carry the timestamps of the build that made them: only executed ones count.
         times = [t for v in steps if not v.cached for t in (v.started, v.completed) if t is not None]
         seconds = max(times) - min(times) if times else 0.0

@@ -71,10 +71,14 @@ def cache_plan(
     repo_root: Path,
     driver: str,
     exported: Iterable[str] = (),
+    siblings: Mapping[str, Sequence[str]] | None = None,
 ) -> CachePlan:
     """The bake arguments that export/import the cache of ``targets`` (all bake target names).
 
     ``exported``: targets whose local layout already holds an export (DIR/<target>/index.json).
+    ``siblings``: per target, the same layer in the matrix's other cells (registry backend): their
+    exports are imported too, after the target's own, because cells share steps under other target
+    names (a runner building one cell finds them in the cache another runner's cell exported).
     """
     plan = CachePlan()
     if not settings.backend or not targets:
@@ -116,7 +120,35 @@ def cache_plan(
             if settings.import_cache:
                 # A missing registry tag is only a warning for BuildKit, unlike a missing local index.
                 plan.set_args.append(f"--set={target}.cache-from=type=registry,ref={settings.ref}:{target}")
+                plan.set_args.extend(
+                    f"--set={target}.cache-from+=type=registry,ref={settings.ref}:{sibling}"
+                    for sibling in (siblings or {}).get(target, ())
+                )
     return plan
+
+
+def matrix_siblings(
+    targets: Iterable[str], full_plan_targets: Mapping[str, Mapping[str, Any]]
+) -> dict[str, list[str]]:
+    """Per target, the other targets of the full matrix's plan made from the same Dockerfile and
+    context: one target block's cells (bake names them apart; what they share is their recipe)."""
+
+    def recipe(definition: Mapping[str, Any]) -> tuple[str, str, str]:
+        return (
+            str(definition.get("context", "")),
+            str(definition.get("dockerfile", "")),
+            str(definition.get("dockerfile-inline", "")),
+        )
+
+    by_recipe: dict[tuple[str, str, str], list[str]] = {}
+    for name, definition in sorted(full_plan_targets.items()):
+        by_recipe.setdefault(recipe(definition), []).append(name)
+    result: dict[str, list[str]] = {}
+    for target in targets:
+        if target in full_plan_targets:
+            same = by_recipe[recipe(full_plan_targets[target])]
+            result[target] = [name for name in same if name != target]
+    return result
 
 
 def unreferenced_blobs(

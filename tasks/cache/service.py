@@ -10,7 +10,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -56,13 +56,15 @@ def cache_settings(c: Context) -> CacheSettings:
     return cache
 
 
-def bake_cache_args(c: Context, targets: Sequence[str], builder: str) -> list[str]:
+def bake_cache_args(
+    c: Context, targets: Sequence[str], builder: str, siblings: Mapping[str, Sequence[str]] | None = None
+) -> list[str]:
     """``--allow``/``--set`` arguments that export and import the cache of ``targets`` (bake names).
 
     For the bake runner: ``targets`` are *all* target names of `bake --print` for the selection,
     dependencies included (each target's build exports only its own steps, so a leaf's cache alone
     leaves its parents to be rebuilt). Add the result to the bake command line, and call
-    ``collect_exported_garbage`` after a successful build.
+    ``collect_exported_garbage`` after a successful build. ``siblings``: see cache_export.cache_plan.
     """
     cache = cache_settings(c)
     if not cache.backend:
@@ -70,7 +72,7 @@ def bake_cache_args(c: Context, targets: Sequence[str], builder: str) -> list[st
     driver = builder_record(builder).driver
     directory = cache.local_dir(REPO_ROOT)
     exported = [target for target in targets if (directory / target / "index.json").is_file()]
-    plan = cache_export.cache_plan(cache, targets, REPO_ROOT, driver, exported)
+    plan = cache_export.cache_plan(cache, targets, REPO_ROOT, driver, exported, siblings)
     for layout in plan.layouts:
         prepare_layout(layout)
     for note in plan.notes:

@@ -174,3 +174,47 @@ def test_a_fresh_builder_rebuilds_the_smoke_leaf_from_exported_cache(make_builde
             document = json.loads((blobs / manifest["digest"].removeprefix("sha256:")).read_text())
             for layer in [document["config"], *document["layers"]]:
                 assert (blobs / layer["digest"].removeprefix("sha256:")).is_file()
+
+
+def build_cell_smoke(builder: str, feat_set: str, config: Path) -> RawJsonReader:
+    """One CI runner: tests-smoke of one cell, with the registry cache of `config`."""
+    result = inv(
+        "-f", str(config), "build", "--target", "tests-smoke", "--builder", builder, "--progress", "rawjson",
+        "--matrix", f"feat_set={feat_set}",
+    )  # fmt: skip
+    reader = RawJsonReader()
+    for line in result.stderr.splitlines():
+        if line.startswith("{"):
+            reader.feed(line)
+    return reader
+
+
+def test_runners_of_other_cells_reuse_the_steps_the_first_runner_exported(make_builder, tmp_path):
+    """Two fresh builders (two CI runners), one cell each, one registry cache: the second runs none
+    of the steps the first one had (same digest: the cells' shared layers, whatever target bake
+    names them under), and imports them rather than having them by chance."""
+    c = repo_context()
+    registry = c.config.bakehouse.supply.registry
+    ref = f"{registry}/bakehouse/test-cache-{uuid.uuid4().hex[:8]}"
+    config = tmp_path / "runners.yaml"
+    config.write_text(
+        json.dumps(
+            {
+                "bakehouse": {
+                    "bake": {"matrix": {"feat_sets": ["default", "sentry"]}},
+                    "cache": {"backend": "registry", "ref": ref},
+                }
+            }
+        )
+    )
+    first = build_cell_smoke(make_builder(), "default", config)
+    assert first.executed_steps(), "the first runner ran nothing: it was not cold"
+    first_steps = {vertex.digest for vertex in first.steps()}
+
+    second = build_cell_smoke(make_builder(), "sentry", config)
+    again = [vertex.name for vertex in second.executed_steps() if vertex.digest in first_steps]
+    assert again == []
+    shared = [vertex for vertex in second.steps() if vertex.digest in first_steps]
+    assert shared and all(vertex.cached for vertex in shared)
+    # The cell's own work did run: the sentry extras.
+    assert any("matrix-synapse[sentry]" in vertex.name for vertex in second.executed_steps())

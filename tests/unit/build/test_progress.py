@@ -77,6 +77,18 @@ def test_a_parent_failure_fails_the_incomplete_leaf():
     assert outcome.error == "boom"
 
 
+def test_an_error_bake_went_on_from_does_not_fail_a_target_of_a_successful_call():
+    # A registry cache import that finds nothing yet is an error vertex of the target itself (one
+    # target per call: no prefix), but the build goes on and bake exits 0.
+    reader = RawJsonReader(single_target="leaf")
+    missing = "failed to configure registry cache importer: reg:5000/cache:leaf: not found"
+    reader.feed(vertex("i", "[leaf] importing cache manifest from reg:5000/cache:leaf", error=missing))
+    reader.feed(vertex("s", "[2/2] RUN y", "2026-01-01T00:00:00Z", "2026-01-01T00:00:02Z"))
+    assert reader.outcome("leaf", ok=True).status == "built"
+    failed = reader.outcome("leaf", ok=False)
+    assert (failed.status, failed.error) == ("failed", missing)
+
+
 def test_malformed_lines_are_counted_and_echoed():
     reader = RawJsonReader()
     assert reader.feed("not json") == ["not json"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.cache.export import CacheSettings, cache_plan, local_tags, unreferenced_blobs
+from tasks.cache.export import CacheSettings, cache_plan, local_tags, matrix_siblings, unreferenced_blobs
 from tasks.shared.errors import BAD_INPUT, BakehouseError
 
 ROOT = Path("/repo")
@@ -40,6 +40,35 @@ def test_local_export_to_one_layout_per_target_and_import_of_exported_ones():
     ]
     assert plan.notes == ["1 of 2 targets have no exported cache in /cache yet"]
     assert plan.args == plan.allow_args + plan.set_args
+
+
+def test_registry_import_reads_the_same_layer_of_the_other_cells_after_its_own():
+    settings = CacheSettings(backend="registry", ref="reg:5000/cache", export_cache=False)
+    siblings = {"install--trixie--postgres": ["install--trixie--default", "install--trixie--sentry"]}
+    plan = cache_plan(settings, ["install--trixie--postgres"], ROOT, "docker-container", siblings=siblings)
+    assert plan.set_args == [
+        "--set=install--trixie--postgres.cache-from=type=registry,ref=reg:5000/cache:install--trixie--postgres",
+        "--set=install--trixie--postgres.cache-from+=type=registry,ref=reg:5000/cache:install--trixie--default",
+        "--set=install--trixie--postgres.cache-from+=type=registry,ref=reg:5000/cache:install--trixie--sentry",
+    ]
+
+
+def test_siblings_are_the_targets_made_from_the_same_recipe():
+    def target(dockerfile: str, context: str = "images") -> dict[str, str]:
+        return {"context": context, "dockerfile": dockerfile}
+
+    full = {
+        "system--trixie": target("Dockerfile.system"),
+        "install--trixie--default": target("Dockerfile.install"),
+        "install--trixie--postgres": target("Dockerfile.install"),
+        "install--trixie--sentry": target("Dockerfile.install"),
+        "other--x": target("Dockerfile.install", context="elsewhere"),
+    }
+    siblings = matrix_siblings(["system--trixie", "install--trixie--postgres", "unknown"], full)
+    assert siblings == {
+        "system--trixie": [],
+        "install--trixie--postgres": ["install--trixie--default", "install--trixie--sentry"],
+    }
 
 
 def test_import_only_needs_read_access():
