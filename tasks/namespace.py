@@ -12,9 +12,12 @@ from invoke import Collection
 from tasks.build import tasks as build_tasks
 from tasks.builder import tasks as builder_tasks
 from tasks.cache import tasks as cache_tasks
+from tasks.ci import tasks as ci_tasks
 from tasks.complement import tasks as complement_tasks
 from tasks.engine import tasks as engine_tasks
 from tasks.lint import tasks as lint_tasks
+from tasks.publish import tasks as publish_tasks
+from tasks.release import tasks as release_tasks
 from tasks.shared import config_files
 from tasks.shared.settings import registered_defaults
 
@@ -22,11 +25,17 @@ from tasks.shared.settings import registered_defaults
 def namespace() -> Collection:
     ns = Collection()
     ns.add_task(build_tasks.build)
+    # `inv verify` and `inv export`, at the top like `inv build`.
+    ns.add_task(release_tasks.verify)
+    ns.add_task(release_tasks.export)
     # `inv complement` runs the suite (the default task); `inv complement.import-baseline` converts.
     ns.add_collection(Collection.from_module(complement_tasks, name="complement"))
+    # `inv publish` pushes (its default task); later publish.* tasks join it there.
+    ns.add_collection(Collection.from_module(publish_tasks, name="publish"))
     ns.add_collection(Collection.from_module(engine_tasks, name="engine"))
     ns.add_collection(Collection.from_module(builder_tasks, name="builder"))
     ns.add_collection(Collection.from_module(lint_tasks, name="lint"))
     ns.add_collection(Collection.from_module(cache_tasks, name="cache"))
+    ns.add_collection(Collection.from_module(ci_tasks, name="ci"))
     ns.configure({config_files.SECTION: registered_defaults()})
     return ns

@@ -64,11 +64,28 @@ def resolve(
         elif one != many and env.get(one):
             _assign(matrix, one, env[one], "env")
     for option in options:
-        name, sep, value = option.partition("=")
-        if not sep or not name:
-            raise bad_input(f"--matrix {option!r}: expected NAME=VALUE")
-        _assign(matrix, name.strip(), value.strip(), "--matrix")
+        name, value = parse_option(option)
+        _assign(matrix, name, value, "--matrix")
     return matrix
+
+
+def parse_option(option: str) -> tuple[str, str]:
+    """One ``--matrix NAME=VALUE`` as (name, value)."""
+    name, sep, value = option.partition("=")
+    if not sep or not name.strip():
+        raise bad_input(f"--matrix {option!r}: expected NAME=VALUE")
+    return name.strip(), value.strip()
+
+
+def option_vectors(dimensions: Iterable[str], options: Iterable[str]) -> Matrix:
+    """The vectors the ``--matrix`` options set, by plural name (the last option for a dimension wins)."""
+    matrix: Matrix = {plural: [] for plural in dimensions}
+    chosen: Matrix = {}
+    for option in options:
+        name, value = parse_option(option)
+        plural = _assign(matrix, name, value, "--matrix")
+        chosen[plural] = matrix[plural]
+    return chosen
 
 
 def as_bake_variables(matrix: Matrix) -> dict[str, str]:

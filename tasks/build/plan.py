@@ -11,7 +11,7 @@ import json
 import os
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from tasks.builder.service import (
     require_builder,
     resolve_builder_name,
 )
+from tasks.cache import export as cache_export
 from tasks.cache.service import bake_cache_args
 from tasks.shared.command import Command
 from tasks.shared.errors import BakehouseError, bad_input
@@ -62,11 +63,20 @@ def _go_variables() -> dict[str, str]:
     return {name: value for name, value in zip(names, result.stdout.splitlines(), strict=False) if value}
 
 
+def source_date_epoch() -> str:
+    """The commit's time in seconds, for SOURCE_DATE_EPOCH; empty outside a git checkout."""
+    return git_output("log", "-1", "--format=%ct")
+
+
 def bake_env(c: Context, matrix: matrix_logic.Matrix) -> dict[str, str]:
     env = dict(os.environ)
     bake = settings(c).bake
     if bake.git_variables:
         env.update(_git_variables())
+    # Reproducible timestamps (image config, history, file mtimes with rewrite-timestamp): buildx
+    # passes it to every build as an arg. The user's own value wins.
+    if "SOURCE_DATE_EPOCH" not in os.environ and (epoch := source_date_epoch()):
+        env["SOURCE_DATE_EPOCH"] = epoch
     configured = dict(bake.variables)
     env.update({k: v for k, v in {**_go_variables(), **configured}.items() if k not in os.environ})
     env.update(matrix_logic.as_bake_variables(matrix))
@@ -167,6 +177,23 @@ def prepare_builder(c: Context, builder: str | None) -> str:
 
 
 @dataclass
+class ResolvedBake:
+    """What a bake call needs before a builder is chosen: everything bad input is refused by."""
+
+    files: list[str]
+    env: dict[str, str]
+    plan: dict[str, Any]
+    # The concrete targets the requested targets and groups expand to, and their --allow flags.
+    names: list[str]
+    allow: list[str]
+    # The plan cache's key, and whether the plan came from it (no `bake --print` this time).
+    plan_key: str
+    plan_remembered: bool
+    # The targets and groups as requested (before expansion).
+    requested: list[str] = field(default_factory=list)
+
+
+@dataclass
 class BakeInvocation:
     names: list[str]
     cmd: list[str]
@@ -190,6 +217,32 @@ def remembered_plan(
     return key, plan_cache.load(plan_cache.cache_dir(env), key)
 
 
+def resolve_bake(
+    c: Context, targets: list[str], *, matrix_overrides: Sequence[str] = (), sets: Sequence[str] = ()
+) -> ResolvedBake:
+    """Environment, plan, concrete targets and entitlements of a build; changes nothing."""
+    # One environment (git and Go variables cost subprocesses) for the plan and the build.
+    env = bake_env(c, resolve_matrix(c, matrix_overrides))
+    check_sets(sets)  # before the plan cache: a remembered plan must not skip the check
+    files = bake_files(c)
+    key, remembered = remembered_plan(files, targets, sets, env)
+    plan = remembered if remembered is not None else _print_plan(c, targets, sets, env, REPO_ROOT)
+    names = requested_targets(plan, targets)
+    allow = needed_entitlements(c, plan, names)
+    return ResolvedBake(files, env, plan, names, allow, key, remembered is not None, list(targets))
+
+
+def builder_bake_command(
+    c: Context, resolved: ResolvedBake, sets: Sequence[str], builder_name: str
+) -> Command:
+    """bake on one builder with the build's files, settings and entitlements; no cache export."""
+    return (
+        Command(*_base_args(c, resolved.files, sets))
+        .option("--builder", builder_name, joined=True)
+        .options("--allow", resolved.allow, joined=True)
+    )
+
+
 def bake_command(
     c: Context,
     targets: list[str],
@@ -199,26 +252,54 @@ def bake_command(
     builder: str | None = None,
 ) -> BakeInvocation:
     """The exact bake command line (without targets and progress) and environment for a build."""
-    # One environment (git and Go variables cost subprocesses) for the plan and the build.
-    env = bake_env(c, resolve_matrix(c, matrix_overrides))
-    check_sets(sets)  # before the plan cache: a remembered plan must not skip the check
-    files = bake_files(c)
-    key, remembered = remembered_plan(files, targets, sets, env)
-    plan = remembered if remembered is not None else _print_plan(c, targets, sets, env, REPO_ROOT)
-    names = requested_targets(plan, targets)
-    allow = needed_entitlements(c, plan, names)
+    resolved = resolve_bake(c, targets, matrix_overrides=matrix_overrides, sets=sets)
+    return bake_invocation(c, resolved, sets, builder)
+
+
+def matrix_siblings(c: Context, resolved: ResolvedBake, sets: Sequence[str]) -> dict[str, list[str]]:
+    """For a registry cache import: per target, the same layer in the other cells of the configured
+    matrix (before --matrix/--cell and env narrowed it), whose exports hold steps the cells share.
+
+    A runner building one cell imports what runners of other cells exported. Costs one more
+    `bake --print` (remembered in the plan cache like the build's own) only when the build is narrowed.
+    """
+    cache = settings(c).cache
+    if cache.backend != "registry" or not cache.import_cache:
+        return {}
+    configured = matrix_logic.resolve(settings(c).bake.matrix, {}, ())
+    full_env = {**resolved.env, **matrix_logic.as_bake_variables(configured)}
+    if full_env == resolved.env:
+        full_plan = resolved.plan
+    else:
+        key, remembered = remembered_plan(resolved.files, resolved.requested, sets, full_env)
+        full_plan = (
+            remembered
+            if remembered is not None
+            else _print_plan(c, resolved.requested, sets, full_env, REPO_ROOT)
+        )
+        if remembered is None:
+            plan_cache.store(plan_cache.cache_dir(full_env), key, full_plan)
+    return cache_export.matrix_siblings(resolved.plan.get("target", {}), full_plan.get("target", {}))
+
+
+def bake_invocation(
+    c: Context, resolved: ResolvedBake, sets: Sequence[str], builder: str | None
+) -> BakeInvocation:
+    """The bake command line for a resolved build on ``builder`` (created when it is the configured
+    one and missing), with the configured cache export and import."""
     # Checked before the builder may be created: bad cache settings change nothing.
     settings(c).cache.validate()
     builder_name = prepare_builder(c, builder)
-    command = (
-        Command(*_base_args(c, files, sets))
-        .option("--builder", builder_name, joined=True)
-        .options("--allow", allow, joined=True)
-    )
+    command = builder_bake_command(c, resolved, sets, builder_name)
     if builder_name != "default":
         # Every target of the plan, dependencies included: each exports only its own steps.
-        command = command.args(*bake_cache_args(c, sorted(plan.get("target", {})), builder_name))
-    return BakeInvocation(names, command.argv, env, builder_name, plan, key, remembered is not None)
+        plan_targets = sorted(resolved.plan.get("target", {}))
+        siblings = matrix_siblings(c, resolved, sets)
+        command = command.args(*bake_cache_args(c, plan_targets, builder_name, siblings))
+    return BakeInvocation(
+        resolved.names, command.argv, resolved.env, builder_name, resolved.plan, resolved.plan_key,
+        resolved.plan_remembered,
+    )  # fmt: skip
 
 
 def list_targets(c: Context, matrix_overrides: Sequence[str] = ()) -> list[tuple[str, str]]:

@@ -3,9 +3,10 @@
 A plan (bake's resolved definition) is a function of what bake reads to make it: the bake files'
 bytes, the values of the variables they declare (matrix vectors, git and configured variables
 all reach bake that way), buildx's own BUILDX_*/BAKE_* settings, the targets, the `--set`
-overrides, the core count (`*.args.nprocs`) and buildx itself. The key hashes all of them, so a
-change to any one gives a new key; nothing is ever invalidated by time. Files other than HCL and
-JSON (compose files interpolate any variable) put the whole environment into the key.
+overrides, the core count (`*.args.nprocs`), buildx itself and SOURCE_DATE_EPOCH (buildx puts it
+into every target's args). The key hashes all of them, so a change to any one gives a new key;
+nothing is ever invalidated by time. Files other than HCL and JSON (compose files interpolate any
+variable) put the whole environment into the key.
 
 A plan is stored only after a build with it succeeded: bad input never writes one.
 """
@@ -23,6 +24,8 @@ from typing import Any
 # `variable "name" {` in HCL; bake reads a declared variable's value from the environment.
 _HCL_VARIABLE = re.compile(rb'^\s*variable\s+"([A-Za-z_][A-Za-z0-9_-]*)"', re.MULTILINE)
 _BUILDX_SETTINGS = ("BUILDX_", "BAKE_")
+# Variables buildx reads itself, declared or not, and writes into the plan.
+_BUILDX_READS = ("SOURCE_DATE_EPOCH",)
 # Plans kept: the newest ones (each is one matrix selection x targets x overrides).
 KEEP = 200
 
@@ -61,7 +64,7 @@ def plan_key(
     relevant = {
         name: value
         for name, value in env.items()
-        if declared is None or name in declared or name.startswith(_BUILDX_SETTINGS)
+        if declared is None or name in declared or name.startswith(_BUILDX_SETTINGS) or name in _BUILDX_READS
     }
     digest = hashlib.sha256()
     for part in (

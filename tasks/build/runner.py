@@ -7,7 +7,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,8 +48,9 @@ def progress_mode(requested: str | None, c: Context) -> str:
     return mode
 
 
-def _run_bake(cmd: list[str], env: dict[str, str], mode: str, targets: list[str]) -> BakeCall:
-    """One bake invocation; rawjson is parsed (and rendered) unless the user asked for buildx's tty."""
+def run_bake(cmd: list[str], env: dict[str, str], mode: str, targets: list[str], label: str = "") -> BakeCall:
+    """One bake invocation; rawjson is parsed (and rendered) unless the user asked for buildx's tty.
+    ``label`` starts each plain progress row (parallel bakes share one terminal)."""
     # The runner closes stdin: bake without --allow would otherwise prompt on a terminal.
     started = time.monotonic()
     if mode == "tty":
@@ -67,7 +68,7 @@ def _run_bake(cmd: list[str], env: dict[str, str], mode: str, targets: list[str]
                 tail = [*tail, line.strip()][-20:]
             if mode == "plain":
                 for row in rows:
-                    print(row, file=sys.stderr, flush=True)
+                    print(f"{label}{row}", file=sys.stderr, flush=True)
         ok = bake.wait() == 0
     error = None
     if not ok:
@@ -80,7 +81,7 @@ def _run_bake(cmd: list[str], env: dict[str, str], mode: str, targets: list[str]
     return BakeCall(targets, ok, time.monotonic() - started, reader, error)
 
 
-def _load_changed(
+def load_changed(
     loads: dict[str, list[str]],
     metadata: dict[str, dict[str, Any]],
     cmd: list[str],
@@ -93,7 +94,7 @@ def _load_changed(
         say(f"{len(loads)} image(s) already in the engine, unchanged: nothing to load")
         return True
     say(f"loading {len(stale)} changed image(s) into the engine: {', '.join(stale)}")
-    call = _run_bake([*cmd, *stale], env, "quiet" if mode == "tty" else mode, stale)
+    call = run_bake([*cmd, *stale], env, "quiet" if mode == "tty" else mode, stale)
     if not call.ok:
         say(f"loading into the engine failed: {call.error}")
     return call.ok
@@ -109,13 +110,17 @@ def bake_build(
     keep_going: bool = False,
     progress: str | None = None,
     extra_args: Sequence[str] = (),
+    extra_env: Mapping[str, str] | None = None,
 ) -> list[TargetOutcome]:
-    """Build targets; print a summary table; raise BakehouseError if any target failed."""
+    """Build targets; print a summary table; raise BakehouseError if any target failed.
+
+    ``extra_env`` reaches the bake processes only, not the plan or its cache key (registry
+    credentials for a push: a temporary DOCKER_CONFIG must not make a new plan)."""
     mode = progress_mode(progress, c)
     require_engine()
     invocation = bake_command(c, targets, matrix_overrides=matrix_overrides, sets=sets, builder=builder)
     cmd = [*invocation.cmd, *extra_args]
-    names, env = invocation.names, invocation.env
+    names, env = invocation.names, {**invocation.env, **(extra_env or {})}
     remembered = " (plan remembered)" if invocation.plan_remembered else ""
     say(f"building {', '.join(names)} on builder {invocation.builder}{remembered}")
     started = time.monotonic()
@@ -135,13 +140,13 @@ def bake_build(
                 if batch_loads
                 else []
             )
-            calls.append(_run_bake([*cmd, *export, *batch], env, mode, batch))
+            calls.append(run_bake([*cmd, *export, *batch], env, mode, batch))
             metadata.update(engine_load.read_metadata(metadata_file))
         outcomes = summarize(calls)
         failed = [o for o in outcomes if o.status == "failed"]
         exit_status = 1 if failed or not all(call.ok for call in calls) else 0
         built = {name: loads[name] for call in calls if call.ok for name in call.targets if name in loads}
-        if built and not _load_changed(built, metadata, cmd, env, mode):
+        if built and not load_changed(built, metadata, cmd, env, mode):
             exit_status = 1
     print_summary(outcomes, time.monotonic() - started, exit_status)
     if exit_status and (lost := engine_lost("the build")):

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 from tasks.build.progress import TargetOutcome
 from tasks.shared.table import align
 
 
-def print_summary(outcomes: list[TargetOutcome], total_seconds: float, exit_status: int) -> None:
-    rows = [("TARGET", "STATUS", "TIME", "STEPS RUN/CACHED")]
+def print_summary(
+    outcomes: list[TargetOutcome],
+    total_seconds: float,
+    exit_status: int,
+    builders: Sequence[str] | None = None,
+) -> None:
+    """The table on stderr; ``builders`` (one per outcome, a builder pool's) adds a BUILDER column."""
+    rows: list[tuple[str, ...]] = [("TARGET", "STATUS", "TIME", "STEPS RUN/CACHED")]
     for o in outcomes:
         rows.append((o.name, o.status, f"{o.seconds:.1f}s", f"{o.steps_executed}/{o.steps_cached}"))
+    if builders is not None:
+        rows = [(row[0], column, *row[1:]) for row, column in zip(rows, ["BUILDER", *builders], strict=True)]
     print(file=sys.stderr)
     for line in align(rows):
         print(line, file=sys.stderr)

@@ -1,4 +1,4 @@
-"""`inv build` tasks: thin wrappers over tasks.build.plan and tasks.build.runner."""
+"""`inv build` tasks: thin wrappers over tasks.build.plan, tasks.build.runner and tasks.build.pool."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ import sys
 
 from invoke import Context, task
 
+from tasks.build.cells import with_cell
 from tasks.build.plan import bake_print, list_targets
+from tasks.build.pool import parse_builders, pool_build
 from tasks.build.runner import bake_build, progress_mode
 from tasks.builder.service import resolve_builder_name
+from tasks.shared.errors import bad_input
 from tasks.shared.settings import settings
 
 
@@ -21,7 +24,9 @@ from tasks.shared.settings import settings
         "list": "list the tree's targets and groups",
         "set": "override a target value: pattern.key=value (repeatable)",
         "matrix": "narrow the matrix: NAME=VALUE, singular name for one value, plural for a JSON array",
+        "cell": "exactly this matrix cell: an id from `inv ci.matrix`, e.g. debian--trixie-slim--default",
         "builder": "builder name ('default' = the engine's own builder; default: the configured one)",
+        "builders": "a pool, e.g. a,b: one bake per matrix cell, each on the next free builder, in parallel",
         "keep_going": "a failing target/cell does not stop the others",
         "progress": "auto | plain | tty | quiet | rawjson",
     },
@@ -36,13 +41,18 @@ def build(
     builder: str | None = None,
     keep_going: bool = False,
     progress: str | None = None,
+    cell: str | None = None,
+    builders: str | None = None,
 ) -> None:
     """Build targets of the image tree with docker buildx bake, over the matrix."""
+    overrides = with_cell(c, cell, matrix or [])
     # Refused in every mode, though --print and --list use neither: a typo is never silently ignored.
     progress_mode(progress, c)
     resolve_builder_name(c, builder)
+    if builders is not None and builder:
+        raise bad_input("--builder and --builders: give one of them")
+    pool = parse_builders(builders) if builders is not None else None
     targets = target or [*settings(c).bake.default_targets]  # `list` is the option here
-    overrides = matrix or []
     if list:
         for name, description in list_targets(c, overrides):
             sys.stdout.write(f"{name}\t{description}\n" if description else f"{name}\n")
@@ -50,6 +60,12 @@ def build(
     if print:
         plan = bake_print(c, targets, overrides, set or [])
         sys.stdout.write(json.dumps(plan, indent=2) + "\n")
+        return
+    if pool:
+        pool_build(
+            c, targets, pool, matrix_overrides=overrides, sets=set or [], keep_going=keep_going,
+            progress=progress,
+        )  # fmt: skip
         return
     bake_build(
         c, targets, matrix_overrides=overrides, sets=set or [], builder=builder, keep_going=keep_going,

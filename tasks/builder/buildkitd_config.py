@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tasks.shared.errors import bad_input
@@ -145,6 +146,9 @@ def validate(doc: Mapping[str, Any]) -> None:
             raise bad_input(f"{where}.mirrors: expected a list of host[:port] strings")
         for mirror in mirrors:
             check_mirror(mirror, f"{where}.mirrors")
+        ca = registry.get("ca", [])
+        if not isinstance(ca, list) or not all(isinstance(path, str) and path for path in ca):
+            raise bad_input(f"{where}.ca: expected a list of CA file paths")
 
 
 def load(text: str, source: str = "buildkitd.toml") -> dict[str, Any]:
@@ -173,6 +177,8 @@ class Overrides:
     floor_min_free_space: Scalar = None
     mirrors: tuple[str, ...] = ()
     insecure_registries: tuple[str, ...] = ()
+    # Registry host -> absolute path of a CA file to trust for it (checked: see registry_ca_files).
+    registry_ca: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_config(
@@ -180,12 +186,16 @@ class Overrides:
         builder: BuilderSettings,
         extra_mirrors: tuple[str, ...] = (),
         extra_insecure: tuple[str, ...] = (),
+        ca_root: Path | None = None,
     ) -> Overrides:
+        """The builder settings as overrides; relative CA paths are taken from ``ca_root``
+        (required when any CA is configured)."""
         # Checked here, under their config names, before they are merged into the file's tables.
         for mirror in builder.mirrors:
             check_mirror(mirror, "builder.mirrors")
         for host in builder.insecure_registries:
             check_host_port(host, "builder.insecure_registries")
+        registry_ca = registry_ca_files(builder.registry_ca, ca_root) if builder.registry_ca else {}
         gc = builder.gc
         return cls(
             platforms_cache_max_age=builder.platforms_cache_max_age,
@@ -200,7 +210,36 @@ class Overrides:
             floor_min_free_space=gc.floor.min_free_space,
             mirrors=builder.mirrors + extra_mirrors,
             insecure_registries=builder.insecure_registries + extra_insecure,
+            registry_ca=registry_ca,
         )
+
+
+_PEM_CERTIFICATE = "-----BEGIN CERTIFICATE-----"
+
+
+def registry_ca_files(configured: Mapping[str, str], root: Path | None) -> dict[str, str]:
+    """``builder.registry_ca`` checked: each key a registry host[:port], each value a readable PEM
+    certificate file (relative to ``root``). Returns host -> absolute path: buildx reads the file
+    at create time, from whatever directory it runs in."""
+    checked = {}
+    for host, value in configured.items():
+        check_host_port(host, "builder.registry_ca")
+        label = f"builder.registry_ca {host}"
+        path = Path(value)
+        if not path.is_absolute():
+            if root is None:
+                raise bad_input(f"{label}: {value!r} is relative and there is no directory to read it from")
+            path = root / path
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            raise bad_input(f"{label}: {path}: no such file") from None
+        except OSError as exc:
+            raise bad_input(f"{label}: {path}: can't read it ({exc.strerror or exc})") from None
+        if _PEM_CERTIFICATE not in text:
+            raise bad_input(f"{label}: {path}: not a PEM certificate (no {_PEM_CERTIFICATE} line)")
+        checked[host] = str(path)
+    return checked
 
 
 def _as_bool(value: object, key: str) -> bool | None:
@@ -264,6 +303,13 @@ def apply_overrides(doc: Mapping[str, Any], overrides: Overrides) -> dict[str, A
         docker_io["mirrors"] = existing + [m for m in overrides.mirrors if m not in existing]
     for host in overrides.insecure_registries:
         registries.setdefault(host, {})["http"] = True
+    for host, ca_file in overrides.registry_ca.items():
+        table = registries.setdefault(host, {})
+        # A host with a CA is an https one; said explicitly, since BuildKit reaches localhost and
+        # 127.0.0.1 over plain http unless the table sets `http` (an insecure_registries entry wins).
+        table.setdefault("http", False)
+        existing = list(table.get("ca", []))
+        table["ca"] = existing + ([ca_file] if ca_file not in existing else [])
     if not registries:
         del merged["registry"]
     validate(merged)

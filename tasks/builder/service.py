@@ -6,6 +6,7 @@ import getpass
 import os
 import time
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from tasks.shared.process import REPO_ROOT, docker, failure_reason, git_output, 
 from tasks.shared.settings import settings
 
 CONFIG_NAME = "buildkitd.toml"
+# Where the docker-container driver puts the files buildx copies in (CA files under certs/).
+BUILDER_CONFIG_DIR = "/etc/buildkit/"
 BUILDKITD_FLAGS_PREFIX = "--allow-insecure-entitlement="
 # The entitlements buildkitd can allow (BuildKit >= 0.20 for device).
 INSECURE_ENTITLEMENTS = ("network.host", "security.insecure", "device")
@@ -57,6 +60,9 @@ class BuilderSpec:
     config_text: str
     driver_opts: dict[str, str] = field(default_factory=dict)
     flags: tuple[str, ...] = ()
+    # The registry CA files the config names, path -> content (None: unreadable), so that drift
+    # compares what the builder trusts: buildx stores copies under other paths.
+    ca_files: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def flags_text(self) -> str:
@@ -71,7 +77,9 @@ def render_config(
     if not source.exists():
         raise bad_input(f"{source}: no such file (builder.config_file)")
     doc = buildkitd_config.load(source.read_text(), cfg.config_file)
-    overrides = buildkitd_config.Overrides.from_config(cfg, extra_mirrors=mirrors, extra_insecure=insecure)
+    overrides = buildkitd_config.Overrides.from_config(
+        cfg, extra_mirrors=mirrors, extra_insecure=insecure, ca_root=REPO_ROOT
+    )
     return buildkitd_config.apply_overrides(doc, overrides)
 
 
@@ -118,7 +126,24 @@ def desired_spec(
                 f"builder.entitlements: {entitlement!r} is not one of {', '.join(INSECURE_ENTITLEMENTS)}"
             )
     flags = tuple(f"{BUILDKITD_FLAGS_PREFIX}{e}" for e in cfg.entitlements)
-    return BuilderSpec(name, buildkitd_config.render(doc), driver_opts, flags)
+    return BuilderSpec(name, buildkitd_config.render(doc), driver_opts, flags, _read_ca_files(doc))
+
+
+def _ca_paths(doc: Mapping[str, Any]) -> list[str]:
+    registries = doc.get("registry", {})
+    return [
+        path for table in registries.values() if isinstance(table, Mapping) for path in table.get("ca", [])
+    ]
+
+
+def _read_ca_files(doc: Mapping[str, Any]) -> dict[str, str | None]:
+    contents: dict[str, str | None] = {}
+    for path in _ca_paths(doc):
+        try:
+            contents[path] = Path(path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            contents[path] = None
+    return contents
 
 
 @dataclass(frozen=True)
@@ -133,6 +158,8 @@ class BuilderState:
     driver_opts: dict[str, str]
     flags: tuple[str, ...]
     gc_policies: list[dict[str, Any]]
+    # The other files buildx copied in (registry CAs under certs/), by name relative to the config dir.
+    files: dict[str, str] = field(default_factory=dict)
 
 
 def builder_recorded(name: str) -> bool:
@@ -154,6 +181,7 @@ def state_of(builder: BuilderRecord) -> BuilderState:
         driver_opts=dict(node.driver_opts),
         flags=node.flags,
         gc_policies=list(node.gc_policies),
+        files={name: text for name, text in node.files.items() if name != CONFIG_NAME},
     )
 
 
@@ -181,14 +209,38 @@ def drift(spec: BuilderSpec, state: BuilderState) -> list[str]:
     differences = []
     if state.driver != "docker-container":
         differences.append(f"driver {state.driver}")
-    # buildx re-serializes the file it stores (sorted keys, nested tables): compare the content.
-    if _toml_or_none(state.config_text) != _toml_or_none(spec.config_text):
+    # buildx re-serializes the file it stores (sorted keys, nested tables) and moves the CA files
+    # it names: compare the content, CA files by theirs.
+    running = _with_ca_contents(_toml_or_none(state.config_text), lambda path: _copied_file(state, path))
+    wanted = _with_ca_contents(_toml_or_none(spec.config_text), lambda path: spec.ca_files.get(path))
+    if running is None or running != wanted:
         differences.append(CONFIG_NAME)
     if state.driver_opts != spec.driver_opts:
         differences.append(f"driver options {state.driver_opts} -> {spec.driver_opts}")
     if " ".join(state.flags) != spec.flags_text:
         differences.append(f"buildkitd flags {' '.join(state.flags)!r} -> {spec.flags_text!r}")
     return differences
+
+
+def _copied_file(state: BuilderState, path: str) -> str | None:
+    """A file buildx copied into the builder, by the path the stored config names it by."""
+    return (
+        state.files.get(path.removeprefix(BUILDER_CONFIG_DIR))
+        if path.startswith(BUILDER_CONFIG_DIR)
+        else None
+    )
+
+
+def _with_ca_contents(
+    doc: dict[str, Any] | None, content_of: Callable[[str], str | None]
+) -> dict[str, Any] | None:
+    """The document with each registry's CA paths replaced by the files' contents."""
+    if doc is None:
+        return None
+    for table in doc.get("registry", {}).values():
+        if isinstance(table, dict) and isinstance(table.get("ca"), list):
+            table["ca"] = [content_of(path) if isinstance(path, str) else path for path in table["ca"]]
+    return doc
 
 
 def _toml_or_none(text: str) -> dict[str, Any] | None:

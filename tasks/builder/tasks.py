@@ -1,9 +1,20 @@
-"""`inv builder` tasks: thin wrappers over tasks.builder.service."""
+"""`inv builder` tasks: thin wrappers over tasks.builder.service, .remote and .certs."""
 
 from __future__ import annotations
 
+import shlex
+import sys
+
 from invoke import Context, task
 
+from tasks.builder import certs
+from tasks.builder.remote import (
+    REMOTE_DRIVER,
+    ExplicitTLS,
+    certs_root,
+    daemon_config_text,
+    ensure_remote_builder,
+)
 from tasks.builder.service import (
     builder_disk_usage,
     ensure_builder,
@@ -16,17 +27,24 @@ from tasks.builder.service import (
 from tasks.shared.buildx import list_builders
 from tasks.shared.engine import require_engine
 from tasks.shared.errors import bad_input
+from tasks.shared.settings import settings
 from tasks.shared.table import align
 
 
 @task(
-    iterable=["mirror"],
+    iterable=["mirror", "append_endpoint"],
     help={
         "name": "builder name (default: bakehouse-<actor>-<repo>-<branch>)",
         "image": "BuildKit image for the builder container",
         "mirror": "docker.io registry mirror host:port (repeatable)",
         "network": "'host' to run the builder on the host network",
-        "force": "remove the builder and its cache, then create it fresh",
+        "force": "remove the builder (and a docker-container builder's cache), then create it fresh",
+        "endpoint": "tcp://HOST:PORT of a BuildKit daemon: a `remote` builder over mutual TLS",
+        "append_endpoint": "tcp://HOST:PORT of another daemon, added as a node (repeatable)",
+        "certs_dir": "TLS files, one folder per host (default: builder.certs_dir)",
+        "cacert": "CA that signed the daemon's certificate (default: <certs dir>/<host>/client/ca.pem)",
+        "cert": "client certificate (default: <certs dir>/<host>/client/cert.pem)",
+        "key": "client certificate's key (default: <certs dir>/<host>/client/key.pem)",
     },
 )
 def create(
@@ -36,11 +54,77 @@ def create(
     mirror: list[str] | None = None,
     network: str | None = None,
     force: bool = False,
+    endpoint: str | None = None,
+    append_endpoint: list[str] | None = None,
+    certs_dir: str | None = None,
+    cacert: str | None = None,
+    cert: str | None = None,
+    key: str | None = None,
 ) -> None:
-    """Create the buildx builder from buildkitd.toml (idempotent; recreates on drift, cache kept)."""
+    """Create the builder: docker-container from buildkitd.toml, or remote with --endpoint (idempotent)."""
+    container_options = {"--image": image, "--mirror": mirror, "--network": network}
+    tls_options = {"--certs-dir": certs_dir, "--cacert": cacert, "--cert": cert, "--key": key}
+    if endpoint or append_endpoint:
+        given = [option for option, value in container_options.items() if value]
+        if given:
+            raise bad_input(f"{', '.join(given)}: only for docker-container builders, not with --endpoint")
+        explicit = ExplicitTLS(cacert=cacert, cert=cert, key=key)
+        lines = ensure_remote_builder(
+            c, name, endpoint, tuple(append_endpoint or ()), explicit, certs_dir, force
+        )
+        resolved = resolve_builder_name(c, name)
+        for line in lines:
+            print(f"builder {resolved}: {line}")
+        return
+    given = [option for option, value in tls_options.items() if value]
+    if given:
+        raise bad_input(f"{', '.join(given)}: only with --endpoint or --append-endpoint")
     resolved = resolve_builder_name(c, name)
     outcome = ensure_builder(c, resolved, image, tuple(mirror or ()), network, force)
     print(f"builder {resolved}: {outcome}")
+
+
+@task(
+    name="certs",  # the function can't be `certs`: that is the module it uses
+    help={
+        "host": "the daemon's host as clients reach it: an IP address or a DNS name",
+        "dir": "where to write (default: builder.certs_dir); the files go to <dir>/<host>/",
+        "port": f"the daemon's TCP port, for the flags printed (default {certs.DEFAULT_PORT})",
+        "days": f"validity of the certificates (default {certs.DEFAULT_DAYS})",
+        "force": "replace existing certificates (the daemon host then needs the new daemon/ files)",
+    },
+)
+def certs_(
+    c: Context,
+    host: str | None = None,
+    dir: str | None = None,  # noqa: A002 - the option is --dir
+    port: int = certs.DEFAULT_PORT,
+    days: int = certs.DEFAULT_DAYS,
+    force: bool = False,
+) -> None:
+    """Make a CA, a daemon and a client certificate for a remote BuildKit host; print its buildkitd flags."""
+    if not host:
+        raise bad_input("--host is required: the daemon's IP address or DNS name")
+    host = certs.check_host(host)
+    if not 0 < port < 65536:
+        raise bad_input(f"--port {port}: expected 1-65535")
+    dirs = certs.dirs_for(certs_root(c, dir), host)
+    certs.refuse_overwrite(dirs, force)
+    certs.write(dirs, certs.issue(host, days))
+    flags = certs.daemon_flags(dirs, port, settings(c).builder.entitlements)
+    print(f"certificates for {host} in {dirs.host_dir} (valid {days} days; the CA's key is not kept):")
+    print(f"  {dirs.daemon.relative_to(dirs.host_dir)}/  ca.pem cert.pem key.pem: copy to the daemon host")
+    print(f"  {dirs.client.relative_to(dirs.host_dir)}/  ca.pem cert.pem key.pem: for this side, read by")
+    address = f"[{host}]" if ":" in host else host  # an IPv6 address in a URL
+    print(f"           `inv builder.create --endpoint tcp://{address}:{port}`")
+    print("the daemon (paths as here; its config: `inv builder.daemon-config`):")
+    print(shlex.join(["buildkitd", *flags]))
+
+
+@task
+def daemon_config(c: Context) -> None:
+    """Print the buildkitd.toml a remote daemon should run with (what this machine's builders get)."""
+    sys.stdout.write(daemon_config_text(c))
 
 
 @task(help={"name": "builder name", "keep_state": "keep the cache volume for a later create"})
@@ -60,12 +144,18 @@ def status(c: Context, name: str | None = None) -> None:
     """Driver, status, BuildKit version, GC policies in words and disk used."""
     resolved = resolve_builder_name(c, name)
     require_engine()
-    state = state_of(require_builder(resolved))
+    record = require_builder(resolved)
+    state = state_of(record)
     used = builder_disk_usage(resolved)
     print(f"builder:  {resolved}")
     print(f"driver:   {state.driver}")
     print(f"status:   {state.status}")
     print(f"buildkit: {state.version or 'unknown'}")
+    if len(record.nodes) > 1 or record.driver == REMOTE_DRIVER:
+        # Builds go to the first node whose platforms fit; the others serve other platforms.
+        print("nodes:")
+        for line in align([(n.name, n.endpoint, n.status, n.version) for n in record.nodes]):
+            print(f"  {line}")
     if state.driver_opts:
         print("options:  " + ", ".join(f"{k}={v}" for k, v in sorted(state.driver_opts.items())))
     print("gc:")

@@ -1,1 +1,1 @@
-"""`inv lint`: shellcheck, hadolint, digest pinning, bake checks, ruff and mypy."""
+"""`inv lint`: shellcheck, hadolint, digest pinning, bake checks, ruff, mypy and actionlint."""

@@ -1,7 +1,8 @@
 """Which files of a tree each linter looks at.
 
 Shell scripts are recognised by extension *and* by shebang (helper scripts often have no
-extension); Dockerfiles by name; another tree's bake files by content (``find_bake_files``).
+extension); Dockerfiles and GitHub workflows by name; another tree's bake files by content
+(``find_bake_files``).
 Excluded: version-control and tool directories, and the tree-relative glob patterns from config
 (e.g. the lint fixtures, which hold findings on purpose).
 """
@@ -126,6 +127,19 @@ def dockerfiles(files: Iterable[str]) -> list[str]:
 
 def python_files(files: Iterable[str]) -> list[str]:
     return [relative for relative in files if is_python(relative)]
+
+
+# Where GitHub reads workflows from: YAML files directly in this directory of the repository's root.
+WORKFLOWS_DIR = PurePosixPath(".github/workflows")
+
+
+def is_workflow(relative: str) -> bool:
+    path = PurePosixPath(relative)
+    return path.parent == WORKFLOWS_DIR and path.suffix in (".yml", ".yaml")
+
+
+def workflow_files(files: Iterable[str]) -> list[str]:
+    return [relative for relative in files if is_workflow(relative)]
 
 
 def mypy_sources(python: Iterable[str]) -> list[str]:

@@ -38,6 +38,7 @@ TOOL_URLS = {
     "hadolint": "https://github.com/hadolint/hadolint",
     "ruff": "https://docs.astral.sh/ruff/",
     "mypy": "https://mypy-lang.org",
+    "actionlint": "https://github.com/rhysd/actionlint",
 }
 
 
@@ -172,6 +173,36 @@ def parse_ruff_format_check(output: str, root: Path) -> list[Finding]:
         for line in output.splitlines()
         if line.strip().startswith(prefix)
     ]
+
+
+# actionlint passes the `run:` scripts to shellcheck and reports what it finds in one message:
+# "shellcheck reported issue in this script: SC2086:info:1:6: Double quote ...".
+_ACTIONLINT_SHELLCHECK = re.compile(r"^shellcheck reported issue in this script: (SC\d+):(\w+):")
+
+
+def parse_actionlint(output: str, root: Path) -> list[Finding]:
+    """``actionlint -format '{{json .}}'`` output: a JSON array of errors (its kind is the rule; a
+    shellcheck finding in a `run:` script takes shellcheck's code and level)."""
+    if not output.strip():
+        return []
+    findings = []
+    for item in json.loads(output) or []:
+        message = item["message"]
+        rule, level = item.get("kind") or "actionlint", "error"
+        if match := _ACTIONLINT_SHELLCHECK.match(message):
+            rule, level = match[1], match[2]
+        findings.append(
+            Finding(
+                path=relative_path(item["filepath"], root),
+                line=max(int(item.get("line") or 1), 1),
+                column=max(int(item.get("column") or 0), 0),
+                tool="actionlint",
+                rule=rule,
+                severity=severity(level),
+                message=message,
+            )
+        )
+    return findings
 
 
 # mypy's text output as lint runs it (--show-column-numbers --show-error-codes --no-pretty):

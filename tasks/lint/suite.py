@@ -1,4 +1,5 @@
-"""Every lint tool over one tree, in the report's order: shellcheck, hadolint, pins, bake, ruff, mypy.
+"""Every lint tool over one tree, in the report's order: shellcheck, hadolint, pins, bake, ruff, mypy,
+and actionlint where the tree has GitHub workflows.
 
 The tools run side by side (``tasks.lint.steps``), each once over all of its files; the report is
 assembled afterwards in its fixed order, so it reads exactly as a sequential run's would. Findings
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from invoke import Context
 
 from tasks.lint import files as lint_files
+from tasks.lint.actionlint import run_actionlint
 from tasks.lint.bake_tree import (
     BakeTree,
     Resolution,
@@ -44,6 +46,7 @@ def lint_tree(c: Context, tree: BakeTree, fix: bool, builder: str | None) -> lis
     scripts = lint_files.shell_scripts(root, files)
     dockerfiles = lint_files.dockerfiles(files)
     python_files = lint_files.python_files(files)
+    workflows = lint_files.workflow_files(files)
     steps = Steps(lint_workers(os.cpu_count()))
     # bake's chain is the longest (print, then check), so it is added, and started, first.
     bake = _add_bake_steps(c, steps, tree, dockerfiles, builder)
@@ -56,6 +59,8 @@ def lint_tree(c: Context, tree: BakeTree, fix: bool, builder: str | None) -> lis
     mypy = steps.add(
         "mypy", lambda: run_mypy(root, python_files, keep_cache=keep_cache), after=[ruff] if fix else []
     )
+    # Only a tree with workflows has an actionlint line (and needs actionlint at all).
+    actionlint = [steps.add("actionlint", lambda: run_actionlint(root, workflows))] if workflows else []
     steps.run()
     return [
         shellcheck.result(),
@@ -63,6 +68,7 @@ def lint_tree(c: Context, tree: BakeTree, fix: bool, builder: str | None) -> lis
         *(step.result() for step in bake),
         ruff.result(),
         mypy.result(),
+        *(step.result() for step in actionlint),
     ]
 
 

@@ -37,7 +37,7 @@ def check(
     builder: str | None = None,
     bake_file: list[str] | None = None,
 ) -> None:
-    """shellcheck, hadolint, digest pins, bake definition, ruff and mypy; exit 0 only when clean."""
+    """shellcheck, hadolint, digest pins, bake definition, ruff, mypy, actionlint; exit 0 only when clean."""
     if format not in FORMATS:
         raise bad_input(f"--format {format}: expected one of {', '.join(FORMATS)}")
     if builder:

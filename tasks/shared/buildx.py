@@ -25,11 +25,14 @@ from tasks.shared.units import parse_human_size
 
 @dataclass(frozen=True)
 class NodeRecord:
-    """One node of a builder (bakehouse's builders have one: the BuildKit container)."""
+    """One node of a builder: a docker-container builder has one (its BuildKit container), a remote
+    builder one per daemon."""
 
     name: str
     status: str = ""
     version: str = ""
+    # Where buildx reaches the daemon: the engine's socket, or tcp://host:port for a remote node.
+    endpoint: str = ""
     # buildkitd's command-line flags, e.g. --allow-insecure-entitlement=network.host.
     flags: tuple[str, ...] = ()
     driver_opts: dict[str, str] = field(default_factory=dict)
@@ -62,6 +65,7 @@ def parse_node(item: Mapping[str, Any]) -> NodeRecord:
     return NodeRecord(
         name=str(item.get("Name") or ""),
         status=str(item.get("Status") or ""),
+        endpoint=str(item.get("Endpoint") or ""),
         version=str(item.get("Version") or ""),
         flags=tuple(str(flag) for flag in item.get("Flags") or ()),
         driver_opts={str(k): str(v) for k, v in (item.get("DriverOpts") or {}).items()},

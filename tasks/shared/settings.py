@@ -122,7 +122,11 @@ class BuilderSettings:
     network: str = ""
     mirrors: tuple[str, ...] = ()
     insecure_registries: tuple[str, ...] = ()
+    # host[:port] -> CA file (PEM) the builder trusts for that registry; free-form keys.
+    registry_ca: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
     entitlements: tuple[str, ...] = ("network.host",)
+    # Remote daemons' TLS files, one folder per host ("": $XDG_CONFIG_HOME/bakehouse/certs).
+    certs_dir: str = ""
     platforms_cache_max_age: Scalar = None
     gc: GCSettings = field(default_factory=GCSettings)
 
@@ -287,6 +291,29 @@ class ComplementSettings:
 
 
 @dataclass(frozen=True)
+class ReleaseSettings:
+    """``bakehouse.release``: what `inv verify` and `inv export` build when no --target is given."""
+
+    targets: tuple[str, ...] = ("install", "tests-smoke")
+
+
+# The human tags `inv publish` can add beside the content tag.
+HUMAN_TAGS = ("describe", "branch", "latest")
+
+
+@dataclass(frozen=True)
+class PublishSettings:
+    """``bakehouse.publish``: where `inv publish` pushes, what, and under which tags."""
+
+    registry: str = ""
+    namespace: str = "bakehouse"
+    targets: tuple[str, ...] = ("install",)
+    human_tags: tuple[str, ...] = HUMAN_TAGS
+    default_branch: str = "main"
+    ignore_args: tuple[str, ...] = ("nprocs",)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything under ``bakehouse:``, one attribute per section."""
 
@@ -297,6 +324,8 @@ class Settings:
     lint: LintSettings = field(default_factory=LintSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
     complement: ComplementSettings = field(default_factory=ComplementSettings)
+    publish: PublishSettings = field(default_factory=PublishSettings)
+    release: ReleaseSettings = field(default_factory=ReleaseSettings)
 
     @classmethod
     def from_mapping(cls, values: object) -> Settings:

@@ -27,8 +27,9 @@ def test_list_shows_every_task_with_help(repo_root):
             helps[collection["name"]] = helps[f"{collection['name']}.{collection['default']}"]
     expected = {
         "build", "complement", "lint", "lint.pin", "engine.up", "engine.status", "engine.down",
-        "builder.create", "builder.rm", "builder.status", "builder.ls", "cache.du", "cache.prune",
-        "cache.status", "complement.import-baseline",
+        "builder.create", "builder.rm", "builder.status", "builder.ls", "builder.certs",
+        "builder.daemon-config", "cache.du", "cache.prune", "cache.status", "complement.import-baseline",
+        "complement.merge", "ci.matrix", "publish", "verify", "export",
     }  # fmt: skip
     assert expected <= set(helps)
     assert all(helps.values()), [name for name, text in helps.items() if not text]

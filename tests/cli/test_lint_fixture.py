@@ -1,6 +1,7 @@
-"""`inv lint` on the fixture tree: exactly its three findings, in every format, and --fix.
+"""`inv lint` on the fixture tree: exactly its four findings, in every format, and --fix.
 
-The fixture has no bake files, so no engine is needed; the tools are the venv's real ones.
+The fixture has no bake files, so no engine is needed; the tools are the venv's real ones (actionlint
+is built into the venv on first use when it isn't there).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import html5lib
 INV = str(Path(sys.executable).with_name("inv"))
 FIXTURE = "tests/fixtures/lint"
 EXPECTED = [
+    (".github/workflows/ci.yml", 13, "actionlint", "action"),
     ("images/Dockerfile.app", 3, "hadolint", "DL3003"),
     ("images/Dockerfile.tool", 2, "pins", "pin-digest"),
     ("scripts/greet", 4, "shellcheck", "SC2086"),
@@ -27,14 +29,19 @@ def lint(repo_root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([INV, "lint", *args], cwd=repo_root, capture_output=True, text=True)
 
 
-def test_fixture_has_exactly_the_three_findings_with_file_and_line(repo_root):
+def test_fixture_has_exactly_the_four_findings_with_file_and_line(repo_root):
     result = lint(repo_root, "--path", FIXTURE)
     assert result.returncode == 1, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("images/Dockerfile.app:3:1: warning: Use WORKDIR")
-    assert lines[1].startswith("images/Dockerfile.tool:2: error: FROM image alpine:3.20 is not pinned")
-    assert lines[2].startswith("scripts/greet:4:21: info: Double quote")
-    assert lines[3:] == [
+    assert lines[0] == (
+        '.github/workflows/ci.yml:13:11: error: input "if-no-files-foud" is not defined in action'
+        ' "actions/upload-artifact@v4". available inputs are "compression-level", "if-no-files-found",'
+        ' "include-hidden-files", "name", "overwrite", "path", "retention-days" [actionlint action]'
+    )
+    assert lines[1].startswith("images/Dockerfile.app:3:1: warning: Use WORKDIR")
+    assert lines[2].startswith("images/Dockerfile.tool:2: error: FROM image alpine:3.20 is not pinned")
+    assert lines[3].startswith("scripts/greet:4:21: info: Double quote")
+    assert lines[4:] == [
         "shellcheck: 2 files checked, 1 finding",
         "hadolint: 2 files checked, 1 finding",
         "pins: 2 files checked, 1 finding",
@@ -42,8 +49,10 @@ def test_fixture_has_exactly_the_three_findings_with_file_and_line(repo_root):
         " any *.hcl or *.json defining a target, outside testdata/, third_party/, vendor/); pass --bake-file",
         "ruff: 0 files checked, 0 findings",
         "mypy: 0 files checked, 0 findings",
+        # Both workflows (.yml and .yaml); release.yaml is clean.
+        "actionlint: 2 files checked, 1 finding",
     ]
-    assert result.stderr.strip() == "bakehouse: lint: 3 findings"
+    assert result.stderr.strip() == "bakehouse: lint: 4 findings"
 
 
 def test_json_format_is_the_same_three_findings(repo_root):
@@ -78,7 +87,7 @@ def test_html_format_is_a_page_with_the_same_findings(repo_root):
     assert result.returncode == 1
     document = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(result.stdout)
     tools, *by_file = document.iter("table")
-    assert len(list(tools.iter("tr"))) == 1 + 6  # header and one row per tool
+    assert len(list(tools.iter("tr"))) == 1 + 7  # header and one row per tool
     cells = [
         ["".join(td.itertext()) for td in tr.findall("td")] for table in by_file for tr in table.iter("tr")
     ]
@@ -103,7 +112,7 @@ def test_fix_repairs_what_shellcheck_can(repo_root, tmp_path):
     assert result.returncode == 1
     assert "shellcheck: 2 files checked, 0 findings" in result.stdout
     assert (tree / "scripts" / "greet").read_text().endswith("printf 'hello %s\\n' \"$1\"\n")
-    assert result.stderr.strip() == "bakehouse: lint: 2 findings"
+    assert result.stderr.strip() == "bakehouse: lint: 3 findings"
 
 
 def test_missing_path_is_bad_input(repo_root):

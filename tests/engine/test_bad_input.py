@@ -45,6 +45,10 @@ CASES: dict[str, Case] = {
     "build-target": Case("build --target no-such-target", "bake rejected the definition"),
     "build-builder-name": Case("build --builder 'bad name!'", "invalid builder name 'bad name!'"),
     "build-builder-unknown": Case(f"build --builder {NOSUCH}", f"no builder named {NOSUCH} (builders: "),
+    "build-builders-unknown": Case(
+        f"build --builders default,{NOSUCH}", f"--builders: no builder named {NOSUCH} (builders: "
+    ),
+    "build-builders-both": Case("build --builder default --builders default", "--builder and --builders"),
     "build-cache-backend": Case("build", "cache.backend 's3'", {"INVOKE_BAKEHOUSE_CACHE_BACKEND": "s3"}),
     # --- configuration: files (-f, the project's invoke.yaml) and INVOKE_BAKEHOUSE_* variables
     "config-broken-yaml": Case("-f '{broken}' build", "{broken}:4:4: not valid YAML"),
@@ -115,6 +119,24 @@ CASES: dict[str, Case] = {
     "builder-rm-default": Case("builder.rm --name default", "bakehouse doesn't remove it"),
     "builder-status-unknown": Case(f"builder.status --name {NOSUCH}", f"no builder named {NOSUCH}"),
     "builder-ls-config": Case("-f '{wrong_type}' builder.ls", "expected a string"),
+    "builder-create-endpoint": Case(
+        f"builder.create --name '{FRESH}' --endpoint http://127.0.0.1:1234", "expected tcp://HOST:PORT"
+    ),
+    "builder-create-endpoint-files": Case(
+        f"builder.create --name '{FRESH}' --endpoint tcp://127.0.0.1:1234 --certs-dir '{{missing}}'",
+        "TLS file missing: {missing}/127.0.0.1/client/ca.pem",
+    ),
+    "builder-certs-host": Case(
+        "builder.certs --host 'not a host' --dir '{missing}'", "--host 'not a host': expected an IP address"
+    ),
+    "builder-certs-port": Case("builder.certs --host 127.0.0.1 --dir '{missing}' --port 0", "--port 0"),
+    "builder-daemon-config": Case("-f '{wrong_type}' builder.daemon-config", "expected a string"),
+    # --- ci.*
+    "ci-matrix-format": Case(
+        "ci.matrix --format yaml", "--format yaml: expected one of json, github, gitlab"
+    ),
+    "ci-matrix-value": Case("ci.matrix --matrix sys_version=sid", "sys_versions: unsupported"),
+    "build-cell-unknown": Case("build --cell no-such-cell", "--cell 'no-such-cell': no such cell"),
     # --- cache.*
     "cache-du-unknown": Case(
         f"cache.du --builder {NOSUCH}", f"no builder named {NOSUCH} (builders: … default"
@@ -155,6 +177,53 @@ CASES: dict[str, Case] = {
     "complement-builder": Case(f"complement --builder {NOSUCH}", f"no builder named {NOSUCH}"),
     "complement-progress": Case("complement --progress fancy", "--progress 'fancy'"),
     "complement-import-source": Case("complement.import-baseline '{missing}'", "{missing}: no such file"),
+    "complement-shard-range": Case("complement --shard 5/4", "--shard '5/4': K must be between 1 and N"),
+    "complement-shard-form": Case("complement --shard half", "--shard 'half': expected K/N"),
+    "complement-shard-baseline": Case("complement --shard 1/2 --update-baseline", "a shard can't update"),
+    "complement-all-run": Case("complement --all --run TestLogin", "--all selects every … leave out --run"),
+    "complement-merge-dir": Case("complement.merge '{missing}'", "{missing}: no such directory"),
+    "complement-merge-accept": Case(
+        "complement.merge '{project}' --accept-regressions", "only makes sense with --update-baseline"
+    ),
+    # --- publish (a registry address nothing serves: none of these may get as far as asking it)
+    "publish-registry-empty": Case("publish", "publish.registry is empty"),
+    "publish-registry-host": Case(
+        "publish", "publish.registry 'not a host'", {"INVOKE_BAKEHOUSE_PUBLISH_REGISTRY": "not a host"}
+    ),
+    "publish-credentials-half": Case(
+        "publish",
+        "BAKEHOUSE_REGISTRY_USER is set without BAKEHOUSE_REGISTRY_PASSWORD",
+        {"INVOKE_BAKEHOUSE_PUBLISH_REGISTRY": "127.0.0.1:9", "BAKEHOUSE_REGISTRY_USER": "someone"},
+    ),
+    "publish-target": Case(
+        "publish --target no-such-target",
+        "bake rejected the definition",
+        {"INVOKE_BAKEHOUSE_PUBLISH_REGISTRY": "127.0.0.1:9"},
+    ),
+    "publish-matrix": Case(
+        "publish --matrix sys_version=sid",
+        "sys_versions: unsupported",
+        {"INVOKE_BAKEHOUSE_PUBLISH_REGISTRY": "127.0.0.1:9"},
+    ),
+    "publish-builder": Case(
+        f"publish --builder {NOSUCH}",
+        f"no builder named {NOSUCH}",
+        {"INVOKE_BAKEHOUSE_PUBLISH_REGISTRY": "127.0.0.1:9"},
+    ),
+    # --- verify and export (refused before a builder is made or a directory written)
+    "verify-target": Case("verify --target no-such-target", "bake rejected the definition"),
+    "verify-matrix": Case("verify --matrix sys_version=sid", "sys_versions: unsupported"),
+    "verify-set": Case("verify --set nonsense", "--set 'nonsense': expected pattern.key=value"),
+    "verify-progress": Case("verify --progress fancy", "--progress 'fancy': choose one of"),
+    "export-no-dir": Case("export", "--oci DIR is required"),
+    "export-dir-is-a-file": Case("export --oci '{broken}'", "--oci {broken}: exists and is not a directory"),
+    "export-target": Case("export --oci '{missing}' --target no-such-target", "bake rejected the definition"),
+    "export-builder-default": Case(
+        "export --oci '{missing}' --builder default", "the engine's own builder can't write OCI layouts"
+    ),
+    "export-builder-unknown": Case(
+        f"export --oci '{{missing}}' --builder {NOSUCH}", f"no builder named {NOSUCH}"
+    ),
     # --- lint
     "lint-path": Case("lint --path /nonexistent/tree", "--path /nonexistent/tree: not a directory"),
     "lint-format": Case("lint --format xml", "--format xml: expected one of"),

@@ -73,3 +73,9 @@ def test_another_trees_seven_dimensions_resolve_from_the_environment():
     resolved = matrix.resolve(other, {"rust_toolchain": "nightly", "cargo_profiles": '["release","dev"]'})
     assert resolved["rust_toolchains"] == ["nightly"]
     assert resolved["cargo_profiles"] == ["release", "dev"]
+
+
+def test_option_vectors_are_what_the_options_set_and_nothing_else():
+    options = ["sys_version=bookworm-slim", 'feat_sets=["a","b"]', "feat_set=c"]
+    assert matrix.option_vectors(DEFAULTS, options) == {"sys_versions": ["bookworm-slim"], "feat_sets": ["c"]}
+    assert matrix.option_vectors(DEFAULTS, []) == {}

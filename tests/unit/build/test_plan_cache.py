@@ -38,6 +38,7 @@ def key(**changes):
         {"env": {**ENV, "git_revision": "def"}},  # a git variable (labels)
         {"env": {**ENV, "BUILDX_BAKE_ENTITLEMENTS_FS": "0"}},  # buildx's own settings
         {"env": {**ENV, "BAKE_LOCAL_PLATFORM": "linux/arm64"}},
+        {"env": {**ENV, "SOURCE_DATE_EPOCH": "1700000000"}},  # buildx writes it into every target's args
         {"targets": ["complement"]},
         {"targets": ["tests-smoke", "complement"]},
         {"sets": ["tests-smoke*.args.smoke_nonce=1"]},

@@ -231,3 +231,58 @@ def test_ensure_builder_refuses_a_bad_spec_before_asking_for_the_engine(make_con
         ensure_builder(make_context(supply={"mode": "registry"}), "b1", network="bridge")
     assert caught.value.code == BAD_INPUT
     assert str(caught.value).startswith("--network 'bridge'")
+
+
+CA = "-----BEGIN CERTIFICATE-----\nMIIB-one\n-----END CERTIFICATE-----\n"
+CA_CONFIG = '[registry."127.0.0.1:5443"]\n  http = false\n  ca = ["/home/u/ca.pem"]\n'
+# What buildx stores for it: the file copied in, the path rewritten.
+STORED_CA_CONFIG = (
+    '[registry."127.0.0.1:5443"]\nca = ["/etc/buildkit/certs/127.0.0.1_5443/ca.pem"]\nhttp = false\n'
+)
+
+
+def test_a_registry_ca_is_compared_by_the_files_content_not_its_path():
+    wanted = spec(config_text=CA_CONFIG, ca_files={"/home/u/ca.pem": CA})
+    copied = {"certs/127.0.0.1_5443/ca.pem": CA}
+    assert drift(wanted, state(config_text=STORED_CA_CONFIG, files=copied)) == []
+    changed = {"certs/127.0.0.1_5443/ca.pem": CA.replace("one", "two")}
+    assert drift(wanted, state(config_text=STORED_CA_CONFIG, files=changed)) == ["buildkitd.toml"]
+    assert drift(wanted, state(config_text=STORED_CA_CONFIG)) == ["buildkitd.toml"]
+    # A builder made before the CA was configured.
+    assert drift(wanted, state()) == ["buildkitd.toml"]
+
+
+def test_state_of_keeps_the_copied_files_beside_the_config():
+    entry = {
+        "Name": "b1", "Driver": "docker-container",
+        "Nodes": [{"Files": {
+            "buildkitd.toml": base64.b64encode(STORED_CA_CONFIG.encode()).decode(),
+            "certs/127.0.0.1_5443/ca.pem": base64.b64encode(CA.encode()).decode(),
+        }}],
+    }  # fmt: skip
+    builder = state_of(parse_builder(entry))
+    assert builder.config_text == STORED_CA_CONFIG
+    assert builder.files == {"certs/127.0.0.1_5443/ca.pem": CA}
+
+
+def test_desired_spec_renders_the_registry_ca_and_reads_it(make_context, tmp_path):
+    (tmp_path / "ca.pem").write_text(CA)
+    c = make_context(
+        supply={"mode": "registry"}, builder={"registry_ca": {"127.0.0.1:5443": str(tmp_path / "ca.pem")}}
+    )
+    wanted = desired_spec(c, "b1", None, (), None)
+    assert tomllib.loads(wanted.config_text)["registry"]["127.0.0.1:5443"] == {
+        "http": False, "ca": [str(tmp_path / "ca.pem")],
+    }  # fmt: skip
+    assert wanted.ca_files == {str(tmp_path / "ca.pem"): CA}
+
+
+def test_ensure_builder_refuses_a_bad_registry_ca_before_asking_for_the_engine(make_context):
+    c = make_context(
+        supply={"mode": "registry"}, builder={"registry_ca": {"127.0.0.1:5443": "no/such/ca.pem"}}
+    )
+    with pytest.raises(BakehouseError) as caught:
+        ensure_builder(c, "b1")
+    assert caught.value.code == BAD_INPUT
+    assert str(caught.value).startswith("builder.registry_ca 127.0.0.1:5443: ")
+    assert str(caught.value).endswith("no/such/ca.pem: no such file")

@@ -6,6 +6,7 @@ import pytest
 
 from tasks.builder import buildkitd_config as bk
 from tasks.shared.errors import BAD_INPUT, BakehouseError
+from tasks.shared.settings import BuilderSettings
 
 
 def test_repo_buildkitd_toml_is_valid(repo_root):
@@ -133,3 +134,56 @@ def test_go_duration_errors_name_the_fix(value, message):
     with pytest.raises(BakehouseError) as err:
         go_duration_seconds(value, "--until")
     assert str(err.value) == message
+
+
+PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+
+def test_a_registry_ca_is_rendered_as_an_https_registry_trusting_the_file(tmp_path):
+    (tmp_path / "ca.pem").write_text(PEM)
+    settings = BuilderSettings(
+        registry_ca={"127.0.0.1:5443": "ca.pem", "reg.example": str(tmp_path / "ca.pem")}
+    )
+    overrides = bk.Overrides.from_config(settings, ca_root=tmp_path)
+    assert overrides.registry_ca == {
+        "127.0.0.1:5443": str(tmp_path / "ca.pem"),
+        "reg.example": str(tmp_path / "ca.pem"),
+    }
+    doc = bk.apply_overrides({"registry": {"reg.example": {"ca": ["/other.pem"]}}}, overrides)
+    # http = false: BuildKit would reach a localhost registry over plain http otherwise.
+    assert doc["registry"]["127.0.0.1:5443"] == {"http": False, "ca": [str(tmp_path / "ca.pem")]}
+    assert doc["registry"]["reg.example"] == {"ca": ["/other.pem", str(tmp_path / "ca.pem")], "http": False}
+    assert tomllib.loads(bk.render(doc)) == doc
+
+
+def test_an_insecure_registry_stays_plain_http_with_a_ca(tmp_path):
+    (tmp_path / "ca.pem").write_text(PEM)
+    settings = BuilderSettings(registry_ca={"h:5000": "ca.pem"}, insecure_registries=("h:5000",))
+    doc = bk.apply_overrides({}, bk.Overrides.from_config(settings, ca_root=tmp_path))
+    assert doc["registry"]["h:5000"]["http"] is True
+
+
+@pytest.mark.parametrize(
+    ("configured", "message"),
+    [
+        ({"https://h:5000": "ca.pem"},
+         "builder.registry_ca 'https://h:5000': expected host[:port], e.g. 127.0.0.1:5000 or mirror.gcr.io"),
+        ({"h:5000": "missing.pem"}, "builder.registry_ca h:5000: {root}/missing.pem: no such file"),
+        ({"h:5000": "not-pem.txt"},
+         "builder.registry_ca h:5000: {root}/not-pem.txt: "
+         "not a PEM certificate (no -----BEGIN CERTIFICATE----- line)"),
+        ({"h:5000": "."}, "builder.registry_ca h:5000: {root}: can't read it (Is a directory)"),
+    ],
+)  # fmt: skip
+def test_a_bad_registry_ca_is_bad_input_naming_the_setting(tmp_path, configured, message):
+    (tmp_path / "ca.pem").write_text(PEM)
+    (tmp_path / "not-pem.txt").write_text("hello\n")
+    with pytest.raises(BakehouseError) as caught:
+        bk.Overrides.from_config(BuilderSettings(registry_ca=configured), ca_root=tmp_path)
+    assert caught.value.code == BAD_INPUT
+    assert str(caught.value) == message.format(root=tmp_path)
+
+
+def test_a_ca_entry_in_the_file_must_be_a_list_of_paths():
+    with pytest.raises(BakehouseError, match=r'\[registry."h:5000"\].ca: expected a list of CA file paths'):
+        bk.validate({"registry": {"h:5000": {"ca": "/ca.pem"}}})

@@ -48,6 +48,7 @@ def test_builders_and_their_nodes_are_typed_records_with_files_decoded():
                 name="b10",
                 status="running",
                 version="v0.33.1",
+                endpoint="unix:///var/run/docker.sock",
                 flags=("--allow-insecure-entitlement=network.host",),
                 driver_opts={"network": "host"},
                 files={"buildkitd.toml": CONFIG},

@@ -194,7 +194,7 @@ def test_spawn_starts_a_daemon_in_its_own_session_logging_to_a_file(tmp_path):
     log = tmp_path / "daemon.log"
     log.write_bytes(b"earlier\n")
     pid = spawn(
-        sh("echo started; echo warning >&2; echo \"$$ $(cat /proc/$$/stat)\" ; echo $BAKEHOUSE_TEST"),
+        sh('echo started; echo warning >&2; echo "$$ $(cat /proc/$$/stat)" ; echo $BAKEHOUSE_TEST'),
         log=log,
         env={"BAKEHOUSE_TEST": "1"},
     )

@@ -158,9 +158,9 @@ def test_an_unknown_setting_is_one_line_naming_the_known_ones() -> None:
         "unknown setting bakehouse.complement.paralel (known in bakehouse.complement: "
         "always_print_server_logs, baseline, count, dirty,"
     )
-    assert refused({"compliment": {}}) == (
-        "unknown setting bakehouse.compliment "
-        "(known in bakehouse: bake, builder, cache, complement, engine, lint, supply)"
+    # The sections in order; the list grows with every domain that gets one.
+    assert refused({"compliment": {}}).startswith(
+        "unknown setting bakehouse.compliment (known in bakehouse: bake, builder, cache, complement, engine,"
     )
     assert refused({"cache": {"directory": "x"}}).startswith("unknown setting bakehouse.cache.directory")
 
