@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.benchkit import build_pass_progress  # noqa: E402
 from tasks.build.plan import bake_command  # noqa: E402
 from tasks.build.progress import RawJsonReader  # noqa: E402
 from tasks.shared.context import project_context  # noqa: E402
@@ -56,13 +57,7 @@ def cold_rawjson(builder: str, matrix: str) -> tuple[float, RawJsonReader]:
     if result.returncode != 0:
         sys.exit(f"bench: cold build {matrix} failed:\n{result.stderr[-3000:]}")
     subprocess.run(["docker", "buildx", "rm", builder], capture_output=True)
-    reader = RawJsonReader()
-    for line in result.stderr.splitlines():
-        if line.startswith("bakehouse: loading "):
-            break  # the second pass (images into the engine) reports every step again, cached
-        if line.startswith("{"):
-            reader.feed(line)
-    return took, reader
+    return took, build_pass_progress(result.stderr)
 
 
 def executed_twice(reader: RawJsonReader) -> list[str]:

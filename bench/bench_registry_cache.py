@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.benchkit import build_pass_progress  # noqa: E402
 from tasks.build.progress import RawJsonReader  # noqa: E402
 from tasks.shared.context import project_context  # noqa: E402
 from tasks.shared.settings import settings  # noqa: E402
@@ -51,13 +52,7 @@ def build_cell(runner: str, feat_set: str, config: Path | None) -> tuple[float, 
     subprocess.run(["docker", "buildx", "rm", runner], capture_output=True)
     if result.returncode != 0:
         sys.exit(f"bench: {runner} ({feat_set}) failed:\n{result.stderr[-3000:]}")
-    reader = RawJsonReader()
-    for line in result.stderr.splitlines():
-        if line.startswith("bakehouse: loading "):
-            break  # the second pass (images into the engine) reports every step again, cached
-        if line.startswith("{"):
-            reader.feed(line)
-    return took, reader
+    return took, build_pass_progress(result.stderr)
 
 
 def step_digests(reader: RawJsonReader) -> set[str]:

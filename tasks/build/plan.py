@@ -161,15 +161,22 @@ def needed_entitlements(c: Context, plan: dict[str, Any], names: list[str]) -> l
     return wanted
 
 
+def check_named_builder(c: Context, builder: str | None) -> str:
+    """The name of the builder to build on; one named explicitly (not 'default', not the
+    configured one) must exist: a typo must not quietly make a new, empty builder. Only reads."""
+    name = resolve_builder_name(c, builder)
+    if builder and name not in ("default", resolve_builder_name(c, None)) and not builder_recorded(name):
+        require_builder(name)
+    return name
+
+
 def prepare_builder(c: Context, builder: str | None) -> str:
     """The builder to build on: 'default', one that exists, or the configured one (made on first use)."""
-    name = resolve_builder_name(c, builder)
+    name = check_named_builder(c, builder)
     if name == "default" or builder_recorded(name):
         return name
     if builder and name != resolve_builder_name(c, None):
-        # Named explicitly: a typo must not quietly make a new, empty builder.
-        require_builder(name)
-        return name
+        return name  # named explicitly: check_named_builder found it
     if current_state(name) is None:
         say(f"builder {name} doesn't exist yet: creating it")
         ensure_builder(c, name)

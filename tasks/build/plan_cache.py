@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from tasks.shared.buildx import docker_config_dir
+
 # `variable "name" {` in HCL; bake reads a declared variable's value from the environment.
 _HCL_VARIABLE = re.compile(rb'^\s*variable\s+"([A-Za-z_][A-Za-z0-9_-]*)"', re.MULTILINE)
 _BUILDX_SETTINGS = ("BUILDX_", "BAKE_")
@@ -84,9 +86,8 @@ def plan_key(
 def buildx_identity(environ: Mapping[str, str]) -> str:
     """Which buildx answers `docker buildx`: its plugin file's path, size and modification time
     (a stat, where asking buildx for its version would cost a process start)."""
-    config = Path(environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
     candidates = [
-        config / "cli-plugins" / "docker-buildx",
+        docker_config_dir(environ) / "cli-plugins" / "docker-buildx",
         Path("/usr/local/lib/docker/cli-plugins/docker-buildx"),
         Path("/usr/local/libexec/docker/cli-plugins/docker-buildx"),
         Path("/usr/lib/docker/cli-plugins/docker-buildx"),

@@ -6,30 +6,28 @@ A cell's build and its load into the engine run on the builder that took it (the
 that builder's store). Layers a cell shares with a cell built elsewhere are built on each builder
 that needs them: a shared cache (`cache.backend: registry`) is what saves that work.
 
-Everything a cell needs (its plan, entitlements, the builders) is resolved and checked before the
-first bake starts, so bad input stops the whole build before any builder is touched. Without
---keep-going the first failed cell stops the handing out of cells (those running finish); with it
-every cell runs.
+Everything a cell needs (its plan, entitlements, the builders and each one's bake command) is
+resolved and checked before the first bake starts, so bad input stops the whole build before any
+builder is touched. Without --keep-going the first failed cell stops the handing out of cells
+(those running finish); with it every cell runs.
 """
 
 from __future__ import annotations
 
 import queue
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from invoke import Context
 
-from tasks.build import engine_load, plan_cache
+from tasks.build import plan_cache
 from tasks.build.cells import Cell, selected_cells
-from tasks.build.plan import ResolvedBake, bake_invocation, resolve_bake
+from tasks.build.plan import BakeInvocation, ResolvedBake, bake_invocation, resolve_bake
 from tasks.build.progress import TargetOutcome
-from tasks.build.runner import load_changed, progress_mode, run_bake, summarize
+from tasks.build.runner import bake_and_load, progress_mode, summarize
 from tasks.build.summary import print_summary
 from tasks.builder.naming import validate_builder_name
 from tasks.cache.service import collect_exported_garbage
@@ -76,6 +74,8 @@ class CellResult:
     outcomes: list[TargetOutcome] = field(default_factory=list)
     ok: bool = False
     error: str | None = None
+    # Why the cell failed when its builder's container stopped under it.
+    builder_lost: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,48 +87,26 @@ class CellWork:
     membership: ResolvedBake
 
 
-@dataclass(frozen=True)
-class PoolJob:
-    """What every cell shares: the whole selection's plan, its --set values, the progress mode,
-    where metadata files go."""
-
-    selection: ResolvedBake
-    sets: Sequence[str]
-    mode: str
-    scratch: Path
-
-
-def remember(resolved: ResolvedBake) -> None:
+def store_plan(resolved: ResolvedBake) -> None:
+    """Remember a plan a build succeeded with (the plan cache), unless it came from there."""
     if not resolved.plan_remembered:
         plan_cache.store(plan_cache.cache_dir(resolved.env), resolved.plan_key, resolved.plan)
 
 
-def build_cell(c: Context, job: PoolJob, work: CellWork, builder: str) -> CellResult:
-    """One bake of the cell's targets on ``builder``, then its changed images loaded into the engine."""
-    cell, names = work.cell, work.names
-    result = CellResult(cell, builder)
-    try:
-        invocation = bake_invocation(c, job.selection, job.sets, builder)
-    except BakehouseError as exc:
-        result.error = exc.reason
-        return result
+def build_cell(work: CellWork, invocation: BakeInvocation, mode: str) -> CellResult:
+    """One bake of the cell's targets on the invocation's builder, then its changed images loaded
+    into the engine (quietly: that cached bake's rows would carry no builder prefix)."""
+    cell, names, builder = work.cell, work.names, invocation.builder
     say(f"[{builder}] cell {cell.id}: building {', '.join(names)}")
-    loads = engine_load.engine_loads(invocation.plan, names) if builder != "default" else {}
-    metadata_file = job.scratch / f"metadata-{cell.id}.json"
-    export = engine_load.image_export_args(loads, metadata_file, invocation.plan) if loads else []
-    call = run_bake(
-        [*invocation.cmd, *export, *names], invocation.env, job.mode, names, label=f"[{builder}] "
+    baked = bake_and_load(invocation, [names], mode, label=f"[{builder}] ", quiet_load=True)
+    call = baked.calls[0]
+    result = CellResult(
+        cell, builder, summarize(baked.calls), ok=baked.ok, error=call.error, builder_lost=baked.builder_lost
     )
-    result.outcomes = summarize([call])
-    result.ok = call.ok
-    result.error = call.error
-    if call.ok and loads:
-        # Quiet: the load is a cached bake whose steps say nothing new.
-        metadata = engine_load.read_metadata(metadata_file)
-        result.ok = load_changed(loads, metadata, invocation.cmd, invocation.env, "quiet")
-        result.error = None if result.ok else "loading its images into the engine failed"
+    if call.ok and not baked.loaded:
+        result.error = "loading its images into the engine failed"
     if result.ok:
-        remember(work.membership)
+        store_plan(work.membership)
     say(f"[{builder}] cell {cell.id}: {'done' if result.ok else 'FAILED'} in {call.seconds:.1f}s")
     return result
 
@@ -202,18 +180,18 @@ def pool_build(
     settings(c).cache.validate()
     selection = resolve_bake(c, targets, matrix_overrides=matrix_overrides, sets=sets)
     works = split_into_cells(c, targets, matrix_overrides, selection)
+    # Each builder's bake command, made here, one builder after the other: what that costs (a
+    # `bake --print` for the cache's matrix siblings, the cache directories) is done once, and what
+    # fails stops the build before any builder has started a cell.
+    invocations = {builder: bake_invocation(c, selection, sets, builder) for builder in builders}
     say(f"building {len(works)} cell(s) on {len(builders)} builder(s): {', '.join(builders)}")
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="bakehouse-pool-") as scratch:
-        job = PoolJob(selection, sets, mode, Path(scratch))
-        results = hand_out(
-            [work.cell for work in works],
-            builders,
-            keep_going,
-            lambda index, builder: build_cell(c, job, works[index], builder),
-        )
-    failed = [result for result in results if result.builder is not None and not result.ok]
-    skipped = [result for result in results if result.builder is None]
+    results = hand_out(
+        [work.cell for work in works],
+        builders,
+        keep_going,
+        lambda index, builder: build_cell(works[index], invocations[builder], mode),
+    )
     outcomes: list[TargetOutcome] = []
     column: list[str] = []
     for result in results:
@@ -223,16 +201,27 @@ def pool_build(
         ]  # fmt: skip
         outcomes.extend(rows)
         column.extend([result.builder or "-"] * len(rows))
-    exit_status = 1 if failed or skipped else 0
+    # A cell never handed out isn't ok either.
+    exit_status = 0 if all(result.ok for result in results) else 1
     print_summary(outcomes, time.monotonic() - started, exit_status, builders=column)
     if exit_status == 0:
-        remember(selection)
+        store_plan(selection)
         collect_exported_garbage(c)
         return results
     if lost := engine_lost("the build"):
         raise lost
+    raise BakehouseError(failure_message(results))
+
+
+def failure_message(results: Sequence[CellResult]) -> str:
+    """The failed cells and their builders, why a builder stopped (once each), the cells never started."""
+    failed = [result for result in results if result.builder is not None and not result.ok]
     named = "; ".join(f"{result.cell.id} on {result.builder}" for result in failed)
     message = f"{len(failed)} of {len(results)} cell(s) failed: {named}"
+    # The cause and the fix, which buildx's EOF in the table doesn't say.
+    for stopped in dict.fromkeys(result.builder_lost for result in failed if result.builder_lost):
+        message += f"; {stopped}"
+    skipped = [result.cell.id for result in results if result.builder is None]
     if skipped:
-        message += f"; not started: {', '.join(result.cell.id for result in skipped)}"
-    raise BakehouseError(message)
+        message += f"; not started: {', '.join(skipped)}"
+    return message

@@ -15,7 +15,7 @@ from typing import Any
 from invoke import Context
 
 from tasks.build import engine_load, plan_cache
-from tasks.build.plan import bake_command
+from tasks.build.plan import BakeInvocation, bake_command
 from tasks.build.progress import RawJsonReader, TargetOutcome
 from tasks.build.summary import print_summary
 from tasks.builder.service import builder_stopped
@@ -26,6 +26,8 @@ from tasks.shared.process import REPO_ROOT, failure_reason, run, say, stream
 from tasks.shared.settings import settings
 
 PROGRESS_MODES = ("auto", "plain", "tty", "quiet", "rawjson")
+# gRPC's words for a dropped connection: the builder may be what went away.
+CONNECTION_LOST = ("code = Unavailable", "EOF", "connection reset")
 
 
 @dataclass
@@ -35,6 +37,21 @@ class BakeCall:
     seconds: float
     reader: RawJsonReader | None
     error: str | None
+
+
+@dataclass
+class BakeRun:
+    """The bakes of a build on one builder, and whether their images meant for the engine got there."""
+
+    calls: list[BakeCall]
+    # False when loading the changed images into the engine failed (True when there was none).
+    loaded: bool
+    # Why the bakes failed when the builder's container stopped under them; None otherwise.
+    builder_lost: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.loaded and all(call.ok for call in self.calls)
 
 
 def progress_mode(requested: str | None, c: Context) -> str:
@@ -100,6 +117,51 @@ def load_changed(
     return call.ok
 
 
+def connection_lost(calls: Sequence[BakeCall]) -> bool:
+    """Whether a bake failed the way a dropped builder connection looks."""
+    return any(call.error and any(words in call.error for words in CONNECTION_LOST) for call in calls)
+
+
+def bake_and_load(
+    invocation: BakeInvocation,
+    batches: Sequence[list[str]],
+    mode: str,
+    *,
+    extra_args: Sequence[str] = (),
+    extra_env: Mapping[str, str] | None = None,
+    label: str = "",
+    quiet_load: bool = False,
+) -> BakeRun:
+    """One bake per batch of targets on the invocation's builder, then the engine's images changed
+    by the batches that succeeded loaded into it; why, if the builder stopped under the bakes.
+
+    Images for the engine go to the builder's store first (see engine_load). ``label`` starts each
+    plain progress row; ``quiet_load`` hides the load's progress (a cached bake that says nothing new).
+    """
+    cmd = [*invocation.cmd, *extra_args]
+    env = {**invocation.env, **(extra_env or {})}
+    names = [name for batch in batches for name in batch]
+    loads = engine_load.engine_loads(invocation.plan, names) if invocation.builder != "default" else {}
+    calls: list[BakeCall] = []
+    metadata: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="bakehouse-bake-") as scratch:
+        for number, batch in enumerate(batches):
+            batch_loads = {name: loads[name] for name in batch if name in loads}
+            metadata_file = Path(scratch) / f"metadata-{number}.json"
+            export = (
+                engine_load.image_export_args(batch_loads, metadata_file, invocation.plan)
+                if batch_loads
+                else []
+            )
+            calls.append(run_bake([*cmd, *export, *batch], env, mode, batch, label=label))
+            metadata.update(engine_load.read_metadata(metadata_file))
+    built = {name: loads[name] for call in calls if call.ok for name in call.targets if name in loads}
+    loaded = not built or load_changed(built, metadata, cmd, env, "quiet" if quiet_load else mode)
+    # buildx sees only a dropped connection (EOF, reset): the builder's container says why.
+    lost = builder_stopped(invocation.builder, wait=3.0) if connection_lost(calls) else None
+    return BakeRun(calls, loaded, lost)
+
+
 def bake_build(
     c: Context,
     targets: list[str],
@@ -119,49 +181,26 @@ def bake_build(
     mode = progress_mode(progress, c)
     require_engine()
     invocation = bake_command(c, targets, matrix_overrides=matrix_overrides, sets=sets, builder=builder)
-    cmd = [*invocation.cmd, *extra_args]
-    names, env = invocation.names, {**invocation.env, **(extra_env or {})}
+    names = invocation.names
     remembered = " (plan remembered)" if invocation.plan_remembered else ""
     say(f"building {', '.join(names)} on builder {invocation.builder}{remembered}")
     started = time.monotonic()
-    # Images for the engine go to the builder's store first; only changed ones are loaded after.
-    loads = engine_load.engine_loads(invocation.plan, names) if invocation.builder != "default" else {}
-    with tempfile.TemporaryDirectory(prefix="bakehouse-bake-") as scratch:
-        calls: list[BakeCall] = []
-        metadata: dict[str, dict[str, Any]] = {}
-        # One bake per target with --keep-going, so a failing cell can't cancel the others; shared
-        # layers are cached by the first call that builds them.
-        batches = [[name] for name in names] if keep_going else [names]
-        for number, batch in enumerate(batches):
-            batch_loads = {name: loads[name] for name in batch if name in loads}
-            metadata_file = Path(scratch) / f"metadata-{number}.json"
-            export = (
-                engine_load.image_export_args(batch_loads, metadata_file, invocation.plan)
-                if batch_loads
-                else []
-            )
-            calls.append(run_bake([*cmd, *export, *batch], env, mode, batch))
-            metadata.update(engine_load.read_metadata(metadata_file))
-        outcomes = summarize(calls)
-        failed = [o for o in outcomes if o.status == "failed"]
-        exit_status = 1 if failed or not all(call.ok for call in calls) else 0
-        built = {name: loads[name] for call in calls if call.ok for name in call.targets if name in loads}
-        if built and not load_changed(built, metadata, cmd, env, mode):
-            exit_status = 1
+    # One bake per target with --keep-going, so a failing cell can't cancel the others; shared
+    # layers are cached by the first call that builds them.
+    batches = [[name] for name in names] if keep_going else [names]
+    baked = bake_and_load(invocation, batches, mode, extra_args=extra_args, extra_env=extra_env)
+    outcomes = summarize(baked.calls)
+    failed = [o for o in outcomes if o.status == "failed"]
+    exit_status = 1 if failed or not baked.ok else 0
     print_summary(outcomes, time.monotonic() - started, exit_status)
     if exit_status and (lost := engine_lost("the build")):
         # buildx's own message (EOF, connection reset) hides the cause and the fix.
         raise lost
-    # gRPC's words for a dropped connection: the builder may be what went away.
-    connection_lost = any(
-        call.error and any(word in call.error for word in ("code = Unavailable", "EOF", "connection reset"))
-        for call in calls
-    )
-    if connection_lost and (stopped := builder_stopped(invocation.builder, wait=3.0)):
-        raise BakehouseError(stopped)
+    if baked.builder_lost:
+        raise BakehouseError(baked.builder_lost)
     if exit_status == 0:
         if not invocation.plan_remembered:
-            plan_cache.store(plan_cache.cache_dir(env), invocation.plan_key, invocation.plan)
+            plan_cache.store(plan_cache.cache_dir(invocation.env), invocation.plan_key, invocation.plan)
         collect_exported_garbage(c)
     if exit_status:
         raise BakehouseError(f"{len(failed) or 'some'} of {len(outcomes)} target(s) failed")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
 import secrets
 import shutil
 import tempfile
@@ -28,14 +27,12 @@ from pathlib import Path
 from tasks.shared.command import Command
 from tasks.shared.errors import bad_input
 from tasks.shared.host import apt_install_host
+from tasks.shared.inputs import valid_hostname
 from tasks.shared.process import run
 
 DEFAULT_DAYS = 365
 DEFAULT_PORT = 1234  # BuildKit's documented TCP port for remote daemons
 CLIENT_NAME = "bakehouse client"
-
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_DNS_NAME = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
 
 PRIVATE_MODE = 0o600
 PUBLIC_MODE = 0o644
@@ -49,7 +46,7 @@ def check_host(host: str, label: str = "--host") -> str:
         return str(ipaddress.ip_address(bare))
     except ValueError:
         pass
-    if _DNS_NAME.match(host) and len(host) <= 253 and not host.replace(".", "").isdigit():
+    if valid_hostname(host) and not host.replace(".", "").isdigit():
         return host.lower()
     raise bad_input(
         f"{label} {host!r}: expected an IP address or a DNS name, e.g. 10.0.0.5 or buildkit-1.lan"
@@ -134,11 +131,14 @@ distinguished_name = subject
 [subject]
 CN = {name}
 """
-# A leaf's extensions (`x509 -req -extfile`): a TLS key that serves (the daemon) or a client.
+# A leaf's extensions (`x509 -req -extfile`): a TLS key that serves (the daemon) or a client. Strict
+# verifiers (Python 3.13's default VERIFY_X509_STRICT) demand the authority key identifier; RFC 5280
+# asks for the subject's too. Named here: OpenSSL 3 adds both by itself, 1.1.1 doesn't.
 _LEAF_EXTENSIONS = """\
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature
 extendedKeyUsage = {usage}
+subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 """
 

@@ -17,7 +17,7 @@ from tasks.builder import buildkitd_config
 from tasks.builder import gc_policy as cache_gc
 from tasks.builder.naming import ci_identity, isolation_key, validate_builder_name
 from tasks.shared import whales
-from tasks.shared.buildx import BuilderRecord, disk_usage, list_builders
+from tasks.shared.buildx import BuilderRecord, buildx_config_dir, disk_usage, list_builders
 from tasks.shared.command import Command
 from tasks.shared.engine import require_engine
 from tasks.shared.errors import BakehouseError, bad_input
@@ -165,8 +165,7 @@ class BuilderState:
 def builder_recorded(name: str) -> bool:
     """Fast path: buildx keeps one file per builder in its config dir. `buildx ls` takes ~0.4 s;
     when the file is absent (or buildx moves it) callers fall back to `current_state`."""
-    config_dir = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
-    return (config_dir / "buildx" / "instances" / name).is_file()
+    return (buildx_config_dir() / "instances" / name).is_file()
 
 
 def state_of(builder: BuilderRecord) -> BuilderState:

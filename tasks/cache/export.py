@@ -18,14 +18,14 @@ Facts this relies on (buildx 0.29, BuildKit 0.33):
   for its parent instead.
 - Importing from a local directory without index.json fails the build, so cache-from is only set
   for targets that have been exported before.
-- BuildKit never removes blobs from a local cache directory; ``unreferenced_blobs`` finds the ones
-  no target's index reaches any more, so they can be deleted after an export.
+- BuildKit never removes blobs from a local cache directory; the ones no target's index reaches any
+  more (tasks.shared.oci_layout.reachable_digests) can be deleted after an export.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,12 +34,6 @@ from typing import Any
 from tasks.shared.settings import CacheSettings as CacheSettings
 
 REF_NAME = "org.opencontainers.image.ref.name"
-_MANIFEST_TYPES = (
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-)
 
 
 @dataclass
@@ -149,33 +143,3 @@ def matrix_siblings(
             same = by_recipe[recipe(full_plan_targets[target])]
             result[target] = [name for name in same if name != target]
     return result
-
-
-def unreferenced_blobs(
-    index_jsons: Iterable[str], read_blob: Callable[[str], bytes | None], blobs: Iterable[str]
-) -> set[str]:
-    """Digests in ``blobs`` that no manifest reachable from any of the index.json documents refers to.
-
-    ``read_blob(digest)`` returns a blob's bytes (None if absent); only manifests and indexes are read.
-    """
-    reachable: set[str] = set()
-    pending: list[Mapping[str, Any]] = []
-    for index_json in index_jsons:
-        pending.extend(json.loads(index_json).get("manifests") or [])
-    while pending:
-        descriptor = pending.pop()
-        digest = str(descriptor.get("digest") or "")
-        if not digest or digest in reachable:
-            continue
-        reachable.add(digest)
-        if descriptor.get("mediaType") not in _MANIFEST_TYPES:
-            continue
-        content = read_blob(digest)
-        if content is None:
-            continue
-        document = json.loads(content)
-        pending.extend(document.get("manifests") or [])
-        pending.extend(document.get("layers") or [])
-        if document.get("config"):
-            pending.append(document["config"])
-    return set(blobs) - reachable

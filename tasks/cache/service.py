@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from invoke import Context
 
@@ -23,6 +24,14 @@ from tasks.cache.usage import UsageSummary, prune_total, render_summary, summari
 from tasks.shared.buildx import BuilderRecord, disk_usage, list_builders
 from tasks.shared.engine import require_engine
 from tasks.shared.errors import BakehouseError, bad_input
+from tasks.shared.oci_layout import (
+    Descriptor,
+    blob_path,
+    listed,
+    reachable_digests,
+    read_blob_json,
+    read_json,
+)
 from tasks.shared.process import REPO_ROOT, docker, run, say
 from tasks.shared.settings import CacheSettings, settings
 from tasks.shared.units import format_size
@@ -99,16 +108,19 @@ def collect_exported_garbage(c: Context) -> tuple[int, int]:
     blob_dir = directory / "blobs" / "sha256"
     if cache.backend != "local" or not blob_dir.is_dir():
         return 0, 0
-    indexes = [path.read_text() for path in sorted(directory.glob("*/index.json"))]
+    # Every DIR/<target>/blobs links to DIR/blobs, so DIR reads as one layout for the blobs.
+    top = [entry for path in sorted(directory.glob("*/index.json")) for entry in listed(read_json(path))]
     present = {f"sha256:{path.name}" for path in blob_dir.iterdir() if path.is_file()}
 
-    def read_blob(digest: str) -> bytes | None:
-        path = blob_dir / digest.removeprefix("sha256:")
-        return path.read_bytes() if path.is_file() else None
+    def read_document(descriptor: Descriptor) -> dict[str, Any] | None:
+        # An index may name a manifest whose blob is gone: there is nothing behind it to follow.
+        if not blob_path(directory, descriptor.digest).is_file():
+            return None
+        return read_blob_json(directory, descriptor)
 
     removed = freed = 0
-    for digest in sorted(cache_export.unreferenced_blobs(indexes, read_blob, present)):
-        path = blob_dir / digest.removeprefix("sha256:")
+    for digest in sorted(present - reachable_digests(top, read_document)):
+        path = blob_path(directory, digest)
         freed += path.stat().st_size
         path.unlink()
         removed += 1

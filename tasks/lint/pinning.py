@@ -116,7 +116,8 @@ def write_pins(
         if digest is None:
             continue
         file_path = root / issue.path
-        lines = file_path.read_text().splitlines(keepends=True)
+        # Split at "\n" only, as the Dockerfile reader counts lines (splitlines also breaks at \f, \x1c...).
+        lines = file_path.read_text().split("\n")
         updated = lint_pins.pinned_line(lines[issue.line - 1], issue.reference, digest)
         print(f"{location}: {issue.reference} -> {issue.reference}@{digest}{' (dry run)' if dry_run else ''}")
         if updated == lines[issue.line - 1]:
@@ -124,5 +125,5 @@ def write_pins(
         written += 1
         if not dry_run:
             lines[issue.line - 1] = updated
-            file_path.write_text("".join(lines))
+            file_path.write_text("\n".join(lines))
     return written

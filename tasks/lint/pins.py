@@ -1,7 +1,8 @@
 """The digest-pinning rule: every registry image a Dockerfile pulls must carry ``@sha256:``.
 
 hadolint can't check this (a variable in ``FROM ${X_IMAGE}`` hides the reference), so this module
-reads Dockerfiles itself: instructions with their line numbers, global ARG defaults, stage names.
+reads Dockerfiles itself (instructions with their line numbers come from tasks.shared.dockerfile):
+global ARG defaults, stage names.
 ``FROM``, ``COPY --from=`` and defaults of ``ARG *_IMAGE`` are checked after substituting ARG
 defaults and, when known, the args and named contexts a bake target passes to that Dockerfile.
 References allowed unpinned (locally built base images, named contexts) come from config.
@@ -15,19 +16,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from tasks.lint.findings import Finding
+from tasks.shared.dockerfile import Instruction, instructions
 
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
-_DIRECTIVE = re.compile(r"^#\s*([a-zA-Z]+)\s*=\s*(\S+)\s*$")
-_HEREDOC = re.compile(r"<<(-?)\s*[\"']?([A-Za-z_][A-Za-z0-9_]*)[\"']?")
 _VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
 UNRESOLVED = "\x00"
-
-
-@dataclass(frozen=True)
-class Instruction:
-    line: int
-    keyword: str
-    arguments: str
 
 
 @dataclass(frozen=True)
@@ -58,48 +51,6 @@ class UnpinnedReference:
             message = f"{self.instruction} image {self.reference} is not pinned by digest (@sha256:…){where}"
             rule = "pin-digest"
         return Finding(self.path, self.line, 0, "pins", rule, "error", message)
-
-
-def instructions(text: str) -> list[Instruction]:
-    """Instructions with the line each starts on; continuations joined, comments and heredocs dropped."""
-    lines = text.splitlines()
-    escape = "\\"
-    # Parser directives (`# escape=`), only at the very top of the file.
-    for line in lines:
-        match = _DIRECTIVE.match(line.strip())
-        if not match:
-            break
-        if match.group(1).lower() == "escape":
-            escape = match.group(2)
-    result: list[Instruction] = []
-    index = 0
-    while index < len(lines):
-        start = index
-        stripped = lines[index].strip()
-        index += 1
-        if not stripped or stripped.startswith("#"):
-            continue
-        parts = [stripped]
-        while parts[-1].endswith(escape) and index < len(lines):
-            parts[-1] = parts[-1][: -len(escape)]
-            # Comment and empty lines inside a continuation are dropped; the continuation goes on.
-            while index < len(lines) and (not lines[index].strip() or lines[index].strip().startswith("#")):
-                index += 1
-            if index < len(lines):
-                parts.append(lines[index].strip())
-                index += 1
-        # Whitespace runs collapse: only image references and ARG defaults are read from here.
-        joined = " ".join(" ".join(parts).split())
-        keyword, _, arguments = joined.partition(" ")
-        result.append(Instruction(start + 1, keyword.upper(), arguments.strip()))
-        for heredoc in _HEREDOC.finditer(arguments if keyword.upper() in ("RUN", "COPY", "ADD") else ""):
-            terminator = heredoc.group(2)
-            while index < len(lines):
-                body_line = lines[index]
-                index += 1
-                if (body_line.lstrip("\t") if heredoc.group(1) else body_line) == terminator:
-                    break
-    return result
 
 
 def split_arg(arguments: str) -> list[tuple[str, str | None]]:

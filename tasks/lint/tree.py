@@ -10,7 +10,7 @@ from invoke import Context
 
 from tasks.lint import files as lint_files
 from tasks.shared.errors import bad_input
-from tasks.shared.process import REPO_ROOT, run
+from tasks.shared.process import REPO_ROOT, git
 from tasks.shared.settings import settings
 
 
@@ -23,9 +23,7 @@ def tree_root(path: str | None) -> Path:
 
 def tree_files(root: Path, exclude: Sequence[str]) -> list[str]:
     """The tree's files: git's view (tracked + untracked, .gitignore honoured) when it is a work tree."""
-    listed = run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], check=False, cwd=root
-    )
+    listed = git("ls-files", "--cached", "--others", "--exclude-standard", "-z", cwd=root)
     if listed.returncode != 0:
         return lint_files.walk_tree(root, exclude)
     return sorted(

@@ -2,9 +2,9 @@
 
 A target's digest is a sha256 over (as canonical JSON):
 - its definition from `bake --print`, without what doesn't change the image: tags, outputs, cache
-  import/export, the description, the OCI labels filled from git (version, revision, created), the
-  build args listed in ``publish.ignore_args`` (machine-dependent, like ``nprocs``) and
-  ``SOURCE_DATE_EPOCH``;
+  import/export, the description, the labels listed in ``publish.ignore_labels`` (those filled from
+  git per commit), the build args listed in ``publish.ignore_args`` (machine-dependent, like
+  ``nprocs``) and ``SOURCE_DATE_EPOCH``;
 - every file of its build context its Dockerfile reads (COPY/ADD sources without --from, RUN bind
   mounts without from=; the whole context when a source is the root or can't be resolved), the
   Dockerfile itself and the .dockerignore in use, each as (path in the context, git mode, git blob id);
@@ -43,7 +43,7 @@ from tasks.publish.context_files import (
 )
 from tasks.publish.dockerfile_reads import ContextReads, context_reads
 from tasks.shared.errors import BakehouseError
-from tasks.shared.process import run
+from tasks.shared.process import git
 
 TAG_PREFIX = "c-"
 TAG_DIGEST_CHARS = 16
@@ -53,12 +53,6 @@ FORMAT = 1
 
 # Definition keys that say where the image goes or how it is described, not what it holds.
 UNHASHED_KEYS = ("tags", "output", "cache-from", "cache-to", "description")
-# Labels bake fills from git (images/bake.hcl's oci_labels): they differ per commit, not per content.
-GIT_LABELS = (
-    "org.opencontainers.image.version",
-    "org.opencontainers.image.revision",
-    "org.opencontainers.image.created",
-)
 # Set from the commit time by the build: a commit's time is not content.
 ALWAYS_IGNORED_ARGS = ("SOURCE_DATE_EPOCH",)
 TARGET_CONTEXT = "target:"
@@ -110,10 +104,10 @@ class GitTree:
 
 def read_git_tree(directory: Path) -> GitTree | None:
     """HEAD of the repository holding ``directory``; None outside git or before the first commit."""
-    top = run(["git", "-C", str(directory), "rev-parse", "--show-toplevel"], check=False)
+    top = git("rev-parse", "--show-toplevel", cwd=directory)
     if not top.ok:
         return None
-    listing = run(["git", "-C", str(directory), "ls-tree", "-r", "-z", "--full-tree", "HEAD"], check=False)
+    listing = git("ls-tree", "-r", "-z", "--full-tree", "HEAD", cwd=directory)
     if not listing.ok:
         return None
     entries: dict[str, tuple[str, str]] = {}
@@ -125,14 +119,18 @@ def read_git_tree(directory: Path) -> GitTree | None:
     return GitTree(Path(top.stdout.strip()).resolve(), entries)
 
 
-def normalized_definition(definition: Mapping[str, Any], ignore_args: Collection[str]) -> dict[str, Any]:
+def normalized_definition(
+    definition: Mapping[str, Any], ignore_args: Collection[str], ignore_labels: Collection[str] = ()
+) -> dict[str, Any]:
     """The parts of a target's resolved definition that decide what its image holds."""
     kept = {key: value for key, value in definition.items() if key not in UNHASHED_KEYS}
     ignored = {*ignore_args, *ALWAYS_IGNORED_ARGS}
     args = {key: value for key, value in (kept.pop("args", None) or {}).items() if key not in ignored}
     if args:
         kept["args"] = args
-    labels = {key: value for key, value in (kept.pop("labels", None) or {}).items() if key not in GIT_LABELS}
+    labels = {
+        key: value for key, value in (kept.pop("labels", None) or {}).items() if key not in ignore_labels
+    }
     if labels:
         kept["labels"] = labels
     return kept
@@ -167,11 +165,17 @@ class _Hasher:
     """Digests of the targets of one plan, each computed once (parents before children)."""
 
     def __init__(
-        self, plan: Mapping[str, Any], base: Path, ignore_args: Collection[str], git: GitTree | None
+        self,
+        plan: Mapping[str, Any],
+        base: Path,
+        ignore_args: Collection[str],
+        ignore_labels: Collection[str],
+        git: GitTree | None,
     ) -> None:
         self.targets: Mapping[str, Any] = plan.get("target", {})
         self.base = base
         self.ignore_args = ignore_args
+        self.ignore_labels = ignore_labels
         self.git = git
         self.done: dict[str, ContentTag] = {}
 
@@ -182,11 +186,12 @@ class _Hasher:
             raise BakehouseError(f"bake targets form a cycle: {' -> '.join((*chain, name))}")
         definition = self.targets.get(name)
         if definition is None:
-            raise BakehouseError(f"bake --print did not describe target {name!r} (a parent of {chain[-1:]})")
+            parent_of = chain[-1] if chain else "the request"
+            raise BakehouseError(f"bake --print did not describe target {name!r} (a parent of {parent_of})")
         read: list[_Read] = []
         document: dict[str, Any] = {
             "format": FORMAT,
-            "definition": normalized_definition(definition, self.ignore_args),
+            "definition": normalized_definition(definition, self.ignore_args, self.ignore_labels),
             "context": self._main_context(definition, read),
         }
         named: dict[str, Any] = {}
@@ -261,8 +266,10 @@ def content_tags(
     base: Path,
     ignore_args: Collection[str] = (),
     git: GitTree | None = None,
+    *,
+    ignore_labels: Collection[str] = (),
 ) -> dict[str, ContentTag]:
     """Content tags of the named targets of a `bake --print` plan (whose contexts are relative to
     ``base``, the directory bake ran in), computed over the plan's targets they build on."""
-    hasher = _Hasher(plan, base, ignore_args, git)
+    hasher = _Hasher(plan, base, ignore_args, ignore_labels, git)
     return {name: hasher.tag(name) for name in names}

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tasks.shared.buildx import buildx_config_dir, docker_config_dir
 from tasks.shared.errors import BakehouseError, bad_input
 
 USER_VARIABLE = "BAKEHOUSE_REGISTRY_USER"
@@ -82,20 +83,6 @@ class Credentials:
 
 
 # --- handing the credentials to buildx ----------------------------------------------------------
-
-
-def user_docker_config_dir(env: Mapping[str, str] | None = None) -> Path:
-    """The docker CLI's config directory: $DOCKER_CONFIG, else ~/.docker."""
-    source = os.environ if env is None else env
-    configured = source.get("DOCKER_CONFIG")
-    return Path(configured) if configured else Path.home() / ".docker"
-
-
-def user_buildx_dir(env: Mapping[str, str] | None = None) -> Path:
-    """Where buildx keeps its builders: $BUILDX_CONFIG, else the docker config directory's buildx."""
-    source = os.environ if env is None else env
-    configured = source.get("BUILDX_CONFIG")
-    return Path(configured) if configured else user_docker_config_dir(source) / "buildx"
 
 
 def _server_host(key: str) -> str:
@@ -168,7 +155,7 @@ def buildx_auth(registry: str, credentials: Credentials | None) -> Iterator[dict
     if credentials is None:
         yield {}
         return
-    user_dir = user_docker_config_dir()
+    user_dir = docker_config_dir()
     user_config = _read_user_config(user_dir / "config.json")
     temporary = Path(tempfile.mkdtemp(prefix="bakehouse-auth-"))
     try:
@@ -188,7 +175,7 @@ def buildx_auth(registry: str, credentials: Credentials | None) -> Iterator[dict
         helper.chmod(0o700)
         yield {
             "DOCKER_CONFIG": str(config_dir),
-            "BUILDX_CONFIG": str(user_buildx_dir()),
+            "BUILDX_CONFIG": str(buildx_config_dir()),
             "PATH": os.pathsep.join([str(bin_dir), os.environ.get("PATH", os.defpath)]),
             HELPER_USER_VARIABLE: credentials.user,
             HELPER_SECRET_VARIABLE: credentials.password,

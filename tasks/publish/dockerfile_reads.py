@@ -14,14 +14,10 @@ import csv
 import json
 import posixpath
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 
-# A parser directive (`# escape=`` ` ...) is a comment line of this form before any instruction.
-_DIRECTIVE = re.compile(r"^#\s*([A-Za-z][A-Za-z0-9]*)\s*=\s*(\S+)\s*$")
-# A heredoc marker of RUN/COPY/ADD: <<EOF, <<-EOF, <<"EOF", <<'EOF'.
-_HEREDOC = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
-_HEREDOC_INSTRUCTIONS = ("RUN", "COPY", "ADD")
+from tasks.shared.dockerfile import instructions, split_flags
+
 # ADD fetches these itself: they are not files of the context (the Dockerfile text names them).
 _REMOTE_SOURCE = re.compile(r"^([a-z][a-z0-9+.-]*://|git@)", re.IGNORECASE)
 
@@ -34,59 +30,6 @@ class ContextReads:
     whole_context: bool = False
 
 
-def _directives_escape(lines: list[str]) -> str:
-    escape = "\\"
-    for line in lines:
-        match = _DIRECTIVE.match(line)
-        if not match:
-            break
-        if match.group(1).lower() == "escape" and match.group(2) in ("\\", "`"):
-            escape = match.group(2)
-    return escape
-
-
-def logical_lines(text: str) -> Iterator[str]:
-    """The instructions of a Dockerfile, one per item: continuations joined, comments and blank
-    lines dropped, heredoc bodies skipped (their lines are not instructions)."""
-    lines = text.splitlines()
-    escape = _directives_escape(lines)
-    pending = ""
-    index = 0
-    while index < len(lines):
-        line = lines[index]
-        index += 1
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue  # also inside a continuation, where BuildKit drops them too
-        trimmed = line.rstrip()
-        if trimmed.endswith(escape):
-            pending += trimmed[: -len(escape)]
-            continue
-        instruction = (pending + line).strip()
-        pending = ""
-        if instruction.split(maxsplit=1)[0].upper() in _HEREDOC_INSTRUCTIONS:
-            for dash, _quote, word in _HEREDOC.findall(instruction):
-                while index < len(lines):
-                    body = lines[index]
-                    index += 1
-                    if (body.lstrip("\t") if dash else body) == word:
-                        break
-        yield instruction
-    if pending.strip():
-        yield pending.strip()
-
-
-def _split_flags(rest: str) -> tuple[list[str], str]:
-    """Leading `--flag[=value]` words, and the text after them."""
-    flags: list[str] = []
-    remainder = rest.strip()
-    while remainder.startswith("--"):
-        word, _, remainder = remainder.partition(" ")
-        flags.append(word)
-        remainder = remainder.strip()
-    return flags, remainder
-
-
 def _clean(source: str) -> str | None:
     """A source as a context-relative path; '' for the context root; None when unresolvable."""
     if "$" in source:
@@ -97,7 +40,7 @@ def _clean(source: str) -> str | None:
 
 def _copy_sources(instruction: str, rest: str) -> list[str] | None:
     """Context sources of COPY/ADD; None when the instruction reads another stage or context."""
-    flags, arguments = _split_flags(rest)
+    flags, arguments = split_flags(rest)
     if any(flag.startswith("--from=") for flag in flags):
         return None
     if arguments.startswith("["):
@@ -117,7 +60,7 @@ def _copy_sources(instruction: str, rest: str) -> list[str] | None:
 
 def _bind_mount_sources(rest: str) -> list[str]:
     """Context sources of RUN --mount flags: bind mounts (the default type) without from=."""
-    flags, _ = _split_flags(rest)
+    flags, _ = split_flags(rest)
     sources: list[str] = []
     for flag in flags:
         if not flag.startswith("--mount="):
@@ -137,13 +80,11 @@ def context_reads(dockerfile_text: str) -> ContextReads:
     """The context paths a Dockerfile's instructions read (every stage's: unused stages count too)."""
     patterns: list[str] = []
     whole = False
-    for line in logical_lines(dockerfile_text):
-        word, _, rest = line.partition(" ")
-        instruction = word.upper()
-        if instruction in ("COPY", "ADD"):
-            sources = _copy_sources(instruction, rest) or []
-        elif instruction == "RUN":
-            sources = _bind_mount_sources(rest)
+    for instruction in instructions(dockerfile_text):
+        if instruction.keyword in ("COPY", "ADD"):
+            sources = _copy_sources(instruction.keyword, instruction.arguments) or []
+        elif instruction.keyword == "RUN":
+            sources = _bind_mount_sources(instruction.arguments)
         else:
             continue  # ONBUILD runs in a child image's build, with that build's context
         for source in sources:

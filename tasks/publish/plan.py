@@ -28,8 +28,9 @@ _DOMAIN_MARKS = (".", ":", "[")
 
 
 @dataclass(frozen=True)
-class Cell:
-    """One concrete target to publish: where its content tag goes and which human tags follow it."""
+class PublishTarget:
+    """One concrete bake target to publish (a matrix expands to several): where its content tag goes
+    and which human tags follow it."""
 
     target: str
     content: ContentTag
@@ -102,7 +103,7 @@ def repository_of(name: str, definition: Mapping[str, Any], namespace: str) -> s
     return path if colon and "/" not in tag else reference
 
 
-def check_distinct_repositories(cells: Sequence[Cell]) -> None:
+def check_distinct_repositories(cells: Sequence[PublishTarget]) -> None:
     """Two cells in one repository would fight over its human tags: refuse before anything happens."""
     owners: dict[str, str] = {}
     for cell in cells:
@@ -117,21 +118,24 @@ def check_distinct_repositories(cells: Sequence[Cell]) -> None:
 
 def publish_cells(
     c: Context, targets: Sequence[str], matrix_overrides: Sequence[str], names: GitNames
-) -> list[Cell]:
+) -> list[PublishTarget]:
     """The cells of the requested targets (groups and matrices expanded), tagged; reads only."""
     publish = settings(c).publish
     requested = list(targets) or list(publish.targets)
     plan = bake_print(c, requested, matrix_overrides)
     concrete = requested_targets(plan, requested)
-    tags = content_tags(plan, concrete, REPO_ROOT, publish.ignore_args, read_git_tree(REPO_ROOT))
+    git_tree = read_git_tree(REPO_ROOT)
+    tags = content_tags(
+        plan, concrete, REPO_ROOT, publish.ignore_args, git_tree, ignore_labels=publish.ignore_labels
+    )
     wanted = human_tags(publish.human_tags, names, publish.default_branch)
-    cells: list[Cell] = []
+    cells: list[PublishTarget] = []
     for name in concrete:
         repository = repository_of(name, plan["target"][name], publish.namespace)
         image = ImageRef(publish.registry, repository, tags[name].tag)
         check_image_reference(str(image), f"target {name}'s image")
         # An image of uncommitted files gets its content tag only: a branch or `latest` tag
         # must never point at something no commit holds.
-        cells.append(Cell(name, tags[name], image, () if tags[name].wip else wanted))
+        cells.append(PublishTarget(name, tags[name], image, () if tags[name].wip else wanted))
     check_distinct_repositories(cells)
     return cells

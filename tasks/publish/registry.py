@@ -31,22 +31,17 @@ from pathlib import Path
 
 from tasks.publish.credentials import Credentials
 from tasks.shared.errors import BakehouseError, bad_input
+from tasks.shared.inputs import TAG
+from tasks.shared.oci_layout import MANIFEST_TYPES
 from tasks.shared.process import REPO_ROOT
 from tasks.shared.settings import BuilderSettings
+from tasks.shared.text_clean import one_line
 
-# What a manifest HEAD/GET accepts: multi-platform indexes and single manifests, OCI and Docker.
-MANIFEST_TYPES = (
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-)
 # The error codes (distribution spec) of a 404 that really means "no such tag/repository".
 ABSENT_CODES = frozenset({"MANIFEST_UNKNOWN", "NAME_UNKNOWN"})
 # Harbor's code for a missing tag; absent only when its message names the very repository:tag.
 _NOT_FOUND_CODE = "NOT_FOUND"
 TIMEOUT = 20.0
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 # One auth-param of a WWW-Authenticate challenge: key="quoted value" or key=token.
 _AUTH_PARAM = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
 # How much of an answer that isn't the registry's JSON goes into a message.
@@ -124,14 +119,29 @@ def registry_errors(body: bytes) -> list[tuple[str, str]] | None:
 
 
 def _words(reason: str, body: bytes) -> str:
-    """The registry's words: its errors as 'CODE: message', else an excerpt of its answer."""
+    """The registry's words: its errors as 'CODE: message', else an excerpt of its answer; on one
+    line, without terminal escapes (they end up in an error message)."""
     errors = registry_errors(body)
     if errors:
-        return "; ".join(f"{code}: {message}" if message else code for code, message in errors)
+        return one_line("; ".join(f"{code}: {message}" if message else code for code, message in errors))
     details = _json_field(body, "details")  # token servers often answer {"details": "..."}
     text = details if isinstance(details, str) else " ".join(body.decode("utf-8", "replace").split())
     text = text[:_TEXT_EXCERPT]
-    return (reason or "no reason given") + (f": {text}" if text else " (no body)")
+    return one_line((reason or "no reason given") + (f": {text}" if text else " (no body)"))
+
+
+def _json_keys(body: bytes) -> str:
+    """The top-level keys of a JSON object body, and nothing of its values: a token server's answer
+    may hold a token under a name we don't know, and that must not reach an error message."""
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return "not JSON"
+    if not isinstance(document, dict):
+        return f"a JSON {type(document).__name__}, not an object"
+    if not document:
+        return "an empty JSON object"
+    return one_line("JSON keys: " + ", ".join(sorted(str(key) for key in document)))
 
 
 def _says_absent(code: str, message: str, subject: str) -> bool:
@@ -145,7 +155,7 @@ def classify(status: int, reason: str, body: bytes, digest: str = "", subject: s
     repository is unknown is ABSENT (MANIFEST_UNKNOWN, NAME_UNKNOWN, or NOT_FOUND naming ``subject``,
     the ``repository:tag`` asked for); any other 404 (a proxy's page, a wrong path) is ERROR."""
     if 200 <= status < 300:
-        return RegistryAnswer(Presence.PRESENT, status, digest or "present")
+        return RegistryAnswer(Presence.PRESENT, status, one_line(digest) or "present")
     message = _words(reason, body)
     if status in (401, 403):
         return RegistryAnswer(Presence.UNAUTHORIZED, status, message)
@@ -295,10 +305,15 @@ class _Session:
         if response.status in (401, 403):
             words = _words(response.reason, response.body)
             raise _Failed(RegistryAnswer(Presence.UNAUTHORIZED, response.status, f"token server: {words}"))
-        token = _json_field(response.body, "token") or _json_field(response.body, "access_token")
-        if response.status != 200 or not isinstance(token, str) or not token:
+        if not 200 <= response.status < 300:
             words = _words(response.reason, response.body)
             raise _Failed(RegistryAnswer(Presence.ERROR, response.status, f"token server: {words}"))
+        token = _json_field(response.body, "token") or _json_field(response.body, "access_token")
+        if response.status != 200 or not isinstance(token, str) or not token:
+            # Its keys only, never the body: a 2xx body may carry the token under another name.
+            found = _json_keys(response.body)
+            message = f"token server: no token in its HTTP {response.status} answer ({found})"
+            raise _Failed(RegistryAnswer(Presence.ERROR, response.status, message))
         return token
 
 
@@ -350,7 +365,7 @@ def add_tags(
     no blob copied. A failure raises BakehouseError with the registry's words."""
     tags = list(new_tags)
     for tag in tags:
-        if not _TAG.match(tag):
+        if not TAG.match(tag):
             raise bad_input(f"tag {tag!r}: not a valid tag (letters, digits, _ . -; at most 128)")
     if not tags:
         return

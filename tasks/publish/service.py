@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 from invoke import Context
 
+from tasks.build.plan import check_named_builder
 from tasks.build.runner import bake_build, progress_mode
-from tasks.builder.service import builder_recorded, require_builder, resolve_builder_name
 from tasks.publish.credentials import Credentials, buildx_auth
-from tasks.publish.plan import Cell, check_publish_settings, git_names, publish_cells
+from tasks.publish.plan import PublishTarget, check_publish_settings, git_names, publish_cells
 from tasks.publish.registry import (
     ImageRef,
     Presence,
@@ -47,7 +47,7 @@ PUSH_OUTPUT = "type=image,push=true,rewrite-timestamp=true"
 
 @dataclass(frozen=True)
 class Probed:
-    cell: Cell
+    cell: PublishTarget
     answer: RegistryAnswer
     seconds: float
 
@@ -72,16 +72,17 @@ class Registry:
         )  # fmt: skip
 
 
-def probe_cells(registry: Registry, cells: Sequence[Cell]) -> list[Probed]:
-    def one(cell: Cell) -> Probed:
-        started = time.monotonic()
-        answer = registry.probe(cell.image)
-        return Probed(cell, answer, time.monotonic() - started)
+def probe_cell(registry: Registry, cell: PublishTarget) -> Probed:
+    started = time.monotonic()
+    answer = registry.probe(cell.image)
+    return Probed(cell, answer, time.monotonic() - started)
 
+
+def probe_cells(registry: Registry, cells: Sequence[PublishTarget]) -> list[Probed]:
     if not cells:
         return []
     with ThreadPoolExecutor(min(MAX_PROBES, len(cells))) as pool:
-        return list(pool.map(one, cells))
+        return list(pool.map(lambda cell: probe_cell(registry, cell), cells))
 
 
 def plan_rows(probed: Sequence[Probed]) -> list[str]:
@@ -117,7 +118,7 @@ def failure_message(registry: str, probed: Sequence[Probed]) -> str | None:
     return f"registry {registry} did not say what is published: {'; '.join(parts)}; nothing built or pushed"
 
 
-def push_sets(cells: Sequence[Cell]) -> list[str]:
+def push_sets(cells: Sequence[PublishTarget]) -> list[str]:
     """bake --set values that push each cell under all of its tags instead of its own outputs."""
     sets: list[str] = []
     for cell in cells:
@@ -127,14 +128,7 @@ def push_sets(cells: Sequence[Cell]) -> list[str]:
     return sets
 
 
-def check_builder(c: Context, builder: str | None) -> None:
-    """A builder named on the command line must exist (only read: nothing is created here)."""
-    name = resolve_builder_name(c, builder)
-    if builder and name not in ("default", resolve_builder_name(c, None)) and not builder_recorded(name):
-        require_builder(name)
-
-
-def summary_rows(results: Sequence[tuple[Cell, str, float]]) -> list[str]:
+def summary_rows(results: Sequence[tuple[PublishTarget, str, float]]) -> list[str]:
     rows = [("CELL", "CONTENT TAG", "RESULT", "TIME", "TAGS")]
     for cell, result, seconds in results:
         rows.append((cell.target, cell.image.tag, result, f"{seconds:.1f}s", " ".join(cell.all_tags)))
@@ -144,7 +138,7 @@ def summary_rows(results: Sequence[tuple[Cell, str, float]]) -> list[str]:
 def push(
     c: Context,
     registry: Registry,
-    cells: Sequence[Cell],
+    cells: Sequence[PublishTarget],
     matrix_overrides: Sequence[str],
     builder: str | None,
     progress: str | None,
@@ -167,7 +161,7 @@ def push(
     return {cell.target: ("pushed", seconds.get(cell.target, 0.0)) for cell in cells}
 
 
-def publish(
+def publish_images(
     c: Context,
     targets: Sequence[str],
     *,
@@ -181,7 +175,7 @@ def publish(
     check_publish_settings(config.publish)
     credentials = Credentials.from_environment()
     progress_mode(progress, c)
-    check_builder(c, builder)
+    check_named_builder(c, builder)
     registry = Registry(credentials, config.builder)
     cells = publish_cells(c, targets, matrix_overrides, git_names())
     probed = probe_cells(registry, cells)

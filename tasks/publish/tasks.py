@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from invoke import Context, task
 
-from tasks.publish.service import publish as publish_cells
+from tasks.publish.service import publish_images
 
 
 @task(
@@ -27,6 +27,6 @@ def publish(
     progress: str | None = None,
 ) -> None:
     """Push the publishable targets of every matrix cell under content tags; skip the published ones."""
-    publish_cells(
+    publish_images(
         c, target or [], matrix_overrides=matrix or [], builder=builder, dry_run=dry_run, progress=progress
     )

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from tasks.release import layer_diff
-from tasks.release.oci_layout import Image, blob_path, images, read_blob_json
+from tasks.release.oci_layout import Image, images
+from tasks.shared.oci_layout import blob_path, read_blob_json
 
 # The two builds, as every line names them.
 LABELS = ("build 1", "build 2")

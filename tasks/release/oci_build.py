@@ -30,11 +30,23 @@ from tasks.builder.service import (
 )
 from tasks.shared.errors import BakehouseError, bad_input
 from tasks.shared.process import CommandFailed, say
+from tasks.shared.settings import ReleaseSettings
 
 OCI_EXPORT = ("type=oci", "tar=false", "rewrite-timestamp=true")
 KEPT_ATTRIBUTES = ("compression", "compression-level", "force-compression")
 # buildx reads an output as CSV: these would split or end the dest value.
 _CSV_SPECIAL = frozenset(',"\n\r')
+
+
+def release_targets(requested: Sequence[str], release: ReleaseSettings) -> list[str]:
+    """The targets to build: --target's, else ``release.targets``. Neither is bad input: bake,
+    given no target, would build its default group, which nobody asked for."""
+    targets = list(requested) or list(release.targets)
+    if not targets:
+        raise bad_input(
+            "release.targets is empty and no --target was given: name the targets or groups to build"
+        )
+    return targets
 
 
 def check_destination(path: Path, what: str) -> None:

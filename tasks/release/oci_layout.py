@@ -1,37 +1,29 @@
-"""Reading an OCI image layout directory: index.json, the manifests it reaches, their blobs.
+"""The images of a released OCI layout directory, and what makes a layout invalid.
 
 https://github.com/opencontainers/image-spec/blob/main/image-layout.md: `oci-layout` names the
-layout version, `index.json` lists the images, every blob lives at `blobs/<algorithm>/<hex>`
-and is named by the digest of its bytes.
+layout version, `index.json` lists the images; reading blobs and following an index is
+tasks.shared.oci_layout's.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from tasks.shared.errors import BakehouseError
+from tasks.shared.oci_layout import (
+    INDEX_TYPES,
+    Descriptor,
+    blob_path,
+    listed,
+    read_blob_json,
+    read_json,
+    walk,
+)
 
 LAYOUT_FILE = "oci-layout"
 INDEX_FILE = "index.json"
-INDEX_TYPES = frozenset(
-    {"application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"}
-)
-
-
-@dataclass(frozen=True)
-class Descriptor:
-    media_type: str
-    digest: str
-    size: int
-
-    @classmethod
-    def from_json(cls, value: Mapping[str, Any]) -> Descriptor:
-        return cls(str(value.get("mediaType", "")), str(value.get("digest", "")), int(value.get("size", 0)))
 
 
 @dataclass(frozen=True)
@@ -43,43 +35,17 @@ class Image:
     layers: tuple[Descriptor, ...]
 
 
-def blob_path(layout: Path, digest: str) -> Path:
-    algorithm, _, encoded = digest.partition(":")
-    return layout / "blobs" / algorithm / encoded
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    try:
-        document = json.loads(path.read_bytes())
-    except (OSError, ValueError) as exc:
-        raise BakehouseError(f"{path}: not a readable JSON document ({exc})") from exc
-    if not isinstance(document, dict):
-        raise BakehouseError(f"{path}: expected a JSON object")
-    return document
-
-
-def read_blob_json(layout: Path, descriptor: Descriptor) -> dict[str, Any]:
-    return read_json(blob_path(layout, descriptor.digest))
-
-
-def _manifests(layout: Path, index: Mapping[str, Any]) -> Iterator[Descriptor]:
-    """Image manifests reachable from an index, nested indexes followed."""
-    for entry in index.get("manifests") or []:
-        descriptor = Descriptor.from_json(entry)
-        if descriptor.media_type in INDEX_TYPES:
-            yield from _manifests(layout, read_blob_json(layout, descriptor))
-        else:
-            yield descriptor
-
-
 def images(layout: Path) -> list[Image]:
-    """Every image in the layout, in index order."""
+    """Every image in the layout, in index order (nested indexes followed)."""
     found = []
-    for manifest in _manifests(layout, read_json(layout / INDEX_FILE)):
-        document = read_blob_json(layout, manifest)
+    top = listed(read_json(layout / INDEX_FILE))
+    for reached in walk(top, lambda descriptor: read_blob_json(layout, descriptor)):
+        document = reached.document
+        if document is None or reached.descriptor.media_type in INDEX_TYPES:
+            continue
         config = Descriptor.from_json(document.get("config") or {})
         layers = tuple(Descriptor.from_json(layer) for layer in document.get("layers") or [])
-        found.append(Image(manifest, config, layers))
+        found.append(Image(reached.descriptor, config, layers))
     return found
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from invoke import Context, task
 
 from tasks.release.export import export_layouts
+from tasks.release.oci_build import release_targets
 from tasks.release.verify import report, verify_targets
 from tasks.shared.errors import bad_input
 from tasks.shared.settings import settings
@@ -29,7 +30,7 @@ def verify(
     progress: str | None = None,
 ) -> None:
     """Build targets twice on two fresh builders and compare the images bit for bit."""
-    targets = target or [*settings(c).release.targets]
+    targets = release_targets(target or [], settings(c).release)
     comparisons = verify_targets(c, targets, matrix_overrides=matrix or [], sets=set or [], progress=progress)
     report(comparisons)
 
@@ -54,7 +55,7 @@ def export(
     """Write targets as OCI image layouts (reproducible: SOURCE_DATE_EPOCH, rewrite-timestamp)."""
     if not oci:
         raise bad_input("--oci DIR is required (the only export format)")
-    targets = target or [*settings(c).release.targets]
+    targets = release_targets(target or [], settings(c).release)
     exported = export_layouts(
         c,
         Path(oci),

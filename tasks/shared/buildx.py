@@ -14,13 +14,30 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tasks.shared.errors import BakehouseError
 from tasks.shared.process import docker
 from tasks.shared.units import parse_human_size
+
+
+def docker_config_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The docker CLI's config directory (config.json, cli-plugins): $DOCKER_CONFIG, else ~/.docker.
+    ``env`` is this process's environment unless given."""
+    configured = (os.environ if env is None else env).get("DOCKER_CONFIG")
+    return Path(configured) if configured else Path.home() / ".docker"
+
+
+def buildx_config_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where buildx keeps its state (one file per builder under instances/): $BUILDX_CONFIG, else
+    the docker config directory's buildx."""
+    source = os.environ if env is None else env
+    configured = source.get("BUILDX_CONFIG")
+    return Path(configured) if configured else docker_config_dir(source) / "buildx"
 
 
 @dataclass(frozen=True)

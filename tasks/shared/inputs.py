@@ -15,6 +15,8 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOSTNAME = rf"{_LABEL}(?:\.{_LABEL})*"
 _IPV6 = r"\[[0-9A-Fa-f:.]+\]"
 _HOST_PORT = re.compile(rf"^(?:{_HOSTNAME}|{_IPV6})(?::(?P<port>\d{{1,5}}))?$")
+_HOSTNAME_ALONE = re.compile(rf"^{_HOSTNAME}$")
+MAX_HOSTNAME = 253  # DNS's limit on a whole name
 # BuildKit mirrors may carry a path after the host (it splits them itself); no scheme.
 _MIRROR_PATH = re.compile(r"^(/[A-Za-z0-9._-]+)+/?$")
 
@@ -25,9 +27,17 @@ _TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 _DIGEST = r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}"
 _DOMAIN = re.compile(rf"^(?:{_HOSTNAME}|{_IPV6})(?::\d{{1,5}})?$")
 _REPOSITORY = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*(?::{_TAG})?(?:@{_DIGEST})?$")
+# A tag on its own, as a registry takes it in a manifest's URL.
+TAG = re.compile(rf"^{_TAG}$")
 MAX_IMAGE_NAME = 255
 
 _PACKAGE = re.compile(r"^(?:\./)?[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.-]*)*/?$")
+
+
+def valid_hostname(value: str) -> bool:
+    """A DNS name: dot-separated labels of letters, digits and inner hyphens (no port, no address
+    in brackets)."""
+    return len(value) <= MAX_HOSTNAME and _HOSTNAME_ALONE.match(value) is not None
 
 
 def valid_host_port(value: str) -> bool:

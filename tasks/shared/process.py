@@ -178,9 +178,15 @@ def docker(
     return run(["docker", *args], check=check, env=env, timeout=timeout, what=what)
 
 
+def git(*args: str, cwd: Path = REPO_ROOT) -> Completed:
+    """A git command in the repository holding ``cwd`` (this one unless given). Not checked: git
+    failing (no repository, no commit yet, no tags) is an answer its callers read."""
+    return run(["git", "-C", str(cwd), *args], check=False)
+
+
 def git_output(*args: str) -> str:
     """Output of a git command in this repository; empty when git fails (no repo, no tags...)."""
-    result = run(["git", "-C", str(REPO_ROOT), *args], check=False)
+    result = git(*args)
     return result.stdout.strip() if result.ok else ""
 
 

@@ -311,6 +311,12 @@ class PublishSettings:
     human_tags: tuple[str, ...] = HUMAN_TAGS
     default_branch: str = "main"
     ignore_args: tuple[str, ...] = ("nprocs",)
+    # Labels filled per commit (images/bake.hcl's oci_labels), not from what the image holds.
+    ignore_labels: tuple[str, ...] = (
+        "org.opencontainers.image.version",
+        "org.opencontainers.image.revision",
+        "org.opencontainers.image.created",
+    )
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,19 @@ def test_invalid_plural_json_is_exit_2(repo_root):
     assert "Traceback" not in result.stderr
 
 
+def test_verify_and_export_without_any_target_are_one_line_exit_2(repo_root, tmp_path):
+    config = tmp_path / "no-targets.yaml"
+    config.write_text("bakehouse:\n  release:\n    targets: []\n")
+    for task in (["verify"], ["export", "--oci", str(tmp_path / "out")]):
+        result = inv(repo_root, "-f", str(config), *task)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.strip().splitlines() == [
+            "bakehouse: release.targets is empty and no --target was given: "
+            "name the targets or groups to build"
+        ]
+    assert not (tmp_path / "out").exists()
+
+
 LEGACY_ROWS = [
     '{"Action":"pass","Test":"TestLogin"}',
     '{"Action":"pass","Test":"TestLogin"}',

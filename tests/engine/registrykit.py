@@ -1,6 +1,7 @@
 """A real registry for publish tests: Debian's docker-registry with TLS and htpasswd auth.
 
-Its own CA (made with the openssl CLI), a server certificate for IP 127.0.0.1, a bcrypt htpasswd
+Its own CA and a server certificate for IP 127.0.0.1 (tasks.builder.certs: the set a remote BuildKit
+daemon gets, so the registry tests also check those certificates against Go's TLS), a bcrypt htpasswd
 file, a free port and a data directory, all under one temporary directory. The registry runs as a
 child process of the tests; stop() and start() take it down and up again on the same address
 (the "registry down" case). catalog() and tags() read it with Basic auth, independently of
@@ -27,18 +28,14 @@ from typing import Any
 
 import bcrypt
 
+from tasks.builder import certs
 from tasks.shared.host import apt_install_host
+from tasks.shared.oci_layout import MANIFEST_TYPES
 
 REGISTRY_PROGRAM = "docker-registry"
 START_TIMEOUT = 20.0
 # The server certificate's IP SAN: builders on the host network reach the registry there.
 HOST = "127.0.0.1"
-MANIFEST_TYPES = (
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-)
 
 
 def free_port() -> int:
@@ -47,42 +44,12 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, text=True)
-
-
 def make_certificates(directory: Path, host: str = HOST) -> tuple[Path, Path, Path]:
-    """A CA, and a server certificate + key it signed for IP ``host``: (ca.pem, server.pem, server.key).
-
-    Extensions as strict verifiers (Python 3.13's VERIFY_X509_STRICT, Go) want them: a critical CA
-    basicConstraints with key usages on the CA, key identifiers, serverAuth on the leaf."""
-    if shutil.which("openssl") is None:
-        raise RuntimeError("the registry tests need the openssl CLI (Debian: apt-get install openssl)")
-    directory.mkdir(parents=True, exist_ok=True)
-    _openssl(
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-        "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=bakehouse test registry CA",
-        "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-        "-addext", "subjectKeyIdentifier=hash",
-        cwd=directory,
-    )  # fmt: skip
-    (directory / "server.ext").write_text(
-        f"subjectAltName=IP:{host}\nbasicConstraints=critical,CA:FALSE\n"
-        "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
-        "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid,issuer\n"
-    )
-    _openssl(
-        "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
-        "-subj", f"/CN={host}",
-        cwd=directory,
-    )  # fmt: skip
-    _openssl(
-        "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-        "-days", "2", "-extfile", "server.ext", "-out", "server.pem",
-        cwd=directory,
-    )  # fmt: skip
-    return directory / "ca.pem", directory / "server.pem", directory / "server.key"
+    """A fresh CA, and a server certificate + key it signed for ``host``: (ca.pem, cert.pem, key.pem),
+    under ``directory``. The daemon half of tasks.builder.certs' set; its client half goes unused."""
+    dirs = certs.dirs_for(directory, host)
+    certs.write(dirs, certs.issue(host, days=2))
+    return dirs.daemon / certs.CA_FILE, dirs.daemon / certs.CERT_FILE, dirs.daemon / certs.KEY_FILE
 
 
 def htpasswd_line(user: str, password: str) -> str:

@@ -26,6 +26,8 @@ import pytest
 from enginekit import INV, REPO_ROOT, docker
 from registrykit import TlsRegistry
 
+from tasks.shared.buildx import buildx_config_dir, docker_config_dir
+
 pytestmark = pytest.mark.engine
 
 GIT = ["git", "-c", "user.name=bakehouse tests", "-c", "user.email=tests@bakehouse.invalid"]
@@ -200,9 +202,8 @@ def test_the_password_is_in_no_file_log_or_image_of_the_run(
     # Files: the run's temporary directory (nothing left there), the user's docker and buildx
     # configuration, bakehouse's plan cache, the snapshot.
     assert list(first_publish.run_tmp.iterdir()) == []
-    docker_config = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "bakehouse"
-    for directory in (docker_config, cache, publisher.clone, publisher.scratch):
+    for directory in (docker_config_dir(), buildx_config_dir(), cache, publisher.clone, publisher.scratch):
         leaking = subprocess.run(["grep", "-rlF", secret, str(directory)], capture_output=True, text=True)
         assert leaking.stdout == "", f"the password is in {leaking.stdout}"
     # The builder: its state databases and configuration, and buildx's build records and logs.

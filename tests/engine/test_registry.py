@@ -20,8 +20,9 @@ import pytest
 from enginekit import docker, inv
 from registrykit import TlsRegistry, make_certificates
 
-from tasks.publish.credentials import Credentials, buildx_auth, user_buildx_dir, user_docker_config_dir
+from tasks.publish.credentials import Credentials, buildx_auth
 from tasks.publish.registry import ImageRef, Presence, add_tags, probe
+from tasks.shared.buildx import buildx_config_dir, docker_config_dir
 
 pytestmark = pytest.mark.engine
 
@@ -201,8 +202,8 @@ def test_the_password_is_in_no_file_log_builder_state_or_image(published, tls_re
     for output in (published.create_output, published.authenticated.stdout, published.authenticated.stderr):
         assert secret not in output
     # The user's docker and buildx state (builders, refs, activity).
-    assert files_containing(user_docker_config_dir(), needle) == []
-    assert files_containing(user_buildx_dir(), needle) == []
+    assert files_containing(docker_config_dir(), needle) == []
+    assert files_containing(buildx_config_dir(), needle) == []
     # The builder's own state (cache, build history), inside its container.
     grep = docker(
         "exec", container, "grep", "-rlF", secret, "/var/lib/buildkit", "/etc/buildkit", check=False

@@ -9,6 +9,7 @@ import pytest
 from tasks.build.plan import (
     _base_args,
     bake_files,
+    check_named_builder,
     needed_entitlements,
     requested_targets,
     resolve_matrix,
@@ -31,6 +32,37 @@ PLAN = {
         "base": {"context": "."},
     },
 }
+
+
+@pytest.fixture
+def buildx_state(tmp_path, monkeypatch):
+    """buildx state with no builder of its own: `buildx ls` lists the engine's 'default' only, and
+    needs no engine for that."""
+    state = tmp_path / "buildx"
+    monkeypatch.setenv("BUILDX_CONFIG", str(state))
+    return state
+
+
+def test_a_builder_named_explicitly_must_exist(make_context, buildx_state):
+    c = make_context(builder={"name": "bh-configured"})
+    with pytest.raises(BakehouseError) as caught:
+        check_named_builder(c, "bh-typo")
+    assert caught.value.code == BAD_INPUT
+    assert str(caught.value).startswith("no builder named bh-typo (builders: default);")
+
+
+def test_default_the_configured_and_recorded_builders_pass_the_check(make_context, buildx_state):
+    c = make_context(builder={"name": "bh-configured"})
+    # The configured builder is made by the first build that needs it: missing is no error here.
+    assert check_named_builder(c, None) == "bh-configured"
+    assert check_named_builder(c, "bh-configured") == "bh-configured"
+    assert check_named_builder(c, "default") == "default"
+    (buildx_state / "instances").mkdir(parents=True)
+    (buildx_state / "instances" / "bh-other").write_text("{}")
+    assert check_named_builder(c, "bh-other") == "bh-other"
+    with pytest.raises(BakehouseError) as caught:
+        check_named_builder(c, "Bad Name")
+    assert caught.value.code == BAD_INPUT
 
 
 def test_requested_targets_expands_nested_groups_in_order():

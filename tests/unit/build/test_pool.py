@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from tasks.build.cells import Cell
-from tasks.build.pool import CellResult, hand_out, parse_builders
+from tasks.build.pool import CellResult, failure_message, hand_out, parse_builders
 from tasks.build.progress import TargetOutcome
 from tasks.build.summary import print_summary
 from tasks.shared.errors import BAD_INPUT, BakehouseError
@@ -104,3 +104,17 @@ def test_the_summary_shows_each_target_builder(capsys):
     assert lines[1].split() == ["TARGET", "BUILDER", "STATUS", "TIME", "STEPS", "RUN/CACHED"]
     assert lines[2].split() == ["t--default", "bk-a", "built", "1.0s", "2/3"]
     assert lines[3].split() == ["(cell", "c1)", "-", "not", "started", "0.0s", "0/0"]
+
+
+def test_the_pools_failure_names_the_cells_and_each_stopped_builder_once():
+    lost = "builder a's container buildx_buildkit_a0 stopped during the build (exit 137); ..."
+    results = [
+        CellResult(Cell("c0", ()), "a", ok=True),
+        CellResult(Cell("c1", ()), "a", builder_lost=lost),
+        CellResult(Cell("c2", ()), "b"),
+        CellResult(Cell("c3", ()), "a", builder_lost=lost),
+        CellResult(Cell("c4", ())),
+    ]
+    assert failure_message(results) == (
+        f"3 of 5 cell(s) failed: c1 on a; c2 on b; c3 on a; {lost}; not started: c4"
+    )

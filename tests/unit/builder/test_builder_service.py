@@ -200,11 +200,23 @@ def test_default_is_the_engines_builder_and_other_names_are_checked(make_context
 
 def test_builder_recorded_looks_for_buildx_instance_file(tmp_path, monkeypatch):
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    monkeypatch.delenv("BUILDX_CONFIG", raising=False)
     assert not builder_recorded("b1")
     (tmp_path / "buildx" / "instances").mkdir(parents=True)
     (tmp_path / "buildx" / "instances" / "b1").write_text("{}")
     assert builder_recorded("b1")
     assert not builder_recorded("b2")
+
+
+def test_builder_recorded_follows_buildx_config(tmp_path, monkeypatch):
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))
+    monkeypatch.setenv("BUILDX_CONFIG", str(tmp_path / "state"))
+    (tmp_path / "docker" / "buildx" / "instances").mkdir(parents=True)
+    (tmp_path / "docker" / "buildx" / "instances" / "b1").write_text("{}")
+    assert not builder_recorded("b1")  # buildx doesn't look there while BUILDX_CONFIG is set
+    (tmp_path / "state" / "instances").mkdir(parents=True)
+    (tmp_path / "state" / "instances" / "b1").write_text("{}")
+    assert builder_recorded("b1")
 
 
 def test_rendered_configs_live_under_the_cache_directory(tmp_path, monkeypatch):

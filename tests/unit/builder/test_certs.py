@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime
+import socket
+import ssl
 import stat
 import subprocess
+import threading
 
 import pytest
 
@@ -67,6 +70,58 @@ def test_the_daemon_certificate_names_an_ip_host_as_an_ip_and_serves_only(issued
     assert openssl("verify", "-CAfile", str(ca), "-purpose", "sslclient", str(daemon))[0] != 0
     assert "CA:FALSE" in extension(daemon, "basicConstraints")
     assert "CA:TRUE, pathlen:0" in extension(ca, "basicConstraints")
+
+
+def test_each_leaf_names_its_own_key_and_its_issuer_s(issued):
+    dirs = issued["ip"]
+    ca_key_id = extension(dirs.client / "ca.pem", "subjectKeyIdentifier").splitlines()[-1].strip()
+    for leaf in (dirs.daemon / "cert.pem", dirs.client / "cert.pem"):
+        assert "Subject Key Identifier" in extension(leaf, "subjectKeyIdentifier")
+        assert ca_key_id in extension(leaf, "authorityKeyIdentifier")
+
+
+def handshake(server_dir, client_ca) -> str:
+    """A TLS handshake with a local server holding server_dir's certificate and key, by a client
+    that trusts only ``client_ca`` and verifies as strictly as Python 3.13 does by default: the
+    TLS version agreed on, or why the client refused."""
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(server_dir / "cert.pem", server_dir / "key.pem")
+    client = ssl.create_default_context(cafile=str(client_ca))
+    client.verify_flags |= ssl.VERIFY_X509_STRICT
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(30)  # only against a hang: a broken client must not stall the suite
+
+        def serve() -> None:
+            conn, _ = listener.accept()
+            try:
+                with server.wrap_socket(conn, server_side=True) as tls:
+                    tls.recv(1)
+            except (OSError, ssl.SSLError):
+                pass  # the client refused us: its side says why
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        try:
+            with (
+                socket.create_connection(listener.getsockname(), timeout=30) as raw,
+                client.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+            ):
+                tls.sendall(b"x")
+                return str(tls.version())
+        except ssl.SSLCertVerificationError as exc:
+            return f"refused: {exc.verify_message}"
+        finally:
+            thread.join(30)
+
+
+def test_a_strict_python_client_trusting_the_ca_verifies_the_daemon(issued):
+    dirs = issued["ip"]
+    assert handshake(dirs.daemon, dirs.daemon / "ca.pem").startswith("TLSv1")
+    # Another set's CA, or a certificate for another host, is refused.
+    assert handshake(dirs.daemon, issued["dns"].daemon / "ca.pem").startswith("refused")
+    assert handshake(issued["dns"].daemon, issued["dns"].daemon / "ca.pem") == (
+        "refused: IP address mismatch, certificate is not valid for '127.0.0.1'."
+    )
 
 
 def test_a_dns_host_gets_a_dns_name_and_the_validity_asked_for(issued):

@@ -6,41 +6,14 @@ import pytest
 
 from tasks.lint.pins import (
     BuildBinding,
-    Instruction,
     check_dockerfile,
     expand,
-    instructions,
     is_allowed,
     pinned_line,
 )
 
 DIGEST = "sha256:" + "ab" * 32
 ALLOWED = ["debian:*", "input"]
-
-
-def test_instructions_join_continuations_and_skip_comments_and_heredocs():
-    text = (
-        "# syntax comment\n"
-        "ARG BASE_IMAGE=alpine:3.20\n"
-        "FROM ${BASE_IMAGE} \\\n"
-        "  # a comment inside the continuation\n"
-        "  AS build\n"
-        "RUN <<EOF\n"
-        "FROM not-an-instruction\n"
-        "EOF\n"
-        "copy --from=build /a /b\n"
-    )
-    assert instructions(text) == [
-        Instruction(2, "ARG", "BASE_IMAGE=alpine:3.20"),
-        Instruction(3, "FROM", "${BASE_IMAGE} AS build"),
-        Instruction(6, "RUN", "<<EOF"),
-        Instruction(9, "COPY", "--from=build /a /b"),
-    ]
-
-
-def test_escape_directive_changes_the_continuation_character():
-    text = "# escape=`\nFROM alpine:3.20 `\n  AS x\n"
-    assert instructions(text) == [Instruction(2, "FROM", "alpine:3.20 AS x")]
 
 
 @pytest.mark.parametrize(
@@ -90,6 +63,11 @@ def test_pinned_allowed_stage_and_scratch_references_pass():
 def test_unpinned_from_and_copy_from_images_are_reported_by_line():
     text = "FROM alpine:3.20\nFROM input\nCOPY --from=ghcr.io/org/tool:1 /t /t\n"
     assert findings(text) == [(1, "alpine:3.20", "pin-digest"), (3, "ghcr.io/org/tool:1", "pin-digest")]
+
+
+def test_heredoc_bodies_are_not_checked_and_continued_lines_report_their_first_line():
+    text = "FROM input\nRUN <<EOF\nFROM alpine:3.20\nEOF\nFROM \\\n  alpine:3.21 \\\n  AS x\n"
+    assert findings(text) == [(5, "alpine:3.21", "pin-digest")]
 
 
 def test_image_arg_defaults_are_reported_once_on_the_arg_line():

@@ -253,6 +253,15 @@ def test_pins_are_written_where_the_reference_is_literal(make_context, tmp_path,
     assert not any(line.startswith("Dockerfile:4") for line in out)
 
 
+def test_a_pin_lands_on_the_line_the_reader_counted(make_context, tmp_path):
+    # A form feed is no line break for BuildKit (nor for the reader), though str.splitlines breaks there.
+    (tmp_path / "Dockerfile").write_text("FROM input\nLABEL note=a\x0cb\nFROM alpine:3.20\n")
+    issues = unpinned_references(make_context(), tmp_path, ["Dockerfile"], {})
+    assert write_pins(tmp_path, issues, {"alpine:3.20": DIGEST}, dry_run=False) == 1
+    pinned = f"FROM input\nLABEL note=a\x0cb\nFROM alpine:3.20@{DIGEST}\n"
+    assert (tmp_path / "Dockerfile").read_text() == pinned
+
+
 def test_a_dry_run_says_what_it_would_pin_and_changes_nothing(make_context, tmp_path, capsys):
     (tmp_path / "Dockerfile").write_text("FROM alpine:3.20\n")
     issues = unpinned_references(make_context(), tmp_path, ["Dockerfile"], {})

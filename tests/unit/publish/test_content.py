@@ -11,6 +11,7 @@ import pytest
 
 from tasks.publish.content import ContentTag, content_tags, normalized_definition, read_git_tree
 from tasks.shared.errors import BakehouseError
+from tasks.shared.settings import PublishSettings
 
 # root -> mid -> leaf, in two cells (A and B) that differ only in a build arg of the root.
 FILES = {
@@ -91,7 +92,7 @@ def test_another_clone_at_another_path_with_another_core_count_gets_the_same_tag
     assert tags(clone, plan(nprocs="64")) == tags(repo, plan(nprocs="2"))
 
 
-def test_git_labels_tags_outputs_and_ignored_args_are_left_out():
+def test_ignored_labels_tags_outputs_and_ignored_args_are_left_out():
     definition = {
         "context": "images",
         "description": "words",
@@ -108,12 +109,31 @@ def test_git_labels_tags_outputs_and_ignored_args_are_left_out():
         "cache-to": ["y"],
         "entitlements": ["network.host"],
     }
-    assert normalized_definition(definition, ["nprocs"]) == {
+    assert normalized_definition(definition, ["nprocs"], PublishSettings().ignore_labels) == {
         "context": "images",
         "args": {"keep": "x"},
         "labels": {"title": "t"},
         "entitlements": ["network.host"],
     }
+    # Only the labels named are left out: another tree's per-commit labels are its own to list.
+    kept = normalized_definition(definition, ["nprocs"], ["org.opencontainers.image.created"])
+    assert set(kept["labels"]) == {
+        "org.opencontainers.image.version",
+        "org.opencontainers.image.revision",
+        "title",
+    }
+
+
+def test_a_label_counts_in_the_tag_unless_it_is_ignored(repo):
+    def leaf_a(revision: str, ignore_labels: tuple[str, ...]) -> str:
+        the_plan = plan()
+        the_plan["target"]["leaf-A"]["labels"]["org.opencontainers.image.revision"] = revision
+        found = content_tags(the_plan, ["leaf-A"], repo, ["nprocs"], ignore_labels=ignore_labels)
+        return found["leaf-A"].digest
+
+    assert leaf_a("abc", ()) != leaf_a("def", ())
+    ignored = ("org.opencontainers.image.revision",)
+    assert leaf_a("abc", ignored) == leaf_a("def", ignored)
 
 
 def test_an_edit_changes_the_tags_of_the_targets_that_read_it_and_of_those_under_them_only(repo):
@@ -224,8 +244,10 @@ def test_a_target_lists_the_files_it_reads_itself(repo):
 def test_a_missing_parent_or_dockerfile_is_an_error_not_a_tag(repo):
     the_plan = plan()
     del the_plan["target"]["mid-A"]
-    with pytest.raises(BakehouseError, match="did not describe target 'mid-A'"):
+    with pytest.raises(BakehouseError, match=r"did not describe target 'mid-A' \(a parent of leaf-A\)$"):
         content_tags(the_plan, ["leaf-A"], repo)
+    with pytest.raises(BakehouseError, match=r"did not describe target 'gone' \(a parent of the request\)$"):
+        content_tags(the_plan, ["gone"], repo)
     (repo / "images/Dockerfile.root").unlink()
     with pytest.raises(BakehouseError, match=r"Dockerfile\.root not found"):
         content_tags(plan(), ["root-A"], repo)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tasks.publish.dockerfile_reads import ContextReads, context_reads, logical_lines
+from tasks.publish.dockerfile_reads import ContextReads, context_reads
 
 
 def test_copy_and_add_sources_are_read_without_their_destination():
@@ -71,7 +71,6 @@ def test_add_of_urls_and_git_reads_no_context_file():
 
 def test_the_escape_directive_changes_the_continuation_character():
     text = "# escape=`\nFROM x\nCOPY a `\n  b C:\\dst\\\n"
-    assert list(logical_lines(text))[1] == "COPY a   b C:\\dst\\"
     assert context_reads(text).patterns == ("a", "b")
 
 

@@ -7,8 +7,8 @@ import pytest
 
 from tasks.publish.content import ContentTag
 from tasks.publish.plan import (
-    Cell,
     GitNames,
+    PublishTarget,
     as_tag,
     check_distinct_repositories,
     check_publish_settings,
@@ -22,9 +22,11 @@ from tasks.shared.errors import BAD_INPUT, BakehouseError
 from tasks.shared.settings import PublishSettings
 
 
-def cell(target: str, tag: str = "c-0123456789abcdef", human: tuple[str, ...] = ("v1", "main")) -> Cell:
+def cell(
+    target: str, tag: str = "c-0123456789abcdef", human: tuple[str, ...] = ("v1", "main")
+) -> PublishTarget:
     content = ContentTag(target, "0123456789abcdef" + "0" * 48, tag.endswith("-wip"), ())
-    return Cell(target, content, ImageRef("reg.example:5000", f"team/{target}", tag), human)
+    return PublishTarget(target, content, ImageRef("reg.example:5000", f"team/{target}", tag), human)
 
 
 @pytest.mark.parametrize(
@@ -146,7 +148,7 @@ def test_the_plan_table_names_repository_tag_answer_and_human_tags():
 
 def test_two_cells_in_one_repository_are_refused():
     check_distinct_repositories([cell("a"), cell("b")])
-    same = Cell("b", cell("b").content, cell("a").image, ())
+    same = PublishTarget("b", cell("b").content, cell("a").image, ())
     with pytest.raises(BakehouseError) as refused:
         check_distinct_repositories([cell("a"), same])
     assert refused.value.code == BAD_INPUT

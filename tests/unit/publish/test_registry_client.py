@@ -251,9 +251,41 @@ def test_a_token_server_refusal_is_unauthorized_and_a_bad_token_answer_an_error(
     assert probe(ref_on(fake), CREDENTIALS, plain_http=True) == RegistryAnswer(
         Presence.UNAUTHORIZED, 401, "token server: Unauthorized: incorrect username or password"
     )
-    fake.answer = bearer_registry(fake, (200, {}, b'{"no": "token"}'))
+    fake.answer = bearer_registry(fake, (500, {}, b"token service down"))
     assert probe(ref_on(fake), CREDENTIALS, plain_http=True) == RegistryAnswer(
-        Presence.ERROR, 200, 'token server: OK: {"no": "token"}'
+        Presence.ERROR, 500, "token server: Internal Server Error: token service down"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "found"),
+    [
+        (b'{"jwt": "secret-looking-value", "expires_in": 300}', "JSON keys: expires_in, jwt"),
+        (b'{"token": ""}', "JSON keys: token"),
+        (b"{}", "an empty JSON object"),
+        (b'["secret-looking-value"]', "a JSON list, not an object"),
+        (b"secret-looking-value", "not JSON"),
+    ],
+)
+def test_a_token_answer_without_a_token_names_its_keys_never_its_values(fake, body, found):
+    fake.answer = bearer_registry(fake, (200, {}, body))
+    answer = probe(ref_on(fake), CREDENTIALS, plain_http=True)
+    assert answer == RegistryAnswer(
+        Presence.ERROR, 200, f"token server: no token in its HTTP 200 answer ({found})"
+    )
+    assert "secret-looking-value" not in str(answer)
+
+
+def test_the_registrys_words_arrive_on_one_line_without_terminal_escapes(fake):
+    hostile = "disk\nfull\x1b[31m red\x1b[0m\r\x00"
+    fake.answer = lambda seen: (500, {}, errors_body(("UNKNOWN", hostile)))
+    assert probe(ref_on(fake), None, plain_http=True) == RegistryAnswer(
+        Presence.ERROR, 500, "UNKNOWN: disk\u240afull red\u240d\u2400"
+    )
+    refusal = json.dumps({"details": "bad\npassword\x1b]0;title\x07"}).encode()
+    fake.answer = bearer_registry(fake, (401, {}, refusal))
+    assert probe(ref_on(fake), CREDENTIALS, plain_http=True) == RegistryAnswer(
+        Presence.UNAUTHORIZED, 401, "token server: Unauthorized: bad\u240apassword"
     )
 
 

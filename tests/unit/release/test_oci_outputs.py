@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from tasks.release.export import check_directory, check_replaceable
-from tasks.release.oci_build import check_destination, oci_output, oci_output_sets
+from tasks.release.oci_build import check_destination, oci_output, oci_output_sets, release_targets
 from tasks.shared.errors import BAD_INPUT, BakehouseError
+from tasks.shared.settings import ReleaseSettings
 
 PLAN = {
     "target": {
@@ -64,3 +65,17 @@ def test_a_targets_subdirectory_is_replaced_only_when_empty_or_a_layout(tmp_path
             check_replaceable(tmp_path, [name])
         assert refused.value.code == BAD_INPUT
         assert "is not an OCI image layout" in str(refused.value)
+
+
+def test_release_targets_are_the_requested_ones_else_the_configured_ones():
+    configured = ReleaseSettings(targets=("install", "tests-smoke"))
+    assert release_targets(["testee"], configured) == ["testee"]
+    assert release_targets([], configured) == ["install", "tests-smoke"]
+    assert release_targets(["testee"], ReleaseSettings(targets=())) == ["testee"]
+
+
+def test_no_target_at_all_is_bad_input_not_bakes_default_group():
+    with pytest.raises(BakehouseError) as caught:
+        release_targets([], ReleaseSettings(targets=()))
+    assert caught.value.code == BAD_INPUT
+    assert "release.targets is empty and no --target was given" in str(caught.value)

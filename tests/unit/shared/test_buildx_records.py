@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import pytest
 
-from tasks.shared.buildx import BuilderRecord, NodeRecord, parse_builder, parse_ls
+from tasks.shared.buildx import (
+    BuilderRecord,
+    NodeRecord,
+    buildx_config_dir,
+    docker_config_dir,
+    parse_builder,
+    parse_ls,
+)
 from tasks.shared.errors import BakehouseError
 
 CONFIG = "[worker.oci]\n  gc = true\n"
@@ -75,3 +83,20 @@ def test_output_that_is_not_json_lines_is_one_line_not_a_traceback():
     with pytest.raises(BakehouseError) as caught:
         parse_ls("NAME/NODE  DRIVER/ENDPOINT\n")
     assert str(caught.value).startswith("docker buildx ls printed something other than JSON lines: ")
+
+
+def test_the_docker_and_buildx_config_dirs_follow_their_variables(tmp_path):
+    home = Path.home()
+    assert docker_config_dir({}) == home / ".docker"
+    assert buildx_config_dir({}) == home / ".docker" / "buildx"
+    moved = {"DOCKER_CONFIG": str(tmp_path / "docker")}
+    assert docker_config_dir(moved) == tmp_path / "docker"
+    assert buildx_config_dir(moved) == tmp_path / "docker" / "buildx"
+    both = {**moved, "BUILDX_CONFIG": str(tmp_path / "state")}
+    assert (docker_config_dir(both), buildx_config_dir(both)) == (tmp_path / "docker", tmp_path / "state")
+
+
+def test_without_an_environment_given_the_processes_own_is_read(tmp_path, monkeypatch):
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))
+    monkeypatch.setenv("BUILDX_CONFIG", str(tmp_path / "state"))
+    assert (docker_config_dir(), buildx_config_dir()) == (tmp_path / "docker", tmp_path / "state")

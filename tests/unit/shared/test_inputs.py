@@ -6,11 +6,14 @@ import pytest
 
 from tasks.shared.errors import BAD_INPUT, BakehouseError
 from tasks.shared.inputs import (
+    MAX_HOSTNAME,
+    TAG,
     check_host_port,
     check_image_reference,
     check_mirror,
     check_packages,
     go_regexp_problem,
+    valid_hostname,
 )
 
 COMPILED = ("./tests", "./tests/csapi")
@@ -33,6 +36,24 @@ def test_a_bad_registry_address_is_bad_input_with_examples(value):
     assert (
         str(raised.value) == f"--mirror {value!r}: expected host[:port], e.g. 127.0.0.1:5000 or mirror.gcr.io"
     )
+
+
+def test_a_hostname_is_dns_labels_without_port_or_brackets():
+    longest = ".".join(["a" * 63] * 3 + ["b" * 61])
+    assert len(longest) == MAX_HOSTNAME
+    for name in ["localhost", "buildkit-1.lan", "mirror.gcr.io", "10.0.0.5", longest]:
+        assert valid_hostname(name), name
+    for name in ["", "a b", "-lead", "trail-", "host_name", "a..b", "x" * 64, "host:5000", "[::1]",
+                 longest + "b"]:  # fmt: skip
+        assert not valid_hostname(name), name
+
+
+def test_a_tag_alone_follows_the_references_tag_grammar():
+    for tag in ["latest", "v1.2.3", "_x", "A-b.c_d", "t" * 128]:
+        assert TAG.match(tag), tag
+        assert check_image_reference(f"img:{tag}", "--image") == f"img:{tag}"
+    for tag in ["", "-x", ".x", "feature/x", "a:b", "t" * 129]:
+        assert not TAG.match(tag), tag
 
 
 def test_mirrors_may_have_a_path_but_no_scheme():

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import pytest
 
 from tasks.shared.errors import FAILED, BakehouseError
 from tasks.shared.process import (
+    REPO_ROOT,
     CommandFailed,
     Completed,
     failure_reason,
+    git,
+    git_output,
     pipe,
     run,
     spawn,
@@ -128,6 +132,25 @@ def test_output_receives_stdout_and_stderr_in_order(tmp_path):
 
 def test_undecodable_bytes_are_replaced_not_fatal():
     assert run(sh("printf 'a\\377b'")).stdout == "a\ufffdb"
+
+
+# --- git -------------------------------------------------------------------------------------
+
+
+def test_git_runs_in_this_repository_unless_told_otherwise(tmp_path):
+    assert Path(git("rev-parse", "--show-toplevel").stdout.strip()).resolve() == REPO_ROOT
+    assert git_output("rev-parse", "--show-toplevel") == git("rev-parse", "--show-toplevel").stdout.strip()
+    other = tmp_path / "other"
+    run(["git", "init", "-q", str(other)])
+    (other / "sub").mkdir()
+    assert Path(git("rev-parse", "--show-toplevel", cwd=other / "sub").stdout.strip()) == other.resolve()
+
+
+def test_a_failing_git_command_is_an_answer_not_an_error(tmp_path):
+    outside = git("rev-parse", "--show-toplevel", cwd=tmp_path)
+    assert not outside.ok
+    assert "not a git repository" in outside.reason()
+    assert git_output("rev-parse", "--verify", "--quiet", "no-such-ref-in-bakehouse") == ""
 
 
 # --- stream ------------------------------------------------------------------------------------
