@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import html5lib
+import pytest
 
 INV = str(Path(sys.executable).with_name("inv"))
 FIXTURE = "tests/fixtures/lint"
@@ -27,6 +28,16 @@ EXPECTED = [
 
 def lint(repo_root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([INV, "lint", *args], cwd=repo_root, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def actionlint_in_the_venv() -> None:
+    """A fresh venv builds actionlint on the first lint of a tree with workflows, and says so on
+    stderr: one run first, so the exact-output tests below see what every later run prints."""
+    first = lint(Path(__file__).resolve().parents[2], "--path", FIXTURE)
+    said = first.stderr.splitlines()
+    building = [line for line in said if "is not in the venv: building it" in line]
+    assert said == [*building, "bakehouse: lint: 4 findings"], first.stderr
 
 
 def test_fixture_has_exactly_the_four_findings_with_file_and_line(repo_root):
