@@ -156,9 +156,11 @@ def test_a_fresh_builder_rebuilds_the_smoke_leaf_from_exported_cache(make_builde
     assert all((cache / target / "blobs").resolve() == (cache / "blobs").resolve() for target in targets)
 
     second = build_smoke(make_builder(), tmp_path / "cache")
-    smoke = [v for v in second.steps() if v.target and v.target.startswith("tests-smoke--")]
-    assert smoke and all(v.cached for v in smoke)
-    assert second.executed_steps() == []
+    # Nothing ran: every step came from the imported cache. (Not "every reported step is cached":
+    # BuildKit may report a step it then never starts, because a later one hit the cache; CI saw one
+    # such step, neither cached nor executed, fail that stricter check.)
+    assert second.steps(), "the importing build reported no step"
+    assert [v.name for v in second.executed_steps()] == []
 
     # Garbage: a blob no index reaches (the second build's export may also have superseded some of
     # the first build's manifests). Collecting keeps every blob a target's index reaches.
