@@ -137,7 +137,11 @@ class RawJsonReader:
             return
         words = match.group("inside").split(" ")
         vertex.rest = match.group("rest")
-        if len(words) > 1 and not _STEP_WORD.match(words[0]):
+        if len(words) == 1 and not _STEP_WORD.match(words[0]):
+            # "[target] importing cache manifest ...", "[target] exporting cache ...": a target's
+            # own bookkeeping, not a step (a one-target call names its dependency targets so too).
+            vertex.target = words[0]
+        elif len(words) > 1 and not _STEP_WORD.match(words[0]):
             vertex.target, vertex.step = words[0], " ".join(words[1:])
         elif words[0] != "internal":
             vertex.target, vertex.step = self.single_target, " ".join(words)

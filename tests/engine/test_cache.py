@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import time
 import uuid
@@ -132,15 +133,20 @@ def repo_context(**cache: object) -> Context:
     return Context(config=config)
 
 
-def build_smoke(builder: str, cache_dir: Path) -> RawJsonReader:
-    """`inv build --target tests-smoke` with local cache export/import switched on, as a user would."""
-    env = {"INVOKE_BAKEHOUSE_CACHE_BACKEND": "local", "INVOKE_BAKEHOUSE_CACHE_DIR": str(cache_dir)}
-    result = inv("build", "--target", "tests-smoke", "--builder", builder, "--progress", "rawjson", env=env)
+def build_smoke(
+    builder: str, *options: str, config: Path | None = None, env: dict[str, str] | None = None
+) -> tuple[RawJsonReader, str]:
+    """`inv [-f CONFIG] build --target tests-smoke [OPTIONS]` as a user would, read back: its steps
+    and the lines that are not progress (the summary)."""
+    args = ["-f", str(config)] if config else []
+    args += ["build", "--target", "tests-smoke", "--builder", builder, "--progress", "rawjson", *options]
+    stderr = inv(*args, env=env).stderr
     reader = RawJsonReader()
-    for line in result.stderr.splitlines():
+    for line in stderr.splitlines():
         if line.startswith("{"):
             reader.feed(line)
-    return reader
+    summary = "\n".join(line for line in stderr.splitlines() if not line.startswith("{"))
+    return reader, summary
 
 
 def test_a_fresh_builder_rebuilds_the_smoke_leaf_from_exported_cache(make_builder, tmp_path):
@@ -149,18 +155,34 @@ def test_a_fresh_builder_rebuilds_the_smoke_leaf_from_exported_cache(make_builde
     targets = sorted(bake_plan.bake_print(c, ["tests-smoke"])["target"])
     assert len(targets) == 7  # system, base, venv, builder, deps, install, tests-smoke
 
-    first = build_smoke(make_builder(), tmp_path / "cache")
+    local_cache = {
+        "INVOKE_BAKEHOUSE_CACHE_BACKEND": "local",
+        "INVOKE_BAKEHOUSE_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    first, _ = build_smoke(make_builder(), env=local_cache)
     assert first.executed_steps(), "the exporting build ran nothing: it was not cold"
     cache = tmp_path / "cache"
     assert sorted(path.parent.name for path in cache.glob("*/index.json")) == targets
     assert all((cache / target / "blobs").resolve() == (cache / "blobs").resolve() for target in targets)
 
-    second = build_smoke(make_builder(), tmp_path / "cache")
-    # Nothing ran: every step came from the imported cache. (Not "every reported step is cached":
-    # BuildKit may report a step it then never starts, because a later one hit the cache; CI saw one
-    # such step, neither cached nor executed, fail that stricter check.)
+    second, summary = build_smoke(make_builder(), env=local_cache)
     assert second.steps(), "the importing build reported no step"
-    assert [v.name for v in second.executed_steps()] == []
+    # Every target imported its own export, without error.
+    imports = [v for v in second.vertices.values() if "importing cache manifest" in v.name]
+    assert len(imports) == len(targets)
+    assert [v.error for v in imports if v.error] == []
+    # Nothing of the shared tree ran: every parent step came from the imported cache. (Not "every
+    # reported step is cached": BuildKit may report a step it never starts once a later one hit.)
+    leaf = next(target for target in targets if target.startswith("tests-smoke"))
+    assert [v.name for v in second.executed_steps(set(targets) - {leaf})] == []
+    # The leaf's one step may run again: in a bake of several targets BuildKit sometimes misses it
+    # although its key is in the imported layout (docker/buildx#414, #3878; here in 4 of 10 runs,
+    # always this step, the same key exported by both builds). The summary says which happened.
+    ran_again = second.executed_steps({leaf})
+    assert len(ran_again) <= 1
+    status = "built" if ran_again else "cached"
+    row = rf"^{re.escape(leaf)} +{status} +\S+s +{len(ran_again)}/\d+$"
+    assert re.search(row, summary, re.MULTILINE), summary
 
     # Garbage: a blob no index reaches (the second build's export may also have superseded some of
     # the first build's manifests). Collecting keeps every blob a target's index reaches.
@@ -176,19 +198,6 @@ def test_a_fresh_builder_rebuilds_the_smoke_leaf_from_exported_cache(make_builde
             document = json.loads((blobs / manifest["digest"].removeprefix("sha256:")).read_text())
             for layer in [document["config"], *document["layers"]]:
                 assert (blobs / layer["digest"].removeprefix("sha256:")).is_file()
-
-
-def build_cell_smoke(builder: str, feat_set: str, config: Path) -> RawJsonReader:
-    """One CI runner: tests-smoke of one cell, with the registry cache of `config`."""
-    result = inv(
-        "-f", str(config), "build", "--target", "tests-smoke", "--builder", builder, "--progress", "rawjson",
-        "--matrix", f"feat_set={feat_set}",
-    )  # fmt: skip
-    reader = RawJsonReader()
-    for line in result.stderr.splitlines():
-        if line.startswith("{"):
-            reader.feed(line)
-    return reader
 
 
 def test_runners_of_other_cells_reuse_the_steps_the_first_runner_exported(make_builder, tmp_path):
@@ -209,11 +218,11 @@ def test_runners_of_other_cells_reuse_the_steps_the_first_runner_exported(make_b
             }
         )
     )
-    first = build_cell_smoke(make_builder(), "default", config)
+    first, _ = build_smoke(make_builder(), "--matrix", "feat_set=default", config=config)
     assert first.executed_steps(), "the first runner ran nothing: it was not cold"
     first_steps = {vertex.digest for vertex in first.steps()}
 
-    second = build_cell_smoke(make_builder(), "sentry", config)
+    second, _ = build_smoke(make_builder(), "--matrix", "feat_set=sentry", config=config)
     again = [vertex.name for vertex in second.executed_steps() if vertex.digest in first_steps]
     assert again == []
     shared = [vertex for vertex in second.steps() if vertex.digest in first_steps]

@@ -103,3 +103,17 @@ def test_a_vertex_keeps_the_digests_it_builds_on():
     reader.feed(json.dumps({"vertexes": [first]}))
     reader.feed(json.dumps({"vertexes": [{"digest": "sha256:c", "name": name}]}))  # no inputs now
     assert reader.vertices["sha256:c"].inputs == ("sha256:a", "sha256:b")
+
+
+def test_cache_bookkeeping_of_dependency_targets_is_not_an_executed_step():
+    # One requested target whose dependency targets (bake `target:` contexts) import and export
+    # their cache: bake names those vertices "[dependency] ...". They ran, but built nothing.
+    reader = RawJsonReader(single_target="leaf")
+    times = ("2026-01-01T00:00:00Z", "2026-01-01T00:00:01Z")
+    reader.feed(vertex("i", "[parent] importing cache manifest from local:123", *times))
+    reader.feed(vertex("e", "[parent] exporting cache to client directory", *times))
+    reader.feed(vertex("o", "[leaf] exporting cache to client directory", *times))
+    reader.feed(vertex("s", "[leaf stage-0 2/2] RUN y", *times, cached=True))
+    outcome = reader.outcome("leaf", ok=True)
+    assert (outcome.status, outcome.steps_executed, outcome.steps_cached) == ("cached", 0, 1)
+    assert [v.target for v in reader.vertices.values()] == ["parent", "parent", "leaf", "leaf"]
