@@ -175,9 +175,17 @@ def pool_build(
     mode = progress_mode(progress, c)
     # buildx's own display can't share a terminal with another bake's: rows with a builder prefix.
     mode = "plain" if mode == "tty" else mode
+    cache = settings(c).cache
+    cache.validate()
+    if cache.backend == "local" and cache.export_cache and len(builders) > 1:
+        # Cells share their parent targets: parallel bakes would write one layout (index.json and
+        # blobs) from several processes at once. A registry takes concurrent pushes.
+        raise bad_input(
+            f"--builders {','.join(builders)} with cache.backend local: parallel cells would export to "
+            "one cache directory at once; use cache.backend registry, or one builder"
+        )
     require_engine()
     require_builders(builders)
-    settings(c).cache.validate()
     selection = resolve_bake(c, targets, matrix_overrides=matrix_overrides, sets=sets)
     works = split_into_cells(c, targets, matrix_overrides, selection)
     # Each builder's bake command, made here, one builder after the other: what that costs (a

@@ -49,6 +49,11 @@ CASES: dict[str, Case] = {
         f"build --builders default,{NOSUCH}", f"--builders: no builder named {NOSUCH} (builders: "
     ),
     "build-builders-both": Case("build --builder default --builders default", "--builder and --builders"),
+    "build-builders-local-cache": Case(
+        "build --builders default,default2",
+        "--builders default,default2 with cache.backend local: parallel cells would export",
+        {"INVOKE_BAKEHOUSE_CACHE_BACKEND": "local"},
+    ),
     "build-cache-backend": Case("build", "cache.backend 's3'", {"INVOKE_BAKEHOUSE_CACHE_BACKEND": "s3"}),
     # --- configuration: files (-f, the project's invoke.yaml) and INVOKE_BAKEHOUSE_* variables
     "config-broken-yaml": Case("-f '{broken}' build", "{broken}:4:4: not valid YAML"),
