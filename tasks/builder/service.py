@@ -281,6 +281,8 @@ def remove_builder(name: str, keep_state: bool) -> None:
     # python-on-whales' buildx.remove has no --keep-state.
     remove = Command("docker", "buildx", "rm").flag("--keep-state", keep_state).args(name)
     run(remove, what=f"docker buildx rm {name}")
+    # buildx copied it in at create time; kept only while the builder exists.
+    (rendered_configs_dir() / f"{name}.{CONFIG_NAME}").unlink(missing_ok=True)
 
 
 def builder_stopped(name: str, wait: float = 0.0) -> str | None:

@@ -9,6 +9,7 @@ import pytest
 from enginekit import REPO_ROOT, docker, inv
 
 from tasks.build.progress import RawJsonReader
+from tasks.builder.service import CONFIG_NAME, rendered_configs_dir
 
 pytestmark = pytest.mark.engine
 
@@ -94,8 +95,11 @@ def test_create_is_idempotent_recreates_on_drift_and_force_drops_the_cache(build
     assert "--force" in forced.stdout
     assert not nonce_step_cached(bake_steps(builder_name, bake))
 
+    rendered = rendered_configs_dir() / f"{builder_name}.{CONFIG_NAME}"
+    assert rendered.is_file()
     inv("builder.rm", "--name", builder_name)
     assert builder_name not in docker("buildx", "ls").stdout
+    assert not rendered.exists(), "the removed builder's rendered config was left behind"
 
 
 def test_bad_builder_name_is_bad_input():
