@@ -57,6 +57,14 @@ def test_the_default_cell_verifies_identical(no_fresh_builders_left):
     assert result.stderr.strip().splitlines()[-1] == "bakehouse: all 2 image(s) identical in both builds"
 
 
+def test_a_cell_that_compiles_extensions_verifies_identical(no_fresh_builders_left):
+    """postgres compiles psycopg2: a C extension's bits must not depend on pip's random build dir."""
+    result = inv("verify", "--target", "install", "--matrix", "feat_set=postgres", "--progress", "quiet",
+                 check=False)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr[-5000:]
+    assert "install--debian--trixie-slim--postgres: identical\n" in result.stdout
+
+
 def test_a_file_that_differs_between_builds_is_named(no_fresh_builders_left, tmp_path):
     # The tree's root layer, with one line that writes the build's own nanoseconds.
     dockerfile = tmp_path / "Dockerfile.stamped"
