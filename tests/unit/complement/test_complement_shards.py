@@ -8,6 +8,7 @@ from collections.abc import Callable
 from itertools import combinations
 
 import pytest
+from gomatch_cases import GO_PATTERN_CASES
 
 from tasks.complement.results import load_durations, render_durations
 from tasks.complement.select import Selection
@@ -152,25 +153,10 @@ def test_lower_levels_of_each_alternative_are_kept_and_unmatched_alternatives_dr
 
 GO_PACKAGE = "example.invalid/gomatch"
 GO_TOP_LEVEL = frozenset({"TestAlpha", "TestAlphabet", "TestBeta"})
-# Go's own -run/-skip cases (test_complement_select.py) and a few that shards meet.
-GO_CASES = [
-    ("", ""),
-    ("TestAlpha", ""),
-    ("Alpha/two", ""),
-    ("^TestAlpha$/^one$", ""),
-    ("TestBeta/a/b", ""),
-    ("TestAlpha/one|TestBeta", ""),
-    ("^(TestAlphabet|TestBeta)$", ""),
-    ("", "TestAlpha"),
-    ("", "TestAlpha/two"),
-    ("TestAlpha", "TestAlpha/one"),
-    ("", "TestBeta/a|Alphabet"),
-    ("Test[AB]", "two"),
-]
 
 
 @pytest.mark.parametrize("count", [1, 2, 3])
-@pytest.mark.parametrize(("run", "skip"), GO_CASES)
+@pytest.mark.parametrize(("run", "skip"), GO_PATTERN_CASES)
 def test_shards_run_in_go_exactly_what_the_whole_selection_runs(
     go_ran: Callable[[str, str], set[str]], run: str, skip: str, count: int
 ):
