@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from gomatch_cases import GO_PATTERN_CASES
 
 from tasks.complement.select import (
     Selection,
@@ -20,6 +19,7 @@ from tasks.complement.select import (
     split_pattern,
     validate_pattern,
 )
+from tests.unit.complement.gomatch_cases import GO_PATTERN_CASES
 
 # Every test in the fixture package, as Go names them.
 FIXTURE_TESTS = [

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from itertools import combinations
 
 import pytest
-from gomatch_cases import GO_PATTERN_CASES
 
 from tasks.complement.results import load_durations, render_durations
 from tasks.complement.select import Selection
@@ -30,6 +29,7 @@ from tasks.complement.shards import (
     write_shard_record,
 )
 from tasks.shared.errors import BakehouseError
+from tests.unit.complement.gomatch_cases import GO_PATTERN_CASES
 
 CSAPI = "github.com/matrix-org/complement/tests/csapi"
 FED = "github.com/matrix-org/complement/tests"
