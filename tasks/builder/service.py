@@ -254,10 +254,15 @@ def rendered_configs_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "bakehouse" / "builders"
 
 
+def rendered_config_file(name: str) -> Path:
+    return rendered_configs_dir() / f"{name}.{CONFIG_NAME}"
+
+
 def config_path(name: str) -> Path:
-    base = rendered_configs_dir()
-    base.mkdir(parents=True, exist_ok=True)
-    return base / f"{name}.{CONFIG_NAME}"
+    """The builder's rendered config file, its directory made."""
+    path = rendered_config_file(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def create_builder(spec: BuilderSpec) -> None:
@@ -282,7 +287,7 @@ def remove_builder(name: str, keep_state: bool) -> None:
     remove = Command("docker", "buildx", "rm").flag("--keep-state", keep_state).args(name)
     run(remove, what=f"docker buildx rm {name}")
     # buildx copied it in at create time; kept only while the builder exists.
-    (rendered_configs_dir() / f"{name}.{CONFIG_NAME}").unlink(missing_ok=True)
+    rendered_config_file(name).unlink(missing_ok=True)
 
 
 def builder_stopped(name: str, wait: float = 0.0) -> str | None:
