@@ -9,10 +9,10 @@ from pathlib import Path
 
 __path__ = [str(Path(__file__).with_suffix(""))]
 
+from tasks.cli import config_check
 from tasks.namespace import namespace
-from tasks.shared import config_sources
 
 # Before invoke reads invoke.yaml and -f: a broken config is one line and exit 2, not a traceback.
-config_sources.check(Path(__file__).parent)
+config_check.check_or_exit(Path(__file__).parent)
 
 ns = namespace()

@@ -27,9 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.benchkit import build_pass_progress  # noqa: E402
-from tasks.build.plan import bake_command  # noqa: E402
-from tasks.build.progress import RawJsonReader  # noqa: E402
-from tasks.shared.context import project_context  # noqa: E402
+from tasks.bake.definition import bake_command  # noqa: E402
+from tasks.bake.progress import RawJsonReader  # noqa: E402
+from tasks.cli.context import project_settings  # noqa: E402
 
 INV = str(Path(sys.executable).with_name("inv"))
 SMOKE_SCRIPT = ROOT / "images" / "scripts" / "smoke.sh"
@@ -84,7 +84,7 @@ def fresh_builder(name: str) -> None:
 
 
 def main() -> None:
-    c = project_context()
+    c = project_settings()
     builder = "bakehouse-bench"
     fresh_builder(builder)
 

@@ -24,8 +24,8 @@ from pathlib import Path
 # The repository root: `tasks` is then the package (a directory wins over tasks.py beside it).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tasks.complement.classify import classify
 from tasks.complement.events import EventParser
-from tasks.complement.gate import classify
 from tasks.complement.results import LogsWriter, render_results
 from tasks.complement.select import Selection
 

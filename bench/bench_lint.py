@@ -36,10 +36,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # The repository root: `tasks` is then the package (a directory wins over tasks.py beside it).
 sys.path.insert(0, str(ROOT))
 
+from tasks.cli.context import project_settings  # noqa: E402
 from tasks.lint.bake_tree import BakeTree  # noqa: E402
 from tasks.lint.suite import lint_tree  # noqa: E402
 from tasks.shared.command import Command  # noqa: E402
-from tasks.shared.context import project_context  # noqa: E402
 from tasks.shared.process import run  # noqa: E402
 
 INV = str(Path(sys.executable).with_name("inv"))
@@ -90,7 +90,7 @@ def recording() -> Iterator[list[Recorded]]:
 
 def lint_commands(root: Path) -> list[Recorded]:
     """The lint commands `inv lint` starts on ``root``, in the order they were started."""
-    c = project_context()
+    c = project_settings()
     with recording() as calls:
         results = lint_tree(c, BakeTree.of(c, root, []), False, None)
     skipped = [f"{result.tool}: {result.skipped}" for result in results if result.skipped]

@@ -29,9 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.benchkit import build_pass_progress  # noqa: E402
-from tasks.build.progress import RawJsonReader  # noqa: E402
-from tasks.shared.context import project_context  # noqa: E402
-from tasks.shared.settings import settings  # noqa: E402
+from tasks.bake.progress import RawJsonReader  # noqa: E402
+from tasks.cli.context import project_settings  # noqa: E402
 
 INV = str(Path(sys.executable).with_name("inv"))
 CELLS = ("default", "postgres", "sentry")
@@ -66,7 +65,7 @@ def shared_steps_executed(reader: RawJsonReader, first_runner_steps: set[str]) -
 
 
 def main() -> None:
-    registry = settings(project_context()).supply.registry
+    registry = project_settings().supply.registry
     ref = f"{registry}/bakehouse/bench-cache-{uuid.uuid4().hex[:8]}"
     # As on CI: the configured matrix holds every cell, each runner narrows it to its own.
     config = {

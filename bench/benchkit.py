@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tasks.build.progress import RawJsonReader
+from tasks.bake.progress import RawJsonReader
 
 # `inv build` says this before its second pass (images into the engine), which reports every step
 # again, all cached: only the lines before it describe the build itself.

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from invoke import Collection
 
-from tasks.build import tasks as build_tasks
-from tasks.builder import tasks as builder_tasks
-from tasks.cache import tasks as cache_tasks
-from tasks.ci import tasks as ci_tasks
-from tasks.complement import tasks as complement_tasks
-from tasks.engine import tasks as engine_tasks
-from tasks.lint import tasks as lint_tasks
-from tasks.publish import tasks as publish_tasks
-from tasks.release import tasks as release_tasks
-from tasks.shared import config_files
-from tasks.shared.settings import registered_defaults
+from .bake import tasks as build_tasks
+from .builder import tasks as builder_tasks
+from .cache import tasks as cache_tasks
+from .ci import tasks as ci_tasks
+from .complement import tasks as complement_tasks
+from .engine import tasks as engine_tasks
+from .lint import tasks as lint_tasks
+from .publish import tasks as publish_tasks
+from .release import tasks as release_tasks
+from .shared import config_files
+from .shared.settings import registered_defaults
 
 
 def namespace() -> Collection:

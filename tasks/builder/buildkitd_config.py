@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tasks.shared.errors import bad_input
-from tasks.shared.inputs import check_host_port, check_mirror
-from tasks.shared.settings import BuilderSettings, Scalar
-from tasks.shared.units import go_duration_seconds
+from ..shared.errors import bad_input
+from ..shared.inputs import check_host_port, check_mirror
+from ..shared.settings import BuilderSettings, Scalar
+from ..shared.units import go_duration_seconds
 
 # Sizes as BuildKit reads them: plain bytes, a number with a unit, or a percentage of the disk.
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgtp]i?b?|b)?$", re.IGNORECASE)

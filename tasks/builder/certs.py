@@ -24,11 +24,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tasks.shared.command import Command
-from tasks.shared.errors import bad_input
-from tasks.shared.host import apt_install_host
-from tasks.shared.inputs import valid_hostname
-from tasks.shared.process import run
+from ..shared.command import Command
+from ..shared.errors import bad_input
+from ..shared.host import apt_install_host
+from ..shared.inputs import valid_hostname
+from ..shared.process import run
 
 DEFAULT_DAYS = 365
 DEFAULT_PORT = 1234  # BuildKit's documented TCP port for remote daemons

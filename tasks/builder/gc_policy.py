@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tasks.shared.buildx import UsageRecord
-from tasks.shared.units import format_size
+from ..shared.buildx import UsageRecord
+from ..shared.units import format_size
 
 _STATE_VOLUME = re.compile(r"^buildx_buildkit_(?P<node>.+)_state$")
 _TYPE_FILTER = re.compile(r"^type(?P<op>==|!=|=)(?P<value>.+)$")

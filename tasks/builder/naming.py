@@ -6,7 +6,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 
-from tasks.shared.errors import bad_input
+from ..shared.errors import bad_input
 
 # buildx accepts letters, digits, '.', '_' and '-', starting with a letter or digit.
 _BUILDER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

@@ -18,15 +18,13 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
-from invoke import Context
-
-from tasks.builder import certs
-from tasks.builder.service import desired_spec, remove_builder, resolve_builder_name
-from tasks.shared.buildx import BuilderRecord, NodeRecord, list_builders
-from tasks.shared.command import Command
-from tasks.shared.errors import BakehouseError, bad_input
-from tasks.shared.process import REPO_ROOT, run
-from tasks.shared.settings import settings
+from ..shared.buildx import BuilderRecord, NodeRecord, list_builders
+from ..shared.command import Command
+from ..shared.errors import BakehouseError, bad_input
+from ..shared.process import REPO_ROOT, run
+from ..shared.settings import Settings
+from . import certs
+from .lifecycle import desired_spec, remove_builder, resolve_builder_name
 
 REMOTE_DRIVER = "remote"
 _ENDPOINT = re.compile(r"^tcp://(?P<host>\[[0-9A-Fa-f:.]+\]|[^:/\[\]]+):(?P<port>\d{1,5})$")
@@ -35,9 +33,9 @@ _HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 
 PROBE_TIMEOUT = 10.0
 
 
-def certs_root(c: Context, override: str | None = None) -> Path:
+def certs_root(config: Settings, override: str | None = None) -> Path:
     """Where the TLS files of remote daemons live, one folder per host."""
-    configured = override or settings(c).builder.certs_dir
+    configured = override or config.builder.certs_dir
     if configured:
         path = Path(configured).expanduser()
         return path if path.is_absolute() else REPO_ROOT / path
@@ -246,7 +244,7 @@ def node_command(name: str, change: NodeChange) -> Command:
 
 
 def ensure_remote_builder(
-    c: Context,
+    config: Settings,
     name: str | None,
     endpoint: str | None,
     append_endpoints: tuple[str, ...],
@@ -255,7 +253,7 @@ def ensure_remote_builder(
     force: bool = False,
 ) -> list[str]:
     """Create or update a remote builder; one line per change (or "up to date")."""
-    resolved = resolve_builder_name(c, name)
+    resolved = resolve_builder_name(config, name)
     if resolved == "default":
         raise bad_input("'default' is the engine's own builder; bakehouse doesn't create or change it")
     first_endpoint = parse_endpoint(endpoint, "--endpoint") if endpoint else None
@@ -264,7 +262,7 @@ def ensure_remote_builder(
     duplicates = sorted({url for url in urls if urls.count(url) > 1})
     if duplicates:
         raise bad_input(f"endpoint given twice: {', '.join(duplicates)}")
-    root = certs_root(c, certs_dir)
+    root = certs_root(config, certs_dir)
     first = (first_endpoint, client_tls(first_endpoint, root, explicit)) if first_endpoint else None
     appended = [(e, client_tls(e, root, explicit)) for e in appended_endpoints]
     remove, changes = plan_changes(resolved, _find(list_builders(), resolved), first, appended, force)
@@ -287,7 +285,7 @@ def ensure_remote_builder(
     return lines or ["up to date"]
 
 
-def daemon_config_text(c: Context) -> str:
+def daemon_config_text(config: Settings) -> str:
     """The buildkitd.toml a daemon host should run with: what this machine's docker-container
     builders get (the repository's file, the config overrides, registry-free mode's mirror)."""
-    return desired_spec(c, "remote-daemon", None, (), None).config_text
+    return desired_spec(config, "remote-daemon", None, (), None).config_text

@@ -1,21 +1,19 @@
-"""`inv builder` tasks: thin wrappers over tasks.builder.service, .remote and .certs."""
+"""`inv builder` tasks: thin wrappers over tasks.builder.lifecycle, .remote and .certs."""
 
 from __future__ import annotations
 
 import shlex
 import sys
 
-from invoke import Context, task
+from invoke import Context
 
-from tasks.builder import certs
-from tasks.builder.remote import (
-    REMOTE_DRIVER,
-    ExplicitTLS,
-    certs_root,
-    daemon_config_text,
-    ensure_remote_builder,
-)
-from tasks.builder.service import (
+from ..cli.context import settings, task
+from ..shared.buildx import list_builders
+from ..shared.engine import require_engine
+from ..shared.errors import bad_input
+from ..shared.table import align
+from . import certs
+from .lifecycle import (
     builder_disk_usage,
     ensure_builder,
     gc_policy_lines,
@@ -24,11 +22,13 @@ from tasks.builder.service import (
     resolve_builder_name,
     state_of,
 )
-from tasks.shared.buildx import list_builders
-from tasks.shared.engine import require_engine
-from tasks.shared.errors import bad_input
-from tasks.shared.settings import settings
-from tasks.shared.table import align
+from .remote import (
+    REMOTE_DRIVER,
+    ExplicitTLS,
+    certs_root,
+    daemon_config_text,
+    ensure_remote_builder,
+)
 
 
 @task(
@@ -70,17 +70,17 @@ def create(
             raise bad_input(f"{', '.join(given)}: only for docker-container builders, not with --endpoint")
         explicit = ExplicitTLS(cacert=cacert, cert=cert, key=key)
         lines = ensure_remote_builder(
-            c, name, endpoint, tuple(append_endpoint or ()), explicit, certs_dir, force
+            settings(c), name, endpoint, tuple(append_endpoint or ()), explicit, certs_dir, force
         )
-        resolved = resolve_builder_name(c, name)
+        resolved = resolve_builder_name(settings(c), name)
         for line in lines:
             print(f"builder {resolved}: {line}")
         return
     given = [option for option, value in tls_options.items() if value]
     if given:
         raise bad_input(f"{', '.join(given)}: only with --endpoint or --append-endpoint")
-    resolved = resolve_builder_name(c, name)
-    outcome = ensure_builder(c, resolved, image, tuple(mirror or ()), network, force)
+    resolved = resolve_builder_name(settings(c), name)
+    outcome = ensure_builder(settings(c), resolved, image, tuple(mirror or ()), network, force)
     print(f"builder {resolved}: {outcome}")
 
 
@@ -108,7 +108,7 @@ def certs_(
     host = certs.check_host(host)
     if not 0 < port < 65536:
         raise bad_input(f"--port {port}: expected 1-65535")
-    dirs = certs.dirs_for(certs_root(c, dir), host)
+    dirs = certs.dirs_for(certs_root(settings(c), dir), host)
     certs.refuse_overwrite(dirs, force)
     certs.write(dirs, certs.issue(host, days))
     flags = certs.daemon_flags(dirs, port, settings(c).builder.entitlements)
@@ -121,16 +121,16 @@ def certs_(
     print(shlex.join(["buildkitd", *flags]))
 
 
-@task
+@task()
 def daemon_config(c: Context) -> None:
     """Print the buildkitd.toml a remote daemon should run with (what this machine's builders get)."""
-    sys.stdout.write(daemon_config_text(c))
+    sys.stdout.write(daemon_config_text(settings(c)))
 
 
 @task(help={"name": "builder name", "keep_state": "keep the cache volume for a later create"})
 def rm(c: Context, name: str | None = None, keep_state: bool = False) -> None:
     """Remove the builder (with --keep-state its cache survives)."""
-    resolved = resolve_builder_name(c, name)
+    resolved = resolve_builder_name(settings(c), name)
     if resolved == "default":
         raise bad_input("'default' is the engine's own builder; bakehouse doesn't remove it")
     require_engine()
@@ -142,7 +142,7 @@ def rm(c: Context, name: str | None = None, keep_state: bool = False) -> None:
 @task(help={"name": "builder name"})
 def status(c: Context, name: str | None = None) -> None:
     """Driver, status, BuildKit version, GC policies in words and disk used."""
-    resolved = resolve_builder_name(c, name)
+    resolved = resolve_builder_name(settings(c), name)
     require_engine()
     record = require_builder(resolved)
     state = state_of(record)
@@ -164,7 +164,7 @@ def status(c: Context, name: str | None = None) -> None:
     print(f"disk:     {used / 1e9:.2f} GB used" if used is not None else "disk:     unknown")
 
 
-@task
+@task()
 def ls(c: Context) -> None:
     """List builders with driver, status and BuildKit version."""
     require_engine()

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 # The typed cache section (bakehouse.cache), with the values it can take: the plan is made from it.
-from tasks.shared.settings import CacheSettings as CacheSettings
+from ..shared.settings import CacheSettings as CacheSettings
 
 REF_NAME = "org.opencontainers.image.ref.name"
 

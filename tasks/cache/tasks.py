@@ -1,14 +1,16 @@
-"""`inv cache` tasks: thin wrappers over tasks.cache.service."""
+"""`inv cache` tasks: thin wrappers over tasks.cache.maintenance."""
 
 from __future__ import annotations
 
 from json import dumps as json_dumps
 
-from invoke import Context, task
+from invoke import Context
 
-from tasks.builder.naming import validate_builder_name
-from tasks.builder.service import resolve_builder_name
-from tasks.cache.service import (
+from ..builder.lifecycle import resolve_builder_name
+from ..builder.naming import validate_builder_name
+from ..cli.context import settings, task
+from ..shared.errors import bad_input
+from .maintenance import (
     builder_record,
     prune_builder,
     prune_exported,
@@ -16,14 +18,13 @@ from tasks.cache.service import (
     show_status,
     usage,
 )
-from tasks.cache.usage import prune_command, render_summary
-from tasks.shared.errors import bad_input
+from .usage import prune_command, render_summary
 
 
 @task(help={"builder": "builder name (default: the bakehouse builder)", "json": "print JSON"})
 def du(c: Context, builder: str | None = None, json: bool = False) -> None:
     """The builder's disk usage by record type: cache mounts, layers, source, other."""
-    name = resolve_builder_name(c, builder)
+    name = resolve_builder_name(settings(c), builder)
     builder_record(name)
     summary = usage(name)
     if json:
@@ -76,9 +77,9 @@ def prune(
     if exported:
         if cache_options or builder:
             raise bad_input("--exported cleans the cache export directory only; prune the builder separately")
-        prune_exported(c)
+        prune_exported(settings(c))
         return
-    name = resolve_builder_name(c, builder)
+    name = resolve_builder_name(settings(c), builder)
     command = prune_command(
         name,
         include_all=all,
@@ -94,4 +95,4 @@ def prune(
 @task(help={"builder": "builder name (default: the bakehouse builder)", "json": "print JSON"})
 def status(c: Context, builder: str | None = None, json: bool = False) -> None:
     """Disk usage plus the builder's GC policies in words and how close usage is to each limit."""
-    show_status(resolve_builder_name(c, builder), as_json=json)
+    show_status(resolve_builder_name(settings(c), builder), as_json=json)

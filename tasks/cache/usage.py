@@ -6,11 +6,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tasks.shared.buildx import CATEGORIES, UsageRecord
-from tasks.shared.command import Command
-from tasks.shared.errors import bad_input
-from tasks.shared.table import align
-from tasks.shared.units import check_flag_size, check_go_duration, format_size, parse_human_size
+from ..shared.buildx import CATEGORIES, UsageRecord
+from ..shared.command import Command
+from ..shared.errors import bad_input
+from ..shared.table import align
+from ..shared.units import check_flag_size, check_go_duration, format_size, parse_human_size
 
 # The keys `buildx prune --filter` takes (its reference), plus unused-for, the old name of until.
 PRUNE_FILTER_KEYS = frozenset(

@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from invoke.util import yaml  # the YAML module invoke itself uses: no dependency of our own
+import yaml
 
-from tasks.build.cells import Cell
-from tasks.shared.errors import bad_input
+from ..bake.cells import Cell
+from ..shared.errors import bad_input
 
 FORMATS = ("json", "github", "gitlab")
 

@@ -1,15 +1,15 @@
-"""`inv ci.*` tasks: thin wrappers over tasks.build.cells and tasks.ci.formats."""
+"""`inv ci.*` tasks: thin wrappers over tasks.bake.cells and tasks.ci.formats."""
 
 from __future__ import annotations
 
 import sys
 
-from invoke import Context, task
+from invoke import Context
 
-from tasks.build.cells import selected_cells
-from tasks.build.plan import bake_print
-from tasks.ci.formats import FORMATS, check_format, render
-from tasks.shared.settings import settings
+from ..bake.cells import selected_cells
+from ..bake.definition import bake_print
+from ..cli.context import settings, task
+from .formats import FORMATS, check_format, render
 
 
 @task(
@@ -27,8 +27,8 @@ def matrix_cells(
 ) -> None:
     """The selected matrix cells, each with a stable id and the overrides that select it, for a CI."""
     check_format(format)
-    cells = selected_cells(c, matrix or [])
+    cells = selected_cells(settings(c), matrix or [])
     # The tree's own validation blocks judge the values: a cell bake refuses must not reach a CI
     # matrix, where every job would fail the same way.
-    bake_print(c, [*settings(c).bake.default_targets], matrix or [])
+    bake_print(settings(c), [*settings(c).bake.default_targets], matrix or [])
     sys.stdout.write(render(cells, format))

@@ -18,7 +18,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from tasks.shared.engine import DEFAULT_ENDPOINT, unix_socket_path
+from ..shared.engine import DEFAULT_ENDPOINT, unix_socket_path
 
 RUN_LABEL = "org.bakehouse.complement.run"
 # Complement's own labels (matrix-org/complement internal/docker).

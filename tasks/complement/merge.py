@@ -19,11 +19,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from invoke import Context
-
-from tasks.complement.events import FAIL, OUTCOMES, Key, RunEvents, worst
-from tasks.complement.gating import gate_cell
-from tasks.complement.results import (
+from ..shared.errors import bad_input
+from ..shared.process import REPO_ROOT, say
+from ..shared.settings import Settings
+from .cell_gate import gate_cell
+from .docker_run import RUN_STATUS_FILE, CellRun, TesterOutcome, write_run_status
+from .events import FAIL, OUTCOMES, Key, RunEvents, worst
+from .results import (
     DURATIONS_FILE,
     LISTING_FILE,
     load_durations,
@@ -35,18 +37,14 @@ from tasks.complement.results import (
     write_atomically,
     write_results,
 )
-from tasks.complement.runner import RUN_STATUS_FILE, CellRun, TesterOutcome, write_run_status
-from tasks.complement.session import conclude
-from tasks.complement.shards import (
+from .session import conclude
+from .shards import (
     SHARD_FILE,
     FoundShard,
     ShardSet,
     check_shard_set,
     read_shard_record,
 )
-from tasks.shared.errors import bad_input
-from tasks.shared.process import REPO_ROOT, say
-from tasks.shared.settings import settings as config_of
 
 # What one tester run leaves besides its results; a merge has no tester, so an earlier run's
 # copies in the cell's directory would describe another run.
@@ -90,7 +88,7 @@ def find_shards(directories: Sequence[str]) -> dict[str, list[FoundShard]]:
     return by_cell
 
 
-def merge_complement(c: Context, options: MergeOptions) -> None:
+def merge_complement(config: Settings, options: MergeOptions) -> None:
     """Check every cell's shards (all of them before anything is written), then merge and gate each."""
     if options.accept_regressions and not options.update_baseline:
         raise bad_input("--accept-regressions only makes sense with --update-baseline")
@@ -99,12 +97,12 @@ def merge_complement(c: Context, options: MergeOptions) -> None:
     if options.update_baseline and len(shard_sets) > 1:
         cells = ", ".join(shard_sets)
         raise bad_input(f"--update-baseline needs the shards of exactly one matrix cell (found: {cells})")
-    output = Path(options.output) if options.output else REPO_ROOT / config_of(c).complement.results_dir
+    output = Path(options.output) if options.output else REPO_ROOT / config.complement.results_dir
     failures: list[str] = []
     for cell, shard_set in shard_sets.items():
         cell_run = merge_cell(cell, shard_set, output / cell)
         failures += gate_cell(
-            c,
+            config,
             cell_run,
             shard_set.plan.selection,
             update_baseline=options.update_baseline,

@@ -8,14 +8,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from invoke import Context
-
-from tasks.complement.plan import SuiteSettings
-from tasks.complement.select import Selection, anchored_names, join_alternatives, validate_pattern
-from tasks.shared.errors import bad_input
-from tasks.shared.inputs import check_packages, go_regexp_problem
-from tasks.shared.settings import settings as config_of  # `settings` here is the suite's
-from tasks.shared.units import check_go_duration
+from ..shared.errors import bad_input
+from ..shared.inputs import check_packages, go_regexp_problem
+from ..shared.settings import Settings
+from ..shared.units import check_go_duration
+from .run_cells import SuiteSettings
+from .select import Selection, anchored_names, join_alternatives, validate_pattern
 
 
 @dataclass(frozen=True)
@@ -60,9 +58,9 @@ def positive_int(value: object, option: str) -> int:
     return number
 
 
-def suite_settings(c: Context, options: RunOptions) -> tuple[SuiteSettings, Selection]:
+def suite_settings(config: Settings, options: RunOptions) -> tuple[SuiteSettings, Selection]:
     """Options over config, validated before anything is built."""
-    conf = config_of(c).complement
+    conf = config.complement
     if options.all_tests and options.run is not None:
         raise bad_input("--all selects every test of the packages: leave out --run (--skip still applies)")
     run = options.run if options.run is not None else "" if options.all_tests else anchored_names(conf.run)
@@ -77,7 +75,7 @@ def suite_settings(c: Context, options: RunOptions) -> tuple[SuiteSettings, Sele
     )
     # The tester runs only what it compiled (bake variable complement_packages; the environment wins).
     variable = "complement_packages"  # a bake variable: lower-case, like the matrix ones
-    compiled = os.environ.get(variable) or config_of(c).bake.variables.get(variable, "")
+    compiled = os.environ.get(variable) or config.bake.variables.get(variable, "")
     label = "--packages" if options.packages else "complement.packages"
     packages = check_packages(packages, compiled.split(), label)
     timeout = check_go_duration(options.timeout or conf.timeout, "--timeout")

@@ -14,8 +14,9 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from tasks.complement.events import FAIL, OUTCOMES, SKIP, Key, short_package
-from tasks.complement.gate import (
+from ..shared import html_page
+from ..shared.text_clean import clean_text, for_terminal, one_line
+from .classify import (
     CHANGED,
     CLASSES,
     FIX,
@@ -26,8 +27,7 @@ from tasks.complement.gate import (
     GateResult,
     Verdict,
 )
-from tasks.shared import html_page
-from tasks.shared.text_clean import clean_text, for_terminal, one_line
+from .events import FAIL, OUTCOMES, SKIP, Key, short_package
 
 # Classes listed test by test (the others are only counted); how many names each may show.
 _LISTED = {REGRESSION: None, FIX: 20, NEW: 20, REMOVED: 20, CHANGED: 20}

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from tasks.complement.events import OUTCOMES, Key, worst
+from .events import OUTCOMES, Key, worst
 
 _COMPACT = (",", ":")
 

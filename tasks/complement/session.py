@@ -16,16 +16,15 @@ import os
 import sys
 from dataclasses import dataclass, replace
 
-from invoke import Context
-
-from tasks.build.plan import bake_print
-from tasks.build.runner import bake_build
-from tasks.complement.gating import gate_cell
-from tasks.complement.isolation import make_run_id, namespaces_for, run_container_name, valid_run_id
-from tasks.complement.options import RunOptions, parse_testee_env, suite_settings
-from tasks.complement.plan import Cell, SuiteSettings, cells_from_plan
-from tasks.complement.results import DURATIONS_FILE, load_durations
-from tasks.complement.runner import (
+from ..bake.definition import bake_print
+from ..bake.execution import bake_build
+from ..shared.engine import engine_lost
+from ..shared.errors import BakehouseError, bad_input
+from ..shared.process import REPO_ROOT, say
+from ..shared.settings import Settings
+from ..shared.text_clean import for_terminal
+from .cell_gate import gate_cell
+from .docker_run import (
     CellJob,
     CellRun,
     Interrupted,
@@ -36,8 +35,12 @@ from tasks.complement.runner import (
     run_cell,
     sweep_leftovers,
 )
-from tasks.complement.select import Selection
-from tasks.complement.shards import (
+from .isolation import make_run_id, namespaces_for, run_container_name, valid_run_id
+from .options import RunOptions, parse_testee_env, suite_settings
+from .results import DURATIONS_FILE, load_durations
+from .run_cells import ComplementCell, SuiteSettings, cells_from_plan
+from .select import Selection
+from .shards import (
     ShardRecord,
     ShardSpec,
     durations_by_name,
@@ -45,11 +48,6 @@ from tasks.complement.shards import (
     plan_shards,
     restrict_pattern,
 )
-from tasks.shared.engine import engine_lost
-from tasks.shared.errors import BakehouseError, bad_input
-from tasks.shared.process import REPO_ROOT, say
-from tasks.shared.settings import settings as config_of  # `settings` here is the suite's
-from tasks.shared.text_clean import for_terminal
 
 
 @dataclass(frozen=True)
@@ -60,30 +58,30 @@ class Session:
     settings: SuiteSettings
     selection: Selection
     testee_env: dict[str, str]
-    cells: list[Cell]
+    cells: list[ComplementCell]
     namespaces: list[str]
     shard: ShardSpec | None = None
 
 
-def run_complement(c: Context, options: RunOptions) -> None:
+def run_complement(config: Settings, options: RunOptions) -> None:
     """Run the suite in every cell of the matrix and gate each against the baseline."""
-    session = plan_session(c, options)
-    build_images(c, session)
+    session = plan_session(config, options)
+    build_images(config, session)
     failures: list[str] = []
     for index, cell in enumerate(session.cells):
         run_id = cell_run_id(options.run_id, index, session.cells, session.shard)
-        failures += run_and_gate(c, session, cell, run_id)
+        failures += run_and_gate(config, session, cell, run_id)
     conclude(failures, report_only=options.report_only)
 
 
-def plan_session(c: Context, options: RunOptions) -> Session:
+def plan_session(config: Settings, options: RunOptions) -> Session:
     """Validate the options and plan the cells (the order of the checks is the order of the errors)."""
-    settings, selection = suite_settings(c, options)
+    settings, selection = suite_settings(config, options)
     env = parse_testee_env(options.testee_env)
     shard = parse_shard(options.shard) if options.shard is not None else None
     check_gate_options(options)
-    cells = plan_cells(c, options)
-    namespaces = complement_namespaces(c, settings)
+    cells = plan_cells(config, options)
+    namespaces = complement_namespaces(config, settings)
     return Session(options, settings, selection, env, cells, namespaces, shard)
 
 
@@ -98,10 +96,10 @@ def check_gate_options(options: RunOptions) -> None:
         raise bad_input("a shard can't update the baseline: complement.merge --update-baseline can")
 
 
-def plan_cells(c: Context, options: RunOptions) -> list[Cell]:
+def plan_cells(config: Settings, options: RunOptions) -> list[ComplementCell]:
     """The matrix cells to run, each a tester and a testee image from the bake plan."""
-    conf = config_of(c).complement
-    plan = bake_print(c, list(conf.targets), options.matrix)
+    conf = config.complement
+    plan = bake_print(config, list(conf.targets), options.matrix)
     try:
         cells = cells_from_plan(plan, conf.tester_target, conf.testee_target)
     except ValueError as exc:
@@ -113,28 +111,30 @@ def plan_cells(c: Context, options: RunOptions) -> list[Cell]:
     return cells
 
 
-def complement_namespaces(c: Context, settings: SuiteSettings) -> list[str]:
+def complement_namespaces(config: Settings, settings: SuiteSettings) -> list[str]:
     """Complement's network namespaces of the selected packages, for the sweep."""
-    namespaces, unknown = namespaces_for(settings.packages, dict(config_of(c).complement.namespaces))
+    namespaces, unknown = namespaces_for(settings.packages, dict(config.complement.namespaces))
     if unknown:
         say(f"no Complement namespace known for {', '.join(unknown)} (complement.namespaces): "
             "its networks are left to Complement's own cleanup")  # fmt: skip
     return namespaces
 
 
-def build_images(c: Context, session: Session) -> None:
+def build_images(config: Settings, session: Session) -> None:
     """Build every cell's tester and testee (with --no-wait, only while no other run holds the daemon)."""
     options = session.options
     cells = session.cells
     targets = list(dict.fromkeys(t for cell in cells for t in (cell.tester_target, cell.testee_target)))
     if options.no_wait:
-        refuse_if_busy(config_of(c).complement.lock_dir)
+        refuse_if_busy(config.complement.lock_dir)
     bake_build(
-        c, targets, matrix_overrides=options.matrix, builder=options.builder, progress=options.progress
+        config, targets, matrix_overrides=options.matrix, builder=options.builder, progress=options.progress
     )
 
 
-def cell_run_id(explicit: str | None, index: int, cells: list[Cell], shard: ShardSpec | None = None) -> str:
+def cell_run_id(
+    explicit: str | None, index: int, cells: list[ComplementCell], shard: ShardSpec | None = None
+) -> str:
     """The cell's run id: --run-id (numbered when there are several cells), else from CI (one per
     cell and shard) or random."""
     numbered = f"{explicit}-{index}" if explicit and len(cells) > 1 else explicit
@@ -142,13 +142,13 @@ def cell_run_id(explicit: str | None, index: int, cells: list[Cell], shard: Shar
     return make_run_id(os.environ, label, explicit=numbered)
 
 
-def run_and_gate(c: Context, session: Session, cell: Cell, run_id: str) -> list[str]:
+def run_and_gate(config: Settings, session: Session, cell: ComplementCell, run_id: str) -> list[str]:
     """One cell: run it holding the daemon, check it ran to a gate, gate it; return its failures."""
     options = session.options
     # The lock spans the run, the gate and the reports: a queued run must not touch this cell's
     # results directory (or the baseline) before they are all written.
-    with daemon_held(config_of(c).complement.lock_dir, run_id, wait=not options.no_wait):
-        job, selection = cell_job(c, session, cell, run_id)
+    with daemon_held(config.complement.lock_dir, run_id, wait=not options.no_wait):
+        job, selection = cell_job(config, session, cell, run_id)
         if job.shard is not None and not job.shard.tests:
             record_shard_without_tests(job)
             say(f"{job.cell.label}: no test to run (more shards than tests); recorded in "
@@ -158,7 +158,7 @@ def run_and_gate(c: Context, session: Session, cell: Cell, run_id: str) -> list[
         refuse_if_engine_lost(cell_run)
         refuse_if_crashed(cell, cell_run)
         return gate_cell(
-            c,
+            config,
             cell_run,
             selection,
             update_baseline=options.update_baseline,
@@ -166,9 +166,11 @@ def run_and_gate(c: Context, session: Session, cell: Cell, run_id: str) -> list[
         )
 
 
-def cell_job(c: Context, session: Session, cell: Cell, run_id: str) -> tuple[CellJob, Selection]:
+def cell_job(
+    config: Settings, session: Session, cell: ComplementCell, run_id: str
+) -> tuple[CellJob, Selection]:
     """The cell's run and the selection its gate uses; a shard's are its part of them."""
-    conf = config_of(c).complement
+    conf = config.complement
     job = CellJob(
         cell,
         session.settings,
@@ -233,7 +235,7 @@ def refuse_if_engine_lost(cell_run: CellRun) -> None:
         )
 
 
-def refuse_if_crashed(cell: Cell, cell_run: CellRun) -> None:
+def refuse_if_crashed(cell: ComplementCell, cell_run: CellRun) -> None:
     """A homeserver died before it was healthy: show its last lines and fail, without a gate."""
     crash = cell_run.outcome.crash
     if crash is None:

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tasks.complement.events import Key
-from tasks.complement.results import write_atomically
-from tasks.complement.select import Selection, anchored_names, compile_pattern, split_pattern
-from tasks.shared.errors import bad_input
+from ..shared.errors import bad_input
+from .events import Key
+from .results import write_atomically
+from .select import Selection, anchored_names, compile_pattern, split_pattern
 
 SHARD_FILE = "shard.json"
 BY_DURATIONS = "durations"

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from invoke import Context, task
+from invoke import Context
 
-from tasks.build.cells import with_cell
-from tasks.complement.baseline import default_package, import_baseline_file, import_path, import_summary
-from tasks.complement.merge import MergeOptions, merge_complement, split_directories
-from tasks.complement.options import RunOptions
-from tasks.complement.session import run_complement
-from tasks.shared.errors import bad_input
-from tasks.shared.process import REPO_ROOT
-from tasks.shared.settings import settings
+from ..bake.cells import with_cell
+from ..cli.context import settings, task
+from ..shared.errors import bad_input
+from ..shared.process import REPO_ROOT
+from .legacy_baseline import (
+    default_package,
+    import_baseline_file,
+    import_path,
+    import_summary,
+)
+from .merge import MergeOptions, merge_complement, split_directories
+from .options import RunOptions
+from .session import run_complement
 
 
 @task(
@@ -67,7 +72,7 @@ def complement(
     cell: str | None = None,
 ) -> None:
     """Run the Complement suite against the homeserver image and gate it against the baseline."""
-    matrix_options = tuple(with_cell(c, cell, matrix or []))
+    matrix_options = tuple(with_cell(settings(c), cell, matrix or []))
     options = RunOptions(
         run=run, skip=skip, packages=packages, timeout=timeout, parallel=parallel, count=count,
         shuffle=shuffle, dirty=dirty, all_tests=all, shard=shard, update_baseline=update_baseline,
@@ -75,7 +80,7 @@ def complement(
         builder=builder, no_wait=no_wait, run_id=run_id, testee_env=tuple(testee_env or ()),
         progress=progress,
     )  # fmt: skip
-    run_complement(c, options)
+    run_complement(settings(c), options)
 
 
 @task(
@@ -120,4 +125,4 @@ def merge(
         split_directories(dirs), output=output, update_baseline=update_baseline,
         accept_regressions=accept_regressions, report_only=report_only,
     )  # fmt: skip
-    merge_complement(c, options)
+    merge_complement(settings(c), options)

@@ -16,17 +16,15 @@ import signal
 import time
 from pathlib import Path
 
-from invoke import Context
-
-from tasks.shared import whales
-from tasks.shared.engine import socket_answers
-from tasks.shared.errors import BakehouseError, bad_input
-from tasks.shared.host import apt_install_host, pid_alive, wait_until
-from tasks.shared.inputs import check_host_port, check_image_reference
-from tasks.shared.local_registry import registry_address
-from tasks.shared.private_state import paths
-from tasks.shared.process import pipe, run, say, spawn
-from tasks.shared.settings import settings
+from ..shared import whales
+from ..shared.engine import socket_answers
+from ..shared.errors import BakehouseError, bad_input
+from ..shared.host import apt_install_host, pid_alive, wait_until
+from ..shared.inputs import check_host_port, check_image_reference
+from ..shared.local_registry import registry_address
+from ..shared.private_state import paths
+from ..shared.process import pipe, run, say, spawn
+from ..shared.settings import Settings
 
 CLI_PLUGIN_DIR = Path("/usr/local/lib/docker/cli-plugins")
 DEBIAN_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
@@ -90,10 +88,10 @@ class PrivateApt:
         return sorted(dest.glob("*.deb"))
 
 
-def unpack_engine(c: Context) -> None:
+def unpack_engine(config: Settings) -> None:
     """dockerd (+ docker-proxy, docker-init) and the newest buildx plugin, unpacked under our root."""
-    cfg = settings(c).engine
-    p = paths(c)
+    cfg = config.engine
+    p = paths(config)
     plugin = CLI_PLUGIN_DIR / "docker-buildx"
     # docker-init (tini) is what buildx's builder containers run as init.
     unpacked = [p.unpacked / "usr/sbin/dockerd", p.unpacked / "usr/bin/tini-static"]
@@ -101,7 +99,7 @@ def unpack_engine(c: Context) -> None:
     if all(f.exists() for f in unpacked) and plugin.exists() and not want_cli:
         return
     suites = sorted({cfg.dockerd_suite, cfg.buildx_suite})
-    apt = PrivateApt(p.apt, suites, settings(c).supply.mirror_suite_url)
+    apt = PrivateApt(p.apt, suites, config.supply.mirror_suite_url)
     apt.update()
     wanted = [
         f"docker.io/{cfg.dockerd_suite}",
@@ -142,9 +140,9 @@ def _stop_orphaned_containerd(pid_file: Path, exec_root: Path) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def start_private_engine(c: Context) -> None:
-    cfg = settings(c).engine
-    p = paths(c)
+def start_private_engine(config: Settings) -> None:
+    cfg = config.engine
+    p = paths(config)
     sock = Path(cfg.socket)
     if pid_alive(p.pid_file) is None:
         # A previous run killed without cleanup leaves its pid file and socket behind.
@@ -181,8 +179,8 @@ def start_private_engine(c: Context) -> None:
     )
 
 
-def stop_private_engine(c: Context) -> bool:
-    p = paths(c)
+def stop_private_engine(config: Settings) -> bool:
+    p = paths(config)
     pid = pid_alive(p.pid_file)
     if pid is None:
         return False
@@ -203,9 +201,9 @@ SUPPLY_MODES = ("auto", "registry", "registry-free")
 _VERSION = re.compile(r"^\d+(\.\d+)*$")
 
 
-def check_up_config(c: Context) -> None:
+def check_up_config(config: Settings) -> None:
     """What `up` acts on, refused before anything is installed, started, pulled or written."""
-    supply, engine = settings(c).supply, settings(c).engine
+    supply, engine = config.supply, config.engine
     if supply.mode not in SUPPLY_MODES:
         raise bad_input(f"supply.mode: {supply.mode!r} is not {', '.join(SUPPLY_MODES)}")
     for image in supply.base_images:
@@ -221,14 +219,14 @@ def check_up_config(c: Context) -> None:
             raise bad_input(f"engine.{key} {value!r}: expected a version such as 1.45")
 
 
-def decide_mode(c: Context) -> str:
+def decide_mode(config: Settings) -> str:
     """registry or registry-free: configured, or found out by trying a pull (never assumed)."""
-    configured = settings(c).supply.mode
+    configured = config.supply.mode
     if configured in ("registry", "registry-free"):
         return configured
     if configured != "auto":
         raise BakehouseError(f"supply.mode: {configured!r} is not auto, registry or registry-free", 2)
-    probe = settings(c).supply.probe_image
+    probe = config.supply.probe_image
     try:
         whales.client().image.pull(probe, quiet=True)
         return "registry"
@@ -236,9 +234,9 @@ def decide_mode(c: Context) -> str:
         return "registry-free"
 
 
-def debootstrap_image(c: Context, image: str) -> None:
+def debootstrap_image(config: Settings, image: str) -> None:
     """Make a Debian base image from the archive: minbase + ca-certificates + the host CA bundle."""
-    supply = settings(c).supply
+    supply = config.supply
     name, _, tag = image.partition(":")
     suite = tag.removesuffix("-slim")
     if name != "debian" or not suite:
@@ -246,7 +244,7 @@ def debootstrap_image(c: Context, image: str) -> None:
             f"supply.base_images: can only make debian:<suite>[-slim] images, not {image!r}", 2
         )
     apt_install_host(["debootstrap"])
-    target = paths(c).root / "debootstrap" / suite
+    target = paths(config).root / "debootstrap" / suite
     shutil.rmtree(target, ignore_errors=True)
     say(f"making {image} with debootstrap (minbase, {suite})")
     started = time.monotonic()
@@ -269,11 +267,11 @@ def debootstrap_image(c: Context, image: str) -> None:
     say(f"{image} ready ({time.monotonic() - started:.0f}s)")
 
 
-def push_to_registry(c: Context, image: str) -> None:
+def push_to_registry(config: Settings, image: str) -> None:
     """Serve a base image to docker-container builders, which can't see the engine's store."""
     name, _, tag = image.partition(":")
     repo = name if "/" in name else f"library/{name}"
-    local = f"{registry_address(c)}/{repo}:{tag or 'latest'}"
+    local = f"{registry_address(config)}/{repo}:{tag or 'latest'}"
     client = whales.client()
     client.image.tag(image, local)
     client.image.push(local, quiet=True)

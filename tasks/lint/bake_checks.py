@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tasks.lint.findings import Finding, relative_path
-from tasks.lint.pins import BuildBinding
+from .findings import Finding, relative_path
+from .pin_rule import BuildBinding
 
 # Printed when the builder's Dockerfile frontend is too old for checks and it tries to pull a newer
 # frontend image (the engine's embedded BuildKit does this; no registry is reachable here).

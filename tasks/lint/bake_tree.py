@@ -10,19 +10,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from invoke import Context
-
-from tasks.build import plan as bake_plan
-from tasks.build.matrix import parse_vector
-from tasks.builder.service import resolve_builder_name
-from tasks.lint import bake_checks as lint_bake
-from tasks.lint import files as lint_files
-from tasks.lint.findings import Finding, ToolResult
-from tasks.lint.tree import excluded_patterns, tree_files
-from tasks.shared.command import Command
-from tasks.shared.errors import BakehouseError
-from tasks.shared.process import REPO_ROOT, failure_reason, run
-from tasks.shared.settings import settings
+from ..bake import definition as bake_plan
+from ..bake.matrix import parse_vector
+from ..builder.lifecycle import resolve_builder_name
+from ..shared.command import Command
+from ..shared.errors import BakehouseError
+from ..shared.process import REPO_ROOT, failure_reason, run
+from ..shared.settings import Settings
+from . import bake_checks as lint_bake
+from . import files as lint_files
+from .findings import Finding, ToolResult
+from .tree import excluded_patterns, tree_files
 
 
 @dataclass(frozen=True)
@@ -39,15 +37,15 @@ class BakeTree:
     unusable: str = ""
 
     @classmethod
-    def of(cls, c: Context, root: Path, names: Sequence[str]) -> BakeTree:
-        configured = list(settings(c).bake.files)
+    def of(cls, config: Settings, root: Path, names: Sequence[str]) -> BakeTree:
+        configured = list(config.bake.files)
         # Another tree uses this repository's bake files only when it has all of them (a checkout of
         # bakehouse); otherwise its own are looked for.
         use_configured = root == REPO_ROOT or (
             bool(configured) and all((root / name).is_file() for name in configured)
         )
         if not names and not use_configured:
-            found = lint_files.find_bake_files(root, tree_files(root, excluded_patterns(c, root)))
+            found = lint_files.find_bake_files(root, tree_files(root, excluded_patterns(config, root)))
             return cls(root, found.files, (), False, bool(found.files), _unusable_reason(root, found))
         wanted = list(names) or configured
         present = tuple(name for name in wanted if (root / name).is_file())
@@ -77,14 +75,14 @@ def _unusable_reason(root: Path, found: lint_files.BakeFiles) -> str:
     return f"no bake files found under {root} (looked for {looked_for}); pass --bake-file"
 
 
-def _bake_env(c: Context, matrix_overrides: Sequence[str]) -> dict[str, str]:
+def _bake_env(config: Settings, matrix_overrides: Sequence[str]) -> dict[str, str]:
     # The environment the bake runner builds with (matrix, git and Go variables).
-    return bake_plan.bake_env(c, bake_plan.resolve_matrix(c, matrix_overrides))
+    return bake_plan.bake_env(config, bake_plan.resolve_matrix(config, matrix_overrides))
 
 
-def full_matrix_overrides(c: Context) -> list[str]:
+def full_matrix_overrides(config: Settings) -> list[str]:
     """``NAME=JSON`` overrides for every allowed value of every dimension (lint.full_matrix)."""
-    dimensions = settings(c).lint.full_matrix or settings(c).bake.matrix
+    dimensions = config.lint.full_matrix or config.bake.matrix
     # A dimension may be given as the JSON array text bake reads.
     return lint_bake.full_matrix_variables(
         {k: parse_vector(k, vs) if isinstance(vs, str) else vs for k, vs in dimensions.items()}
@@ -92,32 +90,32 @@ def full_matrix_overrides(c: Context) -> list[str]:
 
 
 def bake_print(
-    c: Context, tree: BakeTree, targets: Sequence[str], matrix_overrides: Sequence[str]
+    config: Settings, tree: BakeTree, targets: Sequence[str], matrix_overrides: Sequence[str]
 ) -> dict[str, Any]:
     """The resolved definition of ``targets``, as the bake runner resolves it."""
     if tree.configured:
-        return bake_plan.bake_print(c, list(targets), matrix_overrides, root=tree.root)
+        return bake_plan.bake_print(config, list(targets), matrix_overrides, root=tree.root)
     command = tree.command("--print").args(*targets)
-    result = run(command, check=False, cwd=tree.root, env=_bake_env(c, matrix_overrides))
+    result = run(command, check=False, cwd=tree.root, env=_bake_env(config, matrix_overrides))
     if not result.ok:
         raise BakehouseError(result.reason())
     plan: dict[str, Any] = json.loads(result.stdout)
     return plan
 
 
-def bake_targets(c: Context, tree: BakeTree, matrix_overrides: Sequence[str]) -> list[str]:
+def bake_targets(config: Settings, tree: BakeTree, matrix_overrides: Sequence[str]) -> list[str]:
     """Every group and target name bake knows under this matrix."""
     command = tree.command("--list=type=targets,format=json")
-    result = run(command, check=False, cwd=tree.root, env=_bake_env(c, matrix_overrides))
+    result = run(command, check=False, cwd=tree.root, env=_bake_env(config, matrix_overrides))
     if not result.ok:
         raise BakehouseError(result.reason())
     return [str(entry["name"]) for entry in json.loads(result.stdout)]
 
 
-def full_plan(c: Context, tree: BakeTree) -> dict[str, Any]:
+def full_plan(config: Settings, tree: BakeTree) -> dict[str, Any]:
     """Every target of the tree over the full matrix."""
-    overrides = full_matrix_overrides(c)
-    return bake_print(c, tree, bake_targets(c, tree, overrides), overrides)
+    overrides = full_matrix_overrides(config)
+    return bake_print(config, tree, bake_targets(config, tree, overrides), overrides)
 
 
 def _bake_error_finding(message: str, files: Sequence[str], what: str) -> Finding:
@@ -137,18 +135,18 @@ class Resolution:
     finding: Finding | None = None
 
 
-def resolve_default(c: Context, tree: BakeTree) -> Resolution:
+def resolve_default(config: Settings, tree: BakeTree) -> Resolution:
     """The default targets under the default vectors."""
     try:
-        return Resolution(bake_print(c, tree, settings(c).bake.default_targets, ()))
+        return Resolution(bake_print(config, tree, config.bake.default_targets, ()))
     except BakehouseError as exc:
         return Resolution({}, _bake_error_finding(exc.reason, tree.files, "print-default"))
 
 
-def resolve_full(c: Context, tree: BakeTree) -> Resolution:
+def resolve_full(config: Settings, tree: BakeTree) -> Resolution:
     """Every target over the full matrix."""
     try:
-        return Resolution(full_plan(c, tree))
+        return Resolution(full_plan(config, tree))
     except BakehouseError as exc:
         return Resolution({}, _bake_error_finding(exc.reason, tree.files, "print-full-matrix"))
 
@@ -166,7 +164,9 @@ def bake_definition_result(tree: BakeTree, default: Resolution | None, full: Res
     return result
 
 
-def run_bake_definition(c: Context, tree: BakeTree) -> tuple[ToolResult, dict[str, Any], dict[str, Any]]:
+def run_bake_definition(
+    config: Settings, tree: BakeTree
+) -> tuple[ToolResult, dict[str, Any], dict[str, Any]]:
     """Resolve the default targets (default vectors) and every target over the full matrix.
 
     Returns the result and both resolved definitions (default targets, full matrix; empty on failure).
@@ -174,12 +174,12 @@ def run_bake_definition(c: Context, tree: BakeTree) -> tuple[ToolResult, dict[st
     if tree.missing:
         # bake can't resolve a tree with a file missing; the result's findings say which.
         return bake_definition_result(tree, None, None), {}, {}
-    default, full = resolve_default(c, tree), resolve_full(c, tree)
+    default, full = resolve_default(config, tree), resolve_full(config, tree)
     return bake_definition_result(tree, default, full), default.plan, full.plan
 
 
-def _builder_for_checks(c: Context, name: str | None) -> str:
-    return resolve_builder_name(c, name or settings(c).lint.check_builder or None)
+def _builder_for_checks(config: Settings, name: str | None) -> str:
+    return resolve_builder_name(config, name or config.lint.check_builder or None)
 
 
 def builder_exists(name: str) -> bool:
@@ -187,7 +187,7 @@ def builder_exists(name: str) -> bool:
 
 
 def run_bake_checks(
-    c: Context, tree: BakeTree, default_plan: Mapping[str, Any], builder: str | None
+    config: Settings, tree: BakeTree, default_plan: Mapping[str, Any], builder: str | None
 ) -> ToolResult:
     """`bake --call check` of the default targets, when the builder's frontend can run checks."""
     result = ToolResult(
@@ -196,15 +196,15 @@ def run_bake_checks(
     if not default_plan:
         result.skipped = "the default targets don't resolve (see bake)"
         return result
-    name = _builder_for_checks(c, builder)
+    name = _builder_for_checks(config, builder)
     command = (
         tree.command("--builder", name, "--call", "check,format=json")
         # bake refuses targets that declare entitlements unless they are allowed, even for checks.
-        .options("--allow", list(settings(c).bake.allow), joined=True)
+        .options("--allow", list(config.bake.allow), joined=True)
         .args(*lint_bake.check_overrides(default_plan))
-        .args(*settings(c).bake.default_targets)
+        .args(*config.bake.default_targets)
     )
-    completed = run(command, check=False, cwd=tree.root, env=_bake_env(c, ()), timeout=600)
+    completed = run(command, check=False, cwd=tree.root, env=_bake_env(config, ()), timeout=600)
     # Whether the builder exists is asked only when the check failed: a lookup first would cost
     # every run a round trip to the builder.
     if not completed.ok and not builder_exists(name):

@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote
 
-from tasks.shared import html_page
-from tasks.shared.text_clean import clean_text, one_line
+from ..shared import html_page
+from ..shared.text_clean import clean_text, one_line
 
 FORMATS = ("tty", "checkstyle", "json", "sarif", "html")
 

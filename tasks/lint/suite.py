@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from invoke import Context
-
-from tasks.lint import files as lint_files
-from tasks.lint.actionlint import run_actionlint
-from tasks.lint.bake_tree import (
+from ..shared.process import REPO_ROOT
+from ..shared.settings import Settings
+from . import files as lint_files
+from .actionlint import run_actionlint
+from .bake_tree import (
     BakeTree,
     Resolution,
     bake_definition_result,
@@ -23,13 +23,11 @@ from tasks.lint.bake_tree import (
     resolve_full,
     run_bake_checks,
 )
-from tasks.lint.findings import ToolResult
-from tasks.lint.pinning import run_pins
-from tasks.lint.steps import Step, Steps
-from tasks.lint.tools import run_hadolint, run_mypy, run_ruff, run_shellcheck
-from tasks.lint.tree import excluded_patterns, tree_files
-from tasks.shared.process import REPO_ROOT
-from tasks.shared.settings import settings
+from .findings import ToolResult
+from .pin_fix import run_pins
+from .steps import Step, Steps
+from .tools import run_hadolint, run_mypy, run_ruff, run_shellcheck
+from .tree import excluded_patterns, tree_files
 
 
 def lint_workers(cpus: int | None) -> int:
@@ -38,18 +36,18 @@ def lint_workers(cpus: int | None) -> int:
     return max(2, (cpus or 1) + 1)
 
 
-def lint_tree(c: Context, tree: BakeTree, fix: bool, builder: str | None) -> list[ToolResult]:
+def lint_tree(config: Settings, tree: BakeTree, fix: bool, builder: str | None) -> list[ToolResult]:
     root = tree.root
     # Built here, once: the steps read the settings from several threads.
-    settings(c)
-    files = tree_files(root, excluded_patterns(c, root))
+    # (the settings were built once, by the task layer)
+    files = tree_files(root, excluded_patterns(config, root))
     scripts = lint_files.shell_scripts(root, files)
     dockerfiles = lint_files.dockerfiles(files)
     python_files = lint_files.python_files(files)
     workflows = lint_files.workflow_files(files)
     steps = Steps(lint_workers(os.cpu_count()))
     # bake's chain is the longest (print, then check), so it is added, and started, first.
-    bake = _add_bake_steps(c, steps, tree, dockerfiles, builder)
+    bake = _add_bake_steps(config, steps, tree, dockerfiles, builder)
     shellcheck = steps.add("shellcheck", lambda: run_shellcheck(root, scripts, fix))
     hadolint = steps.add("hadolint", lambda: run_hadolint(root, dockerfiles))
     ruff = steps.add("ruff", lambda: run_ruff(root, python_files, fix))
@@ -73,28 +71,28 @@ def lint_tree(c: Context, tree: BakeTree, fix: bool, builder: str | None) -> lis
 
 
 def _add_bake_steps(
-    c: Context, steps: Steps, tree: BakeTree, dockerfiles: Sequence[str], builder: str | None
+    config: Settings, steps: Steps, tree: BakeTree, dockerfiles: Sequence[str], builder: str | None
 ) -> list[Step[ToolResult]]:
     """The pins, bake and bake-check steps, in the report's order."""
     root = tree.root
     if not (tree.files or tree.missing):
-        pins = steps.add("pins", lambda: run_pins(c, root, dockerfiles, {}))
+        pins = steps.add("pins", lambda: run_pins(config, root, dockerfiles, {}))
         skipped = ToolResult("bake", skipped=tree.unusable or "no bake files in this tree")
         return [pins, steps.add("bake", lambda: skipped)]
     if tree.missing:
         # Named files that are all missing still run: the missing ones are findings; bake can't
         # resolve a tree with a file missing, so nothing is printed or checked.
         return [
-            steps.add("pins", lambda: run_pins(c, root, dockerfiles, {})),
+            steps.add("pins", lambda: run_pins(config, root, dockerfiles, {})),
             steps.add("bake", lambda: bake_definition_result(tree, None, None)),
-            steps.add("bake-check", lambda: run_bake_checks(c, tree, {}, builder)),
+            steps.add("bake-check", lambda: run_bake_checks(config, tree, {}, builder)),
         ]
-    default = steps.add("bake-print-default", lambda: resolve_default(c, tree))
-    full = steps.add("bake-print-full", lambda: resolve_full(c, tree))
+    default = steps.add("bake-print-default", lambda: resolve_default(config, tree))
+    full = steps.add("bake-print-full", lambda: resolve_full(config, tree))
     check = steps.add(
-        "bake-check", lambda: run_bake_checks(c, tree, default.result().plan, builder), after=[default]
+        "bake-check", lambda: run_bake_checks(config, tree, default.result().plan, builder), after=[default]
     )
-    pins = steps.add("pins", lambda: run_pins(c, root, dockerfiles, full.result().plan), after=[full])
+    pins = steps.add("pins", lambda: run_pins(config, root, dockerfiles, full.result().plan), after=[full])
     bake = steps.add("bake", lambda: _definition(tree, default, full), after=[default, full])
     return [pins, bake, check]
 

@@ -1,20 +1,21 @@
-"""`inv lint` tasks: thin wrappers over tasks.lint.suite and tasks.lint.pinning."""
+"""`inv lint` tasks: thin wrappers over tasks.lint.suite and tasks.lint.pin_fix."""
 
 from __future__ import annotations
 
 import sys
 
-from invoke import Context, task
+from invoke import Context
 
-from tasks.builder.service import require_builder, resolve_builder_name
-from tasks.lint.bake_tree import BakeTree
-from tasks.lint.findings import FORMATS, render
-from tasks.lint.pinning import pin_tree
-from tasks.lint.suite import lint_tree
-from tasks.lint.tree import tree_root
-from tasks.shared.engine import require_engine
-from tasks.shared.errors import BakehouseError, bad_input
-from tasks.shared.process import say
+from ..builder.lifecycle import require_builder, resolve_builder_name
+from ..cli.context import settings, task
+from ..shared.engine import require_engine
+from ..shared.errors import BakehouseError, bad_input
+from ..shared.process import say
+from .bake_tree import BakeTree
+from .findings import FORMATS, render
+from .pin_fix import pin_tree
+from .suite import lint_tree
+from .tree import tree_root
 
 
 @task(
@@ -43,9 +44,9 @@ def check(
     if builder:
         # Named explicitly, it must exist (a typo is not a skip); checked before --fix changes files.
         require_engine()
-        require_builder(resolve_builder_name(c, builder))
-    tree = BakeTree.of(c, tree_root(path), bake_file or [])
-    results = lint_tree(c, tree, fix, builder)
+        require_builder(resolve_builder_name(settings(c), builder))
+    tree = BakeTree.of(settings(c), tree_root(path), bake_file or [])
+    results = lint_tree(settings(c), tree, fix, builder)
     report = render(results, format)
     sys.stdout.write(report)
     if format != "tty":
@@ -69,4 +70,4 @@ def pin(
     c: Context, path: str | None = None, dry_run: bool = False, bake_file: list[str] | None = None
 ) -> None:
     """Look up digests of unpinned images and write them into the Dockerfiles (needs a registry)."""
-    pin_tree(c, BakeTree.of(c, tree_root(path), bake_file or []), dry_run=dry_run)
+    pin_tree(settings(c), BakeTree.of(settings(c), tree_root(path), bake_file or []), dry_run=dry_run)

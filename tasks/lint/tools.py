@@ -11,8 +11,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tasks.lint import files as lint_files
-from tasks.lint.findings import (
+from ..shared.errors import BakehouseError
+from ..shared.process import Completed, run
+from . import files as lint_files
+from .findings import (
     Finding,
     ToolResult,
     mypy_files_checked,
@@ -22,8 +24,6 @@ from tasks.lint.findings import (
     parse_ruff_format_check,
     parse_shellcheck,
 )
-from tasks.shared.errors import BakehouseError
-from tasks.shared.process import Completed, run
 
 
 def venv_tool(name: str) -> str:

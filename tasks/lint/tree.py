@@ -6,12 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from invoke import Context
-
-from tasks.lint import files as lint_files
-from tasks.shared.errors import bad_input
-from tasks.shared.process import REPO_ROOT, git
-from tasks.shared.settings import settings
+from ..shared.errors import bad_input
+from ..shared.process import REPO_ROOT, git
+from ..shared.settings import Settings
+from . import files as lint_files
 
 
 def tree_root(path: str | None) -> Path:
@@ -39,6 +37,6 @@ def tree_files(root: Path, exclude: Sequence[str]) -> list[str]:
     )
 
 
-def excluded_patterns(c: Context, root: Path) -> list[str]:
+def excluded_patterns(config: Settings, root: Path) -> list[str]:
     # The configured excludes describe this repository, not trees linted with --path.
-    return list(settings(c).lint.exclude) if root == REPO_ROOT else []
+    return list(config.lint.exclude) if root == REPO_ROOT else []

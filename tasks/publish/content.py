@@ -32,7 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tasks.publish.context_files import (
+from ..shared.errors import BakehouseError
+from ..shared.process import git
+from .context_files import (
     DockerIgnore,
     FileHash,
     blob_id,
@@ -41,9 +43,7 @@ from tasks.publish.context_files import (
     list_files,
     select_read,
 )
-from tasks.publish.dockerfile_reads import ContextReads, context_reads
-from tasks.shared.errors import BakehouseError
-from tasks.shared.process import git
+from .dockerfile_reads import ContextReads, context_reads
 
 TAG_PREFIX = "c-"
 TAG_DIGEST_CHARS = 16

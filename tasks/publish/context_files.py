@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-from tasks.publish.dockerfile_reads import ContextReads
+from .dockerfile_reads import ContextReads
 
 # git's file modes: the only mode bits a clone carries from one machine to another.
 MODE_FILE = "100644"

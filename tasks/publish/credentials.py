@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tasks.shared.buildx import buildx_config_dir, docker_config_dir
-from tasks.shared.errors import BakehouseError, bad_input
+from ..shared.buildx import buildx_config_dir, docker_config_dir
+from ..shared.errors import BakehouseError, bad_input
 
 USER_VARIABLE = "BAKEHOUSE_REGISTRY_USER"
 PASSWORD_VARIABLE = "BAKEHOUSE_REGISTRY_PASSWORD"

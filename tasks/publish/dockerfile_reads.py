@@ -16,7 +16,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 
-from tasks.shared.dockerfile import instructions, split_flags
+from ..shared.dockerfile import instructions, split_flags
 
 # ADD fetches these itself: they are not files of the context (the Dockerfile text names them).
 _REMOTE_SOURCE = re.compile(r"^([a-z][a-z0-9+.-]*://|git@)", re.IGNORECASE)
@@ -39,7 +39,7 @@ def _clean(source: str) -> str | None:
 
 
 def _copy_sources(instruction: str, rest: str) -> list[str] | None:
-    """Context sources of COPY/ADD; None when the instruction reads another stage or context."""
+    """Build-context sources of COPY/ADD; None when the instruction reads another stage or context."""
     flags, arguments = split_flags(rest)
     if any(flag.startswith("--from=") for flag in flags):
         return None
@@ -59,7 +59,7 @@ def _copy_sources(instruction: str, rest: str) -> list[str] | None:
 
 
 def _bind_mount_sources(rest: str) -> list[str]:
-    """Context sources of RUN --mount flags: bind mounts (the default type) without from=."""
+    """Build-context sources of RUN --mount flags: bind mounts (the default type) without from=."""
     flags, _ = split_flags(rest)
     sources: list[str] = []
     for flag in flags:

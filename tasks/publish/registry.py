@@ -29,13 +29,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tasks.publish.credentials import Credentials
-from tasks.shared.errors import BakehouseError, bad_input
-from tasks.shared.inputs import TAG
-from tasks.shared.oci_layout import MANIFEST_TYPES
-from tasks.shared.process import REPO_ROOT
-from tasks.shared.settings import BuilderSettings
-from tasks.shared.text_clean import one_line
+from ..shared.errors import BakehouseError, bad_input
+from ..shared.inputs import TAG
+from ..shared.oci_layout import MANIFEST_TYPES
+from ..shared.process import REPO_ROOT
+from ..shared.settings import BuilderSettings
+from ..shared.text_clean import one_line
+from .credentials import Credentials
 
 # The error codes (distribution spec) of a 404 that really means "no such tag/repository".
 ABSENT_CODES = frozenset({"MANIFEST_UNKNOWN", "NAME_UNKNOWN"})

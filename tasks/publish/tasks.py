@@ -1,10 +1,11 @@
-"""`inv publish`: a thin wrapper over tasks.publish.service."""
+"""`inv publish`: a thin wrapper over tasks.publish.push."""
 
 from __future__ import annotations
 
-from invoke import Context, task
+from invoke import Context
 
-from tasks.publish.service import publish_images
+from ..cli.context import settings, task
+from .push import publish_images
 
 
 @task(
@@ -28,5 +29,10 @@ def publish(
 ) -> None:
     """Push the publishable targets of every matrix cell under content tags; skip the published ones."""
     publish_images(
-        c, target or [], matrix_overrides=matrix or [], builder=builder, dry_run=dry_run, progress=progress
+        settings(c),
+        target or [],
+        matrix_overrides=matrix or [],
+        builder=builder,
+        dry_run=dry_run,
+        progress=progress,
     )

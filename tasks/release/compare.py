@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tasks.release import layer_diff
-from tasks.release.oci_layout import Image, images
-from tasks.shared.oci_layout import blob_path, read_blob_json
+from ..shared.oci_layout import blob_path, read_blob_json
+from . import layer_diff
+from .layout_check import Image, images
 
 # The two builds, as every line names them.
 LABELS = ("build 1", "build 2")

@@ -18,16 +18,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from invoke import Context
-
-from tasks.build.plan import ResolvedBake, bake_invocation, builder_bake_command, resolve_bake
-from tasks.build.runner import progress_mode
-from tasks.builder.service import resolve_builder_name
-from tasks.release.oci_build import build_layouts, check_destination, fresh_builder, fresh_builder_specs
-from tasks.release.oci_layout import Image, images, is_layout
-from tasks.shared.engine import require_engine
-from tasks.shared.errors import bad_input
-from tasks.shared.process import say
+from ..bake.definition import ResolvedBake, bake_invocation, builder_bake_command, resolve_bake
+from ..bake.execution import progress_mode
+from ..builder.lifecycle import resolve_builder_name
+from ..shared.engine import require_engine
+from ..shared.errors import bad_input
+from ..shared.process import say
+from ..shared.settings import Settings
+from .layout_check import Image, images, is_layout
+from .oci_build import build_layouts, check_destination, fresh_builder, fresh_builder_specs
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,7 @@ def check_replaceable(directory: Path, names: Sequence[str]) -> None:
 
 
 def export_layouts(
-    c: Context,
+    config: Settings,
     directory: Path,
     targets: list[str],
     *,
@@ -67,25 +66,25 @@ def export_layouts(
     progress: str | None = None,
 ) -> list[Exported]:
     """Export on a fresh builder (the bits `inv verify` checks), or on ``builder`` with its cache."""
-    mode = progress_mode(progress, c)
+    mode = progress_mode(progress, config)
     check_directory(directory)
-    if builder is not None and resolve_builder_name(c, builder) == "default":
+    if builder is not None and resolve_builder_name(config, builder) == "default":
         raise bad_input(
             "--builder default: the engine's own builder can't write OCI layouts; "
             "leave --builder out (a fresh builder) or name a docker-container builder"
         )
-    resolved = resolve_bake(c, targets, matrix_overrides=matrix_overrides, sets=sets)
+    resolved = resolve_bake(config, targets, matrix_overrides=matrix_overrides, sets=sets)
     check_replaceable(directory, resolved.names)
-    fresh = fresh_builder_specs(c, 1, "export")[0] if builder is None else None
+    fresh = fresh_builder_specs(config, 1, "export")[0] if builder is None else None
     require_engine()
     names = ", ".join(resolved.names)
     if fresh is not None:
         say(f"exporting {names} into {directory} from a fresh builder, {fresh.name}")
-        with fresh_builder(c, fresh) as name:
+        with fresh_builder(config, fresh) as name:
             return _write_layouts(
-                directory, resolved, builder_bake_command(c, resolved, sets, name).argv, mode
+                directory, resolved, builder_bake_command(config, resolved, sets, name).argv, mode
             )
-    invocation = bake_invocation(c, resolved, sets, builder)
+    invocation = bake_invocation(config, resolved, sets, builder)
     say(f"exporting {names} into {directory} from builder {invocation.builder} and its cache")
     return _write_layouts(directory, resolved, invocation.cmd, mode)
 

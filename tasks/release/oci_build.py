@@ -14,12 +14,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from invoke import Context
-
-from tasks.build.engine_load import output_attributes
-from tasks.build.plan import ResolvedBake
-from tasks.build.runner import run_bake
-from tasks.builder.service import (
+from ..bake.definition import ResolvedBake
+from ..bake.engine_load import output_attributes
+from ..bake.execution import run_bake
+from ..builder.lifecycle import (
     BuilderSpec,
     config_path,
     create_builder,
@@ -28,9 +26,9 @@ from tasks.builder.service import (
     ensure_registry_for,
     remove_builder,
 )
-from tasks.shared.errors import BakehouseError, bad_input
-from tasks.shared.process import CommandFailed, say
-from tasks.shared.settings import ReleaseSettings
+from ..shared.errors import BakehouseError, bad_input
+from ..shared.process import CommandFailed, say
+from ..shared.settings import ReleaseSettings, Settings
 
 OCI_EXPORT = ("type=oci", "tar=false", "rewrite-timestamp=true")
 KEPT_ATTRIBUTES = ("compression", "compression-level", "force-compression")
@@ -80,18 +78,20 @@ def build_layouts(command: Sequence[str], resolved: ResolvedBake, root: Path, mo
     return time.monotonic() - started
 
 
-def fresh_builder_specs(c: Context, count: int, purpose: str) -> list[BuilderSpec]:
+def fresh_builder_specs(config: Settings, count: int, purpose: str) -> list[BuilderSpec]:
     """Specs of ``count`` new builders made like `inv builder.create` makes one (same
     buildkitd.toml, BuildKit image and entitlements), named bakehouse-<purpose>-<random>-<n>."""
     token = secrets.token_hex(4)
-    return [desired_spec(c, f"bakehouse-{purpose}-{token}-{n}", None, (), None) for n in range(1, count + 1)]
+    return [
+        desired_spec(config, f"bakehouse-{purpose}-{token}-{n}", None, (), None) for n in range(1, count + 1)
+    ]
 
 
 @contextmanager
-def fresh_builder(c: Context, spec: BuilderSpec) -> Iterator[str]:
+def fresh_builder(config: Settings, spec: BuilderSpec) -> Iterator[str]:
     """The builder of ``spec``, created empty and removed afterwards with its state and the
     buildkitd.toml rendered for it (a builder of one run leaves nothing behind)."""
-    ensure_registry_for(c)
+    ensure_registry_for(config)
     try:
         create_builder(spec)
         yield spec.name

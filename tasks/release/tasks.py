@@ -5,13 +5,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from invoke import Context, task
+from invoke import Context
 
-from tasks.release.export import export_layouts
-from tasks.release.oci_build import release_targets
-from tasks.release.verify import report, verify_targets
-from tasks.shared.errors import bad_input
-from tasks.shared.settings import settings
+from ..cli.context import settings, task
+from ..shared.errors import bad_input
+from .export import export_layouts
+from .oci_build import release_targets
+from .verify import report, verify_targets
 
 _HELP = {
     "target": "target or group (repeatable; default: release.targets in invoke.yaml)",
@@ -31,7 +31,9 @@ def verify(
 ) -> None:
     """Build targets twice on two fresh builders and compare the images bit for bit."""
     targets = release_targets(target or [], settings(c).release)
-    comparisons = verify_targets(c, targets, matrix_overrides=matrix or [], sets=set or [], progress=progress)
+    comparisons = verify_targets(
+        settings(c), targets, matrix_overrides=matrix or [], sets=set or [], progress=progress
+    )
     report(comparisons)
 
 
@@ -57,7 +59,7 @@ def export(
         raise bad_input("--oci DIR is required (the only export format)")
     targets = release_targets(target or [], settings(c).release)
     exported = export_layouts(
-        c,
+        settings(c),
         Path(oci),
         targets,
         matrix_overrides=matrix or [],

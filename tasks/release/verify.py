@@ -11,21 +11,20 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from invoke import Context
-
-from tasks.build.plan import builder_bake_command, resolve_bake
-from tasks.build.runner import progress_mode
-from tasks.release.compare import Comparison, compare_layouts
-from tasks.release.oci_build import build_layouts, check_destination, fresh_builder, fresh_builder_specs
-from tasks.shared.engine import require_engine
-from tasks.shared.errors import BakehouseError
-from tasks.shared.process import say
+from ..bake.definition import builder_bake_command, resolve_bake
+from ..bake.execution import progress_mode
+from ..shared.engine import require_engine
+from ..shared.errors import BakehouseError
+from ..shared.process import say
+from ..shared.settings import Settings
+from .compare import Comparison, compare_layouts
+from .oci_build import build_layouts, check_destination, fresh_builder, fresh_builder_specs
 
 BUILDS = 2
 
 
 def verify_targets(
-    c: Context,
+    config: Settings,
     targets: list[str],
     *,
     matrix_overrides: Sequence[str] = (),
@@ -33,9 +32,9 @@ def verify_targets(
     progress: str | None = None,
 ) -> list[Comparison]:
     """Build ``targets`` twice on fresh builders and compare each concrete target's two images."""
-    mode = progress_mode(progress, c)
-    resolved = resolve_bake(c, targets, matrix_overrides=matrix_overrides, sets=sets)
-    specs = fresh_builder_specs(c, BUILDS, "verify")
+    mode = progress_mode(progress, config)
+    resolved = resolve_bake(config, targets, matrix_overrides=matrix_overrides, sets=sets)
+    specs = fresh_builder_specs(config, BUILDS, "verify")
     check_destination(Path(tempfile.gettempdir()), "the temporary directory")
     require_engine()
     epoch = resolved.env.get("SOURCE_DATE_EPOCH")
@@ -53,10 +52,10 @@ def verify_targets(
             root = Path(scratch) / f"build-{number}"
             say(f"build {number} of {BUILDS}: creating builder {spec.name}")
             started = time.monotonic()
-            with fresh_builder(c, spec) as builder:
+            with fresh_builder(config, spec) as builder:
                 ready = time.monotonic() - started
                 say(f"build {number} of {BUILDS}: builder ready in {ready:.0f}s, building")
-                command = builder_bake_command(c, resolved, sets, builder).argv
+                command = builder_bake_command(config, resolved, sets, builder).argv
                 seconds = build_layouts(command, resolved, root, mode, f"build {number}")
             say(f"build {number} of {BUILDS} done: built in {seconds:.0f}s, builder {spec.name} removed")
             roots.append(root)

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tasks.shared.errors import BakehouseError
-from tasks.shared.process import docker
-from tasks.shared.units import parse_human_size
+from .errors import BakehouseError
+from .process import docker
+from .units import parse_human_size
 
 
 def docker_config_dir(env: Mapping[str, str] | None = None) -> Path:

@@ -12,9 +12,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from invoke.util import yaml  # the YAML module invoke itself loads config files with
+import yaml
 
-from tasks.shared.errors import bad_input
+from .errors import bad_input
 
 SECTION = "bakehouse"
 ENV_PREFIX = "INVOKE_"

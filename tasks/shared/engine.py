@@ -7,11 +7,11 @@ import os
 import socket
 from dataclasses import dataclass
 
-from tasks.shared import whales
-from tasks.shared.errors import BakehouseError
-from tasks.shared.process import run
-from tasks.shared.settings import EngineSettings
-from tasks.shared.versions import version_at_least
+from . import whales
+from .errors import BakehouseError
+from .process import run
+from .settings import EngineSettings
+from .versions import version_at_least
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
 DEFAULT_ENDPOINT = f"unix://{DEFAULT_SOCKET}"

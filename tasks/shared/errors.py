@@ -1,23 +1,22 @@
 """The one error type for expected failures.
 
-It subclasses invoke's ``Exit`` so that invoke prints the message as one line on stderr
-and exits with the given code, without a traceback.
+It carries a one-line reason and an exit code; the task layer (tasks.cli.context.task) turns it into
+invoke's ``Exit``, which prints the line on stderr and exits with the code, without a traceback.
 """
 
 from __future__ import annotations
-
-from invoke.exceptions import Exit
 
 BAD_INPUT = 2
 FAILED = 1
 
 
-class BakehouseError(Exit):
+class BakehouseError(Exception):
     """An expected failure: bad input (exit 2) or a failed operation (exit 1)."""
 
     def __init__(self, message: str, code: int = FAILED) -> None:
-        super().__init__(f"bakehouse: {message}", code)
+        super().__init__(message)
         self.reason = message
+        self.code = code
 
     def __str__(self) -> str:
         return self.reason

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tasks.shared.process import run, say
+from .process import run, say
 
 
 def apt_install_host(packages: list[str]) -> None:

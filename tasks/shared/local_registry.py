@@ -8,26 +8,24 @@ import json
 import os
 import signal
 
-from invoke import Context
-
-from tasks.shared.errors import BakehouseError
-from tasks.shared.host import apt_install_host, pid_alive, wait_until
-from tasks.shared.private_state import paths
-from tasks.shared.process import say, spawn
-from tasks.shared.settings import settings
+from .errors import BakehouseError
+from .host import apt_install_host, pid_alive, wait_until
+from .private_state import paths
+from .process import say, spawn
+from .settings import Settings
 
 
-def recorded_mode(c: Context) -> str:
+def recorded_mode(config: Settings) -> str:
     """The mode `engine.up` found; builders follow it. Without a record, the registry is used."""
-    configured = settings(c).supply.mode
+    configured = config.supply.mode
     if configured in ("registry", "registry-free"):
         return configured
-    mode_file = paths(c).mode_file
+    mode_file = paths(config).mode_file
     return mode_file.read_text().strip() if mode_file.exists() else "registry"
 
 
-def registry_address(c: Context) -> str:
-    return settings(c).supply.registry
+def registry_address(config: Settings) -> str:
+    return config.supply.registry
 
 
 def registry_answers(address: str) -> bool:
@@ -39,20 +37,20 @@ def registry_answers(address: str) -> bool:
         return False
 
 
-def start_registry(c: Context) -> None:
-    address = registry_address(c)
+def start_registry(config: Settings) -> None:
+    address = registry_address(config)
     if registry_answers(address):
         return
     apt_install_host(["docker-registry"])
-    d = paths(c).registry_dir
+    d = paths(config).registry_dir
     (d / "data").mkdir(parents=True, exist_ok=True)
-    config = {
+    registry_config = {
         "version": 0.1,
         "storage": {"filesystem": {"rootdirectory": str(d / "data")}, "delete": {"enabled": True}},
         "http": {"addr": address},
     }
     # JSON is YAML: no YAML writer needed.
-    (d / "config.yml").write_text(json.dumps(config))
+    (d / "config.yml").write_text(json.dumps(registry_config))
     say(f"starting the local registry on {address}")
     pid = spawn(["docker-registry", "serve", str(d / "config.yml")], log=d / "registry.log")
     (d / "registry.pid").write_text(str(pid))
@@ -61,8 +59,8 @@ def start_registry(c: Context) -> None:
     raise BakehouseError(f"local registry did not answer on {address} (log: {d / 'registry.log'})")
 
 
-def stop_registry(c: Context) -> bool:
-    pid_file = paths(c).registry_dir / "registry.pid"
+def stop_registry(config: Settings) -> bool:
+    pid_file = paths(config).registry_dir / "registry.pid"
     pid = pid_alive(pid_file)
     pid_file.unlink(missing_ok=True)
     if pid is None:

@@ -6,9 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from invoke import Context
-
-from tasks.shared.settings import settings
+from .settings import Settings
 
 
 @dataclass(frozen=True)
@@ -50,5 +48,5 @@ class EnginePaths:
         return self.root / "supply-mode"
 
 
-def paths(c: Context) -> EnginePaths:
-    return EnginePaths(Path(settings(c).engine.root))
+def paths(config: Settings) -> EnginePaths:
+    return EnginePaths(Path(config.engine.root))

@@ -22,8 +22,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Literal
 
-from tasks.shared.command import Command
-from tasks.shared.errors import FAILED, BakehouseError
+from .command import Command
+from .errors import FAILED, BakehouseError
 
 # The repository: tasks/shared/process.py -> tasks/shared -> tasks -> the root.
 REPO_ROOT = Path(__file__).resolve().parents[2]

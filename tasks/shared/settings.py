@@ -1,4 +1,4 @@
-"""Typed settings: one frozen dataclass per section of ``bakehouse:``, built once per Context.
+"""Typed settings: one frozen dataclass per section of ``bakehouse:``, built once per command.
 
 ``settings(c).builder.gc.max_used_space`` instead of ``c.config.bakehouse.builder.gc...``: the
 whole section is checked once (unknown keys, wrong types: one line, exit 2, in the words the config
@@ -25,10 +25,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar, get_args, get_origin, get_type_hints
 
-from invoke import Context
-
-from tasks.shared import config_files
-from tasks.shared.errors import bad_input
+from . import config_files
+from .errors import bad_input
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -412,20 +410,3 @@ def _build(cls: type[_D], values: Mapping[str, Any], where: str) -> _D:
         if (name := _setting_name(item)) in values
     }
     return cls(**kwargs)
-
-
-def settings(c: Context) -> Settings:
-    """The settings of this Context, built and checked on first use.
-
-    invoke makes a Context per task call, after its config is complete; changes to ``c.config``
-    after the first call are not seen.
-    """
-    cached = vars(c).get(_CACHED)
-    if isinstance(cached, Settings):
-        return cached
-    built = Settings.from_mapping(c.config.get(config_files.SECTION) or {})
-    c._set(**{_CACHED: built})  # a real attribute: DataProxy would store a plain one in the config
-    return built
-
-
-_CACHED = "_bakehouse_settings"

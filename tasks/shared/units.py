@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tasks.shared.errors import bad_input
+from .errors import bad_input
 
 GO_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d|w)")

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from invoke.util import yaml
+import yaml
 
 INV = str(Path(sys.executable).with_name("inv"))
 WIDE = [

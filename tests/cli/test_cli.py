@@ -36,10 +36,10 @@ def test_list_shows_every_task_with_help(repo_root):
 
 
 def test_tasks_package_imports_outside_invoke(repo_root):
-    code = "import tasks.builder.service, tasks.build.matrix; print(tasks.builder.service.__name__)"
+    code = "import tasks.builder.lifecycle, tasks.bake.matrix; print(tasks.builder.lifecycle.__name__)"
     result = subprocess.run([sys.executable, "-c", code], cwd=repo_root, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "tasks.builder.service"
+    assert result.stdout.strip() == "tasks.builder.lifecycle"
 
 
 def test_unknown_matrix_dimension_is_one_line_exit_2(repo_root):

@@ -11,7 +11,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tasks.builder.service import CONFIG_NAME, rendered_configs_dir
+from tasks.builder.lifecycle import CONFIG_NAME, rendered_configs_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INV = str(Path(sys.executable).with_name("inv"))

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from enginekit import REPO_ROOT, docker, inv
 
-from tasks.build.progress import RawJsonReader
-from tasks.builder.service import CONFIG_NAME, rendered_configs_dir
+from tasks.bake.progress import RawJsonReader
+from tasks.builder.lifecycle import CONFIG_NAME, rendered_configs_dir
 
 pytestmark = pytest.mark.engine
 

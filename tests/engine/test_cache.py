@@ -16,9 +16,11 @@ import pytest
 from enginekit import REPO_ROOT, docker, inv
 from invoke import Config, Context
 
-from tasks.build import plan as bake_plan
-from tasks.build.progress import RawJsonReader
-from tasks.cache.service import collect_exported_garbage
+from tasks.bake import definition as bake_plan
+from tasks.bake.progress import RawJsonReader
+from tasks.cache.maintenance import collect_exported_garbage
+from tasks.cli.context import settings
+from tasks.shared.settings import Settings
 
 pytestmark = pytest.mark.engine
 
@@ -126,11 +128,11 @@ def test_prune_orphans_removes_state_of_removed_builders_only(make_builder):
     assert docker("volume", "inspect", volume, check=False).returncode != 0
 
 
-def repo_context(**cache: object) -> Context:
+def repo_context(**cache: object) -> Settings:
     config = Config(project_location=REPO_ROOT)
     config.load_project()
     config.bakehouse.cache = {**dict(config.bakehouse.get("cache") or {}), **cache}
-    return Context(config=config)
+    return settings(Context(config=config))
 
 
 def build_smoke(
@@ -205,7 +207,7 @@ def test_runners_of_other_cells_reuse_the_steps_the_first_runner_exported(make_b
     of the steps the first one had (same digest: the cells' shared layers, whatever target bake
     names them under), and imports them rather than having them by chance."""
     c = repo_context()
-    registry = c.config.bakehouse.supply.registry
+    registry = c.supply.registry
     ref = f"{registry}/bakehouse/test-cache-{uuid.uuid4().hex[:8]}"
     config = tmp_path / "runners.yaml"
     config.write_text(

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from enginekit import INV, REPO_ROOT, docker, inv
 
-from tasks.build.progress import RawJsonReader
+from tasks.bake.progress import RawJsonReader
 from tasks.complement.isolation import RUN_LABEL
 
 pytestmark = pytest.mark.engine

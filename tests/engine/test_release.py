@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from enginekit import REPO_ROOT, docker, inv
 
-from tasks.builder.service import CONFIG_NAME, rendered_configs_dir
+from tasks.builder.lifecycle import CONFIG_NAME, rendered_configs_dir
 
 pytestmark = pytest.mark.engine
 

@@ -1,4 +1,4 @@
-"""Unit tests: no engine, no `inv`. A real invoke Context where a helper reads the configuration."""
+"""Unit tests: no engine, no `inv`. Settings read the way `inv` reads them where a helper needs them."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from invoke import Config, Context
 
+from tasks.cli.context import settings
 from tasks.shared.process import REPO_ROOT
+from tasks.shared.settings import Settings
 
 # Where unit tests find "the engine": a socket nobody serves. A helper that would reach a real
 # engine fails fast and visibly here instead of quietly depending on (or disturbing) one.
@@ -59,7 +61,8 @@ def engine_answers_ping(answering_socket, monkeypatch):
 
 
 def context_with(**sections: Any) -> Context:
-    """The project's invoke.yaml with ``bakehouse.<section>`` keys overridden (merged, not replaced).
+    """The project's invoke.yaml with ``bakehouse.<section>`` keys overridden (merged, not replaced),
+    as a task gets it.
 
     The shell's INVOKE_* variables are not loaded: a unit test sees the same config everywhere.
     """
@@ -68,6 +71,16 @@ def context_with(**sections: Any) -> Context:
     return Context(config)
 
 
+def settings_with(**sections: Any) -> Settings:
+    """The settings of ``context_with(**sections)``: what the core is given."""
+    return settings(context_with(**sections))
+
+
 @pytest.fixture
 def make_context():
     return context_with
+
+
+@pytest.fixture
+def make_settings():
+    return settings_with

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.builder import service
+from tasks.builder import lifecycle as service
 from tasks.shared.process import Completed
 
 

@@ -8,7 +8,7 @@ import tomllib
 import pytest
 
 from tasks.builder import buildkitd_config
-from tasks.builder.service import (
+from tasks.builder.lifecycle import (
     BuilderSpec,
     BuilderState,
     builder_recorded,
@@ -112,8 +112,8 @@ def test_a_builder_without_gc_policies_says_gc_is_off():
     assert gc_policy_lines(state()) == ["no GC policies (garbage collection off)"]
 
 
-def test_desired_spec_from_the_project_config(make_context):
-    c = make_context(supply={"mode": "registry"})
+def test_desired_spec_from_the_project_config(make_settings):
+    c = make_settings(supply={"mode": "registry"})
     wanted = desired_spec(c, "b1", None, (), None)
     assert wanted.name == "b1"
     assert wanted.config_text == buildkitd_config.render(render_config(c))
@@ -121,15 +121,15 @@ def test_desired_spec_from_the_project_config(make_context):
     assert wanted.flags == FLAGS
 
 
-def test_desired_spec_options_become_driver_options_and_mirrors(make_context):
-    c = make_context(supply={"mode": "registry"})
+def test_desired_spec_options_become_driver_options_and_mirrors(make_settings):
+    c = make_settings(supply={"mode": "registry"})
     wanted = desired_spec(c, "b1", "moby/buildkit:v0.33.1", ("mirror.gcr.io",), "host")
     assert wanted.driver_opts == {"image": "moby/buildkit:v0.33.1", "network": "host"}
     assert tomllib.loads(wanted.config_text)["registry"]["docker.io"]["mirrors"] == ["mirror.gcr.io"]
 
 
-def test_desired_spec_falls_back_to_the_configured_image_and_network(make_context):
-    c = make_context(
+def test_desired_spec_falls_back_to_the_configured_image_and_network(make_settings):
+    c = make_settings(
         supply={"mode": "registry"}, builder={"image": "moby/buildkit:v0.20.0", "network": "host"}
     )
     assert desired_spec(c, "b1", None, (), None).driver_opts == {
@@ -137,8 +137,8 @@ def test_desired_spec_falls_back_to_the_configured_image_and_network(make_contex
     }  # fmt: skip
 
 
-def test_registry_free_mode_uses_the_local_buildkit_image_and_registry(make_context):
-    c = make_context(supply={"mode": "registry-free"})
+def test_registry_free_mode_uses_the_local_buildkit_image_and_registry(make_settings):
+    c = make_settings(supply={"mode": "registry-free"})
     wanted = desired_spec(c, "b1", None, ("mirror.gcr.io",), None)
     assert wanted.driver_opts == {"image": "bakehouse/buildkit:v0.33.1", "network": "host"}
     registries = tomllib.loads(wanted.config_text)["registry"]
@@ -146,8 +146,8 @@ def test_registry_free_mode_uses_the_local_buildkit_image_and_registry(make_cont
     assert registries["127.0.0.1:5000"] == {"http": True}
 
 
-def test_every_configured_entitlement_is_a_buildkitd_flag(make_context):
-    c = make_context(
+def test_every_configured_entitlement_is_a_buildkitd_flag(make_settings):
+    c = make_settings(
         supply={"mode": "registry"}, builder={"entitlements": ["network.host", "security.insecure"]}
     )
     assert desired_spec(c, "b1", None, (), None).flags == (
@@ -173,9 +173,9 @@ def test_every_configured_entitlement_is_a_buildkitd_flag(make_context):
     ],
 )  # fmt: skip
 def test_desired_spec_refuses_bad_options_and_config_under_their_names(
-    make_context, sections, options, message
+    make_settings, sections, options, message
 ):
-    c = make_context(supply={"mode": "registry"}, **sections)
+    c = make_settings(supply={"mode": "registry"}, **sections)
     arguments = {"image": None, "mirrors": (), "network": None, **options}
     with pytest.raises(BakehouseError) as caught:
         desired_spec(c, "b1", arguments["image"], arguments["mirrors"], arguments["network"])
@@ -183,15 +183,15 @@ def test_desired_spec_refuses_bad_options_and_config_under_their_names(
     assert str(caught.value).startswith(message)
 
 
-def test_render_config_refuses_a_missing_config_file(make_context):
+def test_render_config_refuses_a_missing_config_file(make_settings):
     with pytest.raises(BakehouseError) as caught:
-        render_config(make_context(builder={"config_file": "no-such.toml"}))
+        render_config(make_settings(builder={"config_file": "no-such.toml"}))
     assert caught.value.code == BAD_INPUT
     assert str(caught.value).endswith("no-such.toml: no such file (builder.config_file)")
 
 
-def test_default_is_the_engines_builder_and_other_names_are_checked(make_context):
-    c = make_context()
+def test_default_is_the_engines_builder_and_other_names_are_checked(make_settings):
+    c = make_settings()
     assert resolve_builder_name(c, "default") == "default"
     with pytest.raises(BakehouseError) as caught:
         resolve_builder_name(c, "Bad Name")
@@ -230,17 +230,17 @@ def test_the_engines_own_builder_is_never_reported_stopped():
     assert builder_stopped("default") is None
 
 
-def test_ensure_builder_never_touches_the_engines_own_builder(make_context):
+def test_ensure_builder_never_touches_the_engines_own_builder(make_settings):
     with pytest.raises(BakehouseError) as caught:
-        ensure_builder(make_context(), "default")
+        ensure_builder(make_settings(), "default")
     assert caught.value.code == BAD_INPUT
     assert str(caught.value) == "'default' is the engine's own builder; bakehouse doesn't create or change it"
 
 
-def test_ensure_builder_refuses_a_bad_spec_before_asking_for_the_engine(make_context):
+def test_ensure_builder_refuses_a_bad_spec_before_asking_for_the_engine(make_settings):
     # No engine answers in unit tests: the refusal must come first.
     with pytest.raises(BakehouseError) as caught:
-        ensure_builder(make_context(supply={"mode": "registry"}), "b1", network="bridge")
+        ensure_builder(make_settings(supply={"mode": "registry"}), "b1", network="bridge")
     assert caught.value.code == BAD_INPUT
     assert str(caught.value).startswith("--network 'bridge'")
 
@@ -277,9 +277,9 @@ def test_state_of_keeps_the_copied_files_beside_the_config():
     assert builder.files == {"certs/127.0.0.1_5443/ca.pem": CA}
 
 
-def test_desired_spec_renders_the_registry_ca_and_reads_it(make_context, tmp_path):
+def test_desired_spec_renders_the_registry_ca_and_reads_it(make_settings, tmp_path):
     (tmp_path / "ca.pem").write_text(CA)
-    c = make_context(
+    c = make_settings(
         supply={"mode": "registry"}, builder={"registry_ca": {"127.0.0.1:5443": str(tmp_path / "ca.pem")}}
     )
     wanted = desired_spec(c, "b1", None, (), None)
@@ -289,8 +289,8 @@ def test_desired_spec_renders_the_registry_ca_and_reads_it(make_context, tmp_pat
     assert wanted.ca_files == {str(tmp_path / "ca.pem"): CA}
 
 
-def test_ensure_builder_refuses_a_bad_registry_ca_before_asking_for_the_engine(make_context):
-    c = make_context(
+def test_ensure_builder_refuses_a_bad_registry_ca_before_asking_for_the_engine(make_settings):
+    c = make_settings(
         supply={"mode": "registry"}, builder={"registry_ca": {"127.0.0.1:5443": "no/such/ca.pem"}}
     )
     with pytest.raises(BakehouseError) as caught:

@@ -44,11 +44,11 @@ def test_other_endpoints_are_bad_input(text):
     assert text in str(caught.value)
 
 
-def test_certs_root_default_setting_and_option(make_context, monkeypatch, tmp_path):
+def test_certs_root_default_setting_and_option(make_settings, monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
-    assert remote.certs_root(make_context()) == tmp_path / "bakehouse" / "certs"
-    assert remote.certs_root(make_context(builder={"certs_dir": "tls"})) == REPO_ROOT / "tls"
-    assert remote.certs_root(make_context(builder={"certs_dir": "tls"}), "/x/y") == Path("/x/y")
+    assert remote.certs_root(make_settings()) == tmp_path / "bakehouse" / "certs"
+    assert remote.certs_root(make_settings(builder={"certs_dir": "tls"})) == REPO_ROOT / "tls"
+    assert remote.certs_root(make_settings(builder={"certs_dir": "tls"}), "/x/y") == Path("/x/y")
 
 
 @pytest.fixture

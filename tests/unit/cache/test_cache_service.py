@@ -7,31 +7,32 @@ import hashlib
 import json
 
 import pytest
+from invoke.exceptions import Exit
 
 from tasks.cache.export import CacheSettings
-from tasks.cache.service import bake_cache_args, cache_settings, collect_exported_garbage, prepare_layout
+from tasks.cache.maintenance import bake_cache_args, cache_settings, collect_exported_garbage, prepare_layout
 from tasks.cache.tasks import prune
 from tasks.shared.errors import BAD_INPUT, BakehouseError
 
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 
-def test_cache_settings_come_from_the_cache_section(make_context, tmp_path):
-    c = make_context(cache={"backend": "local", "dir": str(tmp_path), "mode": "min"})
+def test_cache_settings_come_from_the_cache_section(make_settings, tmp_path):
+    c = make_settings(cache={"backend": "local", "dir": str(tmp_path), "mode": "min"})
     assert cache_settings(c) == CacheSettings(backend="local", directory=str(tmp_path), mode="min")
-    assert cache_settings(make_context()) == CacheSettings()
+    assert cache_settings(make_settings()) == CacheSettings()
 
 
-def test_bad_cache_settings_are_bad_input(make_context):
+def test_bad_cache_settings_are_bad_input(make_settings):
     with pytest.raises(BakehouseError) as caught:
-        cache_settings(make_context(cache={"compression": "lz4"}))
+        cache_settings(make_settings(cache={"compression": "lz4"}))
     assert caught.value.code == BAD_INPUT
     assert str(caught.value) == "cache.compression 'lz4': expected one of gzip, zstd, estargz, uncompressed"
 
 
-def test_no_backend_adds_no_bake_arguments(make_context):
+def test_no_backend_adds_no_bake_arguments(make_settings):
     # Without a backend the builder isn't even looked up.
-    assert bake_cache_args(make_context(), ["app", "base"], "some-builder") == []
+    assert bake_cache_args(make_settings(), ["app", "base"], "some-builder") == []
 
 
 def test_a_layout_links_its_blobs_to_the_shared_store(tmp_path):
@@ -61,7 +62,7 @@ def write_blob(store, content):
     return {"digest": f"sha256:{digest}", "size": len(content)}
 
 
-def test_exported_garbage_is_the_blobs_no_targets_index_reaches(make_context, tmp_path):
+def test_exported_garbage_is_the_blobs_no_targets_index_reaches(make_settings, tmp_path):
     store = tmp_path / "blobs" / "sha256"
     store.mkdir(parents=True)
     layer = write_blob(store, b"layer")
@@ -71,7 +72,7 @@ def test_exported_garbage_is_the_blobs_no_targets_index_reaches(make_context, tm
     (tmp_path / "app" / "index.json").write_text(
         json.dumps({"manifests": [{"mediaType": MANIFEST, **manifest}]})
     )
-    c = make_context(cache={"backend": "local", "dir": str(tmp_path)})
+    c = make_settings(cache={"backend": "local", "dir": str(tmp_path)})
     assert collect_exported_garbage(c) == (1, stale["size"])
     assert sorted(path.name for path in store.iterdir()) == sorted(
         descriptor["digest"].removeprefix("sha256:") for descriptor in (layer, manifest)
@@ -79,11 +80,11 @@ def test_exported_garbage_is_the_blobs_no_targets_index_reaches(make_context, tm
     assert collect_exported_garbage(c) == (0, 0)
 
 
-def test_exported_garbage_is_only_collected_for_the_local_backend(make_context, tmp_path):
+def test_exported_garbage_is_only_collected_for_the_local_backend(make_settings, tmp_path):
     store = tmp_path / "blobs" / "sha256"
     store.mkdir(parents=True)
     write_blob(store, b"unreferenced")
-    assert collect_exported_garbage(make_context(cache={"backend": "", "dir": str(tmp_path)})) == (0, 0)
+    assert collect_exported_garbage(make_settings(cache={"backend": "", "dir": str(tmp_path)})) == (0, 0)
     assert len(list(store.iterdir())) == 1
 
 
@@ -101,10 +102,10 @@ def test_exported_garbage_is_only_collected_for_the_local_backend(make_context, 
 def test_prune_refuses_bad_options_and_combinations_before_touching_the_engine(
     make_context, options, message
 ):
-    with pytest.raises(BakehouseError) as caught:
+    with pytest.raises(Exit) as caught:
         prune(make_context(), **options)
     assert caught.value.code == BAD_INPUT
-    assert str(caught.value).startswith(message)
+    assert str(caught.value.message).startswith(f"bakehouse: {message}")
 
 
 def test_prune_exported_without_a_local_backend_removes_nothing(make_context, capsys):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from invoke.util import yaml
+import yaml
 
-from tasks.build.cells import cells_of
+from tasks.bake.cells import cells_of
 from tasks.ci import formats
 from tasks.shared.errors import BAD_INPUT, BakehouseError
 

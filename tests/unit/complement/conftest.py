@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.complement.plan import SuiteSettings
+from tasks.complement.run_cells import SuiteSettings
 
 # A Go test package whose tests Go's own -run/-skip matching is checked against.
 GOMATCH = Path(__file__).parents[1] / "fixtures" / "gomatch"

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.complement.baseline import (
+from tasks.complement.classify import NOT_RUN, REGRESSION, UNCHANGED, classify, updated_baseline
+from tasks.complement.legacy_baseline import (
     default_package,
     import_baseline_file,
     import_path,
     import_summary,
     place_legacy,
 )
-from tasks.complement.gate import NOT_RUN, REGRESSION, UNCHANGED, classify, updated_baseline
 from tasks.complement.results import parse_results, render_results
 from tasks.complement.select import Selection
 from tasks.shared.errors import BAD_INPUT, BakehouseError

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.complement import runner as complement_run  # not its TesterOutcome: pytest would try to collect it
+from tasks.cli.context import project_context, settings
+from tasks.complement import (
+    docker_run as complement_run,  # not its TesterOutcome: pytest would try to collect it
+)
+from tasks.complement.cell_gate import _comparable_baseline
+from tasks.complement.classify import blindness, classify
 from tasks.complement.events import RunEvents
-from tasks.complement.gate import blindness, classify
-from tasks.complement.gating import _comparable_baseline
 from tasks.complement.select import Selection
-from tasks.shared.context import project_context
 from tasks.shared.errors import BakehouseError
 
 CSAPI = "github.com/matrix-org/complement/tests/csapi"
@@ -114,10 +116,10 @@ def cell_run(tmp_path, results, *, interrupted=None, complete=True):
     )
 
 
-def context_with_baseline(path):
+def settings_with_baseline(path):
     c = project_context()
     c.config.bakehouse.complement.baseline = str(path)  # absolute: REPO_ROOT / path is path
-    return c
+    return settings(c)
 
 
 def test_the_task_refuses_a_blind_gate(tmp_path, capsys) -> None:
@@ -125,7 +127,7 @@ def test_the_task_refuses_a_blind_gate(tmp_path, capsys) -> None:
     baseline.write_text('{"Action":"pass","Package":"example.org/csapi","Test":"TestLogin"}\n')
     run = cell_run(tmp_path, {(CSAPI, "TestLogin"): "pass"}, complete=False)
     with pytest.raises(BakehouseError) as caught:
-        _comparable_baseline(context_with_baseline(baseline), run, BOTH)
+        _comparable_baseline(settings_with_baseline(baseline), run, BOTH)
     assert caught.value.code == 1
     assert str(caught.value).startswith("the baseline (1 test) and this run (1 test) share no test")
     assert str(caught.value).endswith("(incomplete run: tester exited 2)")
@@ -136,14 +138,14 @@ def test_the_task_refuses_a_blind_gate(tmp_path, capsys) -> None:
     interrupted = cell_run(
         tmp_path, {(CSAPI, "TestLogin"): "pass"}, interrupted=complement_run.Interrupted("SIGINT")
     )
-    assert _comparable_baseline(context_with_baseline(baseline), interrupted, BOTH)
+    assert _comparable_baseline(settings_with_baseline(baseline), interrupted, BOTH)
 
 
 def test_the_task_places_a_legacy_baseline_and_says_how(tmp_path, capsys) -> None:
     baseline = tmp_path / "baseline.jsonl"
     baseline.write_text('{"Action":"pass","Test":"TestLogin"}\n{"Action":"pass","Test":"TestShared"}\n')
     current = {(CSAPI, "TestLogin"): "pass", (CSAPI, "TestShared"): "pass", (FED, "TestShared"): "pass"}
-    placed = _comparable_baseline(context_with_baseline(baseline), cell_run(tmp_path, current), BOTH)
+    placed = _comparable_baseline(settings_with_baseline(baseline), cell_run(tmp_path, current), BOTH)
     assert placed == dict.fromkeys(current, "pass")
     err = capsys.readouterr().err
     assert "2 test(s) without a package (legacy rows), matched by test name: 1 in one package, 1 in" in err

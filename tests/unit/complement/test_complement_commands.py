@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.complement import runner
+from tasks.complement import docker_run as runner
 from tasks.complement.isolation import RUN_LABEL
 from tasks.shared.process import Completed
 

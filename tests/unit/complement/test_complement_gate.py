@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from tasks.complement.gate import (
+from tasks.complement.classify import (
     CHANGED,
     FIX,
     MISSING,

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.complement import runner as complement_run  # not its TesterOutcome: pytest would try to collect it
+from tasks.complement import (
+    docker_run as complement_run,  # not its TesterOutcome: pytest would try to collect it
+)
+from tasks.complement.cell_gate import _listed, cell_failures, gate_cell
+from tasks.complement.classify import classify
 from tasks.complement.events import RunEvents
-from tasks.complement.gate import classify
-from tasks.complement.gating import _listed, cell_failures, gate_cell
 from tasks.complement.results import load_results, render_results
 from tasks.complement.select import Selection
 from tasks.shared.errors import BakehouseError
@@ -55,14 +57,14 @@ def baseline(tmp_path):
     return path
 
 
-def gate(make_context, baseline, run, **flags):
-    c = make_context(complement={"baseline": str(baseline)})  # absolute: REPO_ROOT / path is path
+def gate(make_settings, baseline, run, **flags):
+    c = make_settings(complement={"baseline": str(baseline)})  # absolute: REPO_ROOT / path is path
     options = {"update_baseline": False, "accept_regressions": False, **flags}
     return gate_cell(c, run, Selection(KNOWN), **options)
 
 
-def test_a_clean_complete_run_updates_the_baseline_when_asked(make_context, baseline, tmp_path, capsys):
-    failures = gate(make_context, baseline, cell_run(tmp_path / "cell", CLEAN), update_baseline=True)
+def test_a_clean_complete_run_updates_the_baseline_when_asked(make_settings, baseline, tmp_path, capsys):
+    failures = gate(make_settings, baseline, cell_run(tmp_path / "cell", CLEAN), update_baseline=True)
     assert failures == []
     assert load_results(baseline).results == CLEAN
     assert f"baseline {baseline} updated: 1 fix(es), 1 new, 0 removed, 0 regression(s) accepted" in (
@@ -70,30 +72,30 @@ def test_a_clean_complete_run_updates_the_baseline_when_asked(make_context, base
     )
 
 
-def test_without_update_baseline_the_baseline_stays(make_context, baseline, tmp_path):
-    assert gate(make_context, baseline, cell_run(tmp_path / "cell", CLEAN)) == []
+def test_without_update_baseline_the_baseline_stays(make_settings, baseline, tmp_path):
+    assert gate(make_settings, baseline, cell_run(tmp_path / "cell", CLEAN)) == []
     assert load_results(baseline).results == BASELINE
 
 
-def test_regressions_fail_the_cell_and_keep_the_baseline(make_context, baseline, tmp_path, capsys):
+def test_regressions_fail_the_cell_and_keep_the_baseline(make_settings, baseline, tmp_path, capsys):
     run = cell_run(tmp_path / "cell", WITH_REGRESSION)
-    assert gate(make_context, baseline, run, update_baseline=True) == ["cell: 1 regression(s): TestA"]
+    assert gate(make_settings, baseline, run, update_baseline=True) == ["cell: 1 regression(s): TestA"]
     assert load_results(baseline).results == BASELINE
     err = capsys.readouterr().err
     assert "baseline not updated: 1 regression(s) (add --accept-regressions to record them)" in err
 
 
-def test_accepted_regressions_are_recorded_and_still_reported(make_context, baseline, tmp_path, capsys):
+def test_accepted_regressions_are_recorded_and_still_reported(make_settings, baseline, tmp_path, capsys):
     run = cell_run(tmp_path / "cell", WITH_REGRESSION)
-    failures = gate(make_context, baseline, run, update_baseline=True, accept_regressions=True)
+    failures = gate(make_settings, baseline, run, update_baseline=True, accept_regressions=True)
     assert failures == ["cell: 1 regression(s): TestA"]
     assert load_results(baseline).results == WITH_REGRESSION
     assert "updated: 1 fix(es), 1 new, 0 removed, 1 regression(s) accepted" in capsys.readouterr().err
 
 
-def test_an_incomplete_run_never_updates_the_baseline(make_context, baseline, tmp_path, capsys):
+def test_an_incomplete_run_never_updates_the_baseline(make_settings, baseline, tmp_path, capsys):
     run = cell_run(tmp_path / "cell", CLEAN, complete=False)
-    failures = gate(make_context, baseline, run, update_baseline=True, accept_regressions=True)
+    failures = gate(make_settings, baseline, run, update_baseline=True, accept_regressions=True)
     assert failures == ["cell: incomplete run (package ./tests did not finish)"]
     assert load_results(baseline).results == BASELINE
     err = capsys.readouterr().err
@@ -102,33 +104,33 @@ def test_an_incomplete_run_never_updates_the_baseline(make_context, baseline, tm
 
 
 def test_an_interrupted_run_exits_128_plus_the_signal_and_keeps_the_baseline(
-    make_context, baseline, tmp_path
+    make_settings, baseline, tmp_path
 ):
     run = cell_run(tmp_path / "cell", CLEAN, interrupted=complement_run.Interrupted("SIGTERM"))
     with pytest.raises(BakehouseError) as caught:
-        gate(make_context, baseline, run, update_baseline=True)
+        gate(make_settings, baseline, run, update_baseline=True)
     assert caught.value.code == 143
     assert str(caught.value) == "interrupted by SIGTERM; run run1 cleaned up"
     assert load_results(baseline).results == BASELINE
 
 
-def test_the_gate_writes_every_report_and_the_step_summary(make_context, baseline, tmp_path, monkeypatch):
+def test_the_gate_writes_every_report_and_the_step_summary(make_settings, baseline, tmp_path, monkeypatch):
     step_summary = tmp_path / "step-summary.md"
     step_summary.write_text("earlier step\n")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step_summary))
     directory = tmp_path / "cell"
-    gate(make_context, baseline, cell_run(directory, WITH_REGRESSION))
+    gate(make_settings, baseline, cell_run(directory, WITH_REGRESSION))
     assert {"junit.xml", "report.html", "summary.md"} <= {path.name for path in directory.iterdir()}
     summary = (directory / "summary.md").read_text()
     assert step_summary.read_text() == "earlier step\n" + summary + "\n"
 
 
-def test_more_than_five_regressions_are_named_five_and_counted(make_context, tmp_path):
+def test_more_than_five_regressions_are_named_five_and_counted(make_settings, tmp_path):
     before = {(CSAPI, f"Test{i}"): "pass" for i in range(7)}
     path = tmp_path / "baseline.jsonl"
     path.write_text(render_results(before))
     run = cell_run(tmp_path / "cell", dict.fromkeys(before, "fail"))
-    assert gate(make_context, path, run) == [
+    assert gate(make_settings, path, run) == [
         "cell: 7 regression(s): Test0, Test1, Test2, Test3, Test4 and 2 more"
     ]
 

@@ -8,8 +8,9 @@ import json
 
 import pytest
 
+from tasks.complement.classify import classify
+from tasks.complement.docker_run import start_results_directory, write_run_status
 from tasks.complement.events import RunEvents
-from tasks.complement.gate import classify
 from tasks.complement.merge import MergeOptions, find_shards, merge_complement, split_directories
 from tasks.complement.report import RunSummary, render_table
 from tasks.complement.results import (
@@ -24,7 +25,6 @@ from tasks.complement.results import (
     write_atomically,
     write_results,
 )
-from tasks.complement.runner import start_results_directory, write_run_status
 from tasks.complement.select import Selection
 from tasks.complement.shards import BY_NAME, ShardPlan, ShardRecord
 from tasks.shared.errors import BakehouseError
@@ -77,11 +77,11 @@ def write_shard(root, index, *, plan=PLAN, state="complete", results=None):
 
 
 @pytest.fixture
-def merge(make_context, tmp_path):
+def merge(make_settings, tmp_path):
     """Run the merge over `dirs` into tmp_path/out against tmp_path/baseline.jsonl."""
     baseline = tmp_path / "baseline.jsonl"
     baseline.write_text(render_results(BASELINE))
-    context = make_context(complement={"baseline": str(baseline), "results_dir": str(tmp_path / "out")})
+    context = make_settings(complement={"baseline": str(baseline), "results_dir": str(tmp_path / "out")})
 
     def run(*dirs, **flags):
         merge_complement(context, MergeOptions(tuple(str(d) for d in dirs), **flags))

@@ -44,10 +44,10 @@ def test_testee_env_refuses_pairs_without_a_valid_name(pair):
     assert str(caught.value) == f"--testee-env {pair!r}: expected NAME=VALUE"
 
 
-def test_settings_without_options_are_the_configured_ones(make_context):
-    c = make_context()
+def test_settings_without_options_are_the_configured_ones(make_settings):
+    c = make_settings()
     settings, selection = suite_settings(c, RunOptions())
-    conf = c.config.bakehouse.complement
+    conf = c.complement
     assert settings.run == anchored_names(conf.run)
     assert (settings.skip, settings.packages, settings.timeout) == ("", KNOWN, "30m")
     assert (settings.parallel, settings.count, settings.shuffle, settings.spawn_timeout) == (2, 1, "off", 120)
@@ -58,52 +58,52 @@ def test_settings_without_options_are_the_configured_ones(make_context):
     assert selection == Selection(KNOWN, run=settings.run, skip="")
 
 
-def test_options_win_over_the_config(make_context):
+def test_options_win_over_the_config(make_settings):
     options = RunOptions(
         run="TestLogin", skip="TestLogin/x", packages="./tests/csapi, ./tests", timeout="1h30m",
         parallel="4", count="2", shuffle="1234", dirty=True,
     )  # fmt: skip
-    settings, selection = suite_settings(make_context(), options)
+    settings, selection = suite_settings(make_settings(), options)
     assert (settings.run, settings.skip, settings.packages) == ("TestLogin", "TestLogin/x", KNOWN)
     assert (settings.timeout, settings.parallel, settings.count, settings.shuffle) == ("1h30m", 4, 2, "1234")
     assert settings.dirty
     assert selection == Selection(KNOWN, run="TestLogin", skip="TestLogin/x")
 
 
-def test_an_empty_run_option_selects_everything_instead_of_the_curated_subset(make_context):
-    settings, _ = suite_settings(make_context(), RunOptions(run="", packages="tests/csapi"))
+def test_an_empty_run_option_selects_everything_instead_of_the_curated_subset(make_settings):
+    settings, _ = suite_settings(make_settings(), RunOptions(run="", packages="tests/csapi"))
     assert (settings.run, settings.packages) == ("", ("tests/csapi",))
 
 
-def test_all_selects_every_test_and_keeps_the_skip_list(make_context):
-    c = make_context(complement={"skip": ["TestFlaky"]})
+def test_all_selects_every_test_and_keeps_the_skip_list(make_settings):
+    c = make_settings(complement={"skip": ["TestFlaky"]})
     settings, selection = suite_settings(c, RunOptions(all_tests=True))
     assert (settings.run, settings.skip) == ("", "TestFlaky")
     assert selection.test_selected("TestAnything") and not selection.test_selected("TestFlaky")
 
 
-def test_all_with_run_is_bad_input(make_context):
+def test_all_with_run_is_bad_input(make_settings):
     with pytest.raises(BakehouseError) as caught:
-        suite_settings(make_context(), RunOptions(all_tests=True, run="TestLogin"))
+        suite_settings(make_settings(), RunOptions(all_tests=True, run="TestLogin"))
     assert caught.value.code == BAD_INPUT
     assert str(caught.value).startswith("--all selects every test of the packages: leave out --run")
 
 
-def test_packages_are_checked_against_what_the_tester_compiled(make_context, monkeypatch):
+def test_packages_are_checked_against_what_the_tester_compiled(make_settings, monkeypatch):
     with pytest.raises(BakehouseError) as caught:
-        suite_settings(make_context(), RunOptions(packages="./tests/other"))
+        suite_settings(make_settings(), RunOptions(packages="./tests/other"))
     assert str(caught.value) == (
         "--packages './tests/other': the tester has no such package (compiled: ./tests ./tests/csapi)"
     )
     # The bake variable from the environment wins over the configured one.
     monkeypatch.setenv("complement_packages", "./tests/other")
-    settings, _ = suite_settings(make_context(), RunOptions(packages="./tests/other"))
+    settings, _ = suite_settings(make_settings(), RunOptions(packages="./tests/other"))
     assert settings.packages == ("./tests/other",)
 
 
-def test_configured_packages_are_refused_under_the_config_name(make_context):
+def test_configured_packages_are_refused_under_the_config_name(make_settings):
     with pytest.raises(BakehouseError) as caught:
-        suite_settings(make_context(complement={"packages": ["./tests/other"]}), RunOptions())
+        suite_settings(make_settings(complement={"packages": ["./tests/other"]}), RunOptions())
     assert str(caught.value).startswith("complement.packages './tests/other': the tester has no such package")
 
 
@@ -119,14 +119,14 @@ def test_configured_packages_are_refused_under_the_config_name(make_context):
         ({"count": "x"}, "--count 'x': expected a positive whole number"),
     ],
 )  # fmt: skip
-def test_bad_options_are_refused_before_anything_is_built(make_context, options, message):
+def test_bad_options_are_refused_before_anything_is_built(make_settings, options, message):
     with pytest.raises(BakehouseError) as caught:
-        suite_settings(make_context(), RunOptions(**options))
+        suite_settings(make_settings(), RunOptions(**options))
     assert caught.value.code == BAD_INPUT
     assert str(caught.value).startswith(message)
 
 
-def test_a_bad_configured_spawn_timeout_is_refused(make_context):
+def test_a_bad_configured_spawn_timeout_is_refused(make_settings):
     with pytest.raises(BakehouseError) as caught:
-        suite_settings(make_context(complement={"spawn_timeout": 0}), RunOptions())
+        suite_settings(make_settings(complement={"spawn_timeout": 0}), RunOptions())
     assert str(caught.value) == "--spawn-timeout 0: expected a positive whole number"

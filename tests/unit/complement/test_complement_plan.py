@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from tasks.complement import plan as complement_plan
-from tasks.complement.plan import cells_from_plan
+from tasks.complement import run_cells as complement_plan
+from tasks.complement.run_cells import cells_from_plan
 
 
 def target(tag: str | None) -> dict[str, object]:

@@ -15,12 +15,10 @@ import time
 
 import pytest
 
-from tasks.complement import runner as complement_run  # not its TesterOutcome: pytest would try to collect it
-from tasks.complement.events import RunEvents
-from tasks.complement.isolation import docker_endpoint, lock_path
-from tasks.complement.plan import Cell, SuiteSettings
-from tasks.complement.results import LISTING_FILE, load_listing
-from tasks.complement.runner import (
+from tasks.complement import (
+    docker_run as complement_run,  # not its TesterOutcome: pytest would try to collect it
+)
+from tasks.complement.docker_run import (
     CellJob,
     Interrupted,
     Swept,
@@ -39,6 +37,10 @@ from tasks.complement.runner import (
     usable_lock_dir,
     write_run_status,
 )
+from tasks.complement.events import RunEvents
+from tasks.complement.isolation import docker_endpoint, lock_path
+from tasks.complement.results import LISTING_FILE, load_listing
+from tasks.complement.run_cells import ComplementCell, SuiteSettings
 from tasks.complement.shards import BY_NAME, SHARD_FILE, ShardPlan, ShardRecord, read_shard_record
 from tasks.complement.watch import Crash
 from tasks.shared.errors import BakehouseError
@@ -172,7 +174,8 @@ def test_a_finished_run_records_its_packages_and_seconds(tmp_path):
 def test_a_shard_without_tests_is_recorded_complete_and_runs_nothing(tmp_path, suite_settings):
     plan = ShardPlan("cell", ("./tests/csapi",), "", "", BY_NAME, (("TestA",), ()))
     job = CellJob(
-        Cell("cell shard 2/2", "testee", "testee:1", "tester", "tester:1"), suite_settings, {}, run_id="r1",
+        ComplementCell("cell shard 2/2", "testee", "testee:1", "tester", "tester:1"), suite_settings, {},
+        run_id="r1",
         name_prefix="bh", namespaces=["csapi"], stop_timeout=1, directory=tmp_path / "shard-2-of-2",
         listing={"p": frozenset({"TestA"})}, shard=ShardRecord(2, plan),
     )  # fmt: skip

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.complement import runner as complement_run  # not its TesterOutcome: pytest would try to collect it
+from tasks.cli.context import settings as settings_of
+from tasks.complement import (
+    docker_run as complement_run,  # not its TesterOutcome: pytest would try to collect it
+)
 from tasks.complement.events import RunEvents
 from tasks.complement.options import RunOptions, suite_settings
-from tasks.complement.plan import Cell
+from tasks.complement.run_cells import ComplementCell
 from tasks.complement.session import (
     cell_run_id,
     check_gate_options,
@@ -22,7 +25,9 @@ from tasks.shared.errors import BAD_INPUT, BakehouseError
 
 
 def cell(label):
-    return Cell(label, f"complement-testee--{label}", f"testee:{label}", "complement-tester", "tester:1")
+    return ComplementCell(
+        label, f"complement-testee--{label}", f"testee:{label}", "complement-tester", "tester:1"
+    )
 
 
 def test_gate_options_that_go_together_pass():
@@ -65,16 +70,17 @@ def test_without_an_explicit_run_id_each_cell_of_a_ci_job_gets_its_own(monkeypat
     assert len(shards) == 3 and first not in shards
 
 
-def test_the_swept_namespaces_are_those_of_the_selected_packages(make_context, capsys):
-    c = make_context()
+def test_the_swept_namespaces_are_those_of_the_selected_packages(make_settings, capsys):
+    c = make_settings()
     settings, _ = suite_settings(c, RunOptions(packages="./tests/csapi ./tests"))
     assert complement_namespaces(c, settings) == ["csapi", "fed"]
     assert capsys.readouterr().err == ""
 
 
 def test_a_package_without_a_known_namespace_is_said_and_left_to_complement(make_context, capsys):
-    c = make_context()
-    del c.config.bakehouse.complement.namespaces["tests"]
+    context = make_context()
+    del context.config.bakehouse.complement.namespaces["tests"]
+    c = settings_of(context)
     settings, _ = suite_settings(c, RunOptions(packages="./tests"))
     assert complement_namespaces(c, settings) == []
     assert "no Complement namespace known for ./tests (complement.namespaces)" in capsys.readouterr().err

@@ -26,13 +26,13 @@ def test_everything_of_the_private_engine_lives_under_its_root():
     ]  # fmt: skip
 
 
-def test_paths_come_from_engine_root(make_context, tmp_path):
-    assert paths(make_context(engine={"root": str(tmp_path)})) == EnginePaths(tmp_path)
-    assert paths(make_context()).root == Path("/var/lib/bakehouse")
+def test_paths_come_from_engine_root(make_settings, tmp_path):
+    assert paths(make_settings(engine={"root": str(tmp_path)})) == EnginePaths(tmp_path)
+    assert paths(make_settings()).root == Path("/var/lib/bakehouse")
 
 
-def test_the_project_config_passes_the_up_check(make_context):
-    check_up_config(make_context())
+def test_the_project_config_passes_the_up_check(make_settings):
+    check_up_config(make_settings())
 
 
 @pytest.mark.parametrize(
@@ -53,42 +53,43 @@ def test_the_project_config_passes_the_up_check(make_context):
          "engine.min_buildx_version 'v0.17': expected a version such as 1.45"),
     ],
 )  # fmt: skip
-def test_up_refuses_bad_config_before_doing_anything(make_context, sections, message):
+def test_up_refuses_bad_config_before_doing_anything(make_settings, sections, message):
     with pytest.raises(BakehouseError) as caught:
-        check_up_config(make_context(**sections))
+        check_up_config(make_settings(**sections))
     assert caught.value.code == BAD_INPUT
     assert str(caught.value).startswith(message)
 
 
 @pytest.mark.parametrize("mode", ["registry", "registry-free"])
-def test_a_configured_supply_mode_is_used_without_probing(make_context, mode):
-    assert decide_mode(make_context(supply={"mode": mode})) == mode
+def test_a_configured_supply_mode_is_used_without_probing(make_settings, mode):
+    assert decide_mode(make_settings(supply={"mode": mode})) == mode
 
 
-def test_an_unknown_supply_mode_is_bad_input(make_context):
+def test_an_unknown_supply_mode_is_bad_input(make_settings):
     with pytest.raises(BakehouseError) as caught:
-        decide_mode(make_context(supply={"mode": "offline"}))
+        decide_mode(make_settings(supply={"mode": "offline"}))
     assert caught.value.code == BAD_INPUT
     assert str(caught.value) == "supply.mode: 'offline' is not auto, registry or registry-free"
 
 
-def test_recorded_mode_is_the_configured_one_else_what_up_found_else_registry(make_context, tmp_path):
-    assert recorded_mode(make_context(supply={"mode": "registry-free"}, engine={"root": str(tmp_path)})) == (
+def test_recorded_mode_is_the_configured_one_else_what_up_found_else_registry(make_settings, tmp_path):
+    assert recorded_mode(make_settings(supply={"mode": "registry-free"}, engine={"root": str(tmp_path)})) == (
         "registry-free"
     )
-    auto = make_context(supply={"mode": "auto"}, engine={"root": str(tmp_path)})
+    auto = make_settings(supply={"mode": "auto"}, engine={"root": str(tmp_path)})
     assert recorded_mode(auto) == "registry"
     (tmp_path / "supply-mode").write_text("registry-free\n")
     assert recorded_mode(auto) == "registry-free"
     # A configured mode wins over the record.
     assert (
-        recorded_mode(make_context(supply={"mode": "registry"}, engine={"root": str(tmp_path)})) == "registry"
+        recorded_mode(make_settings(supply={"mode": "registry"}, engine={"root": str(tmp_path)}))
+        == "registry"
     )
 
 
-def test_registry_address_is_the_configured_one(make_context):
-    assert registry_address(make_context()) == "127.0.0.1:5000"
-    assert registry_address(make_context(supply={"registry": "[::1]:5001"})) == "[::1]:5001"
+def test_registry_address_is_the_configured_one(make_settings):
+    assert registry_address(make_settings()) == "127.0.0.1:5000"
+    assert registry_address(make_settings(supply={"registry": "[::1]:5001"})) == "[::1]:5001"
 
 
 def test_private_apt_reads_only_its_own_sources_and_lists():

@@ -116,16 +116,16 @@ def tree_without_bake(root: Path) -> BakeTree:
     return BakeTree(root, (), (), configured=False, unusable="no bake files")
 
 
-def test_a_tree_with_workflows_gets_an_actionlint_line_last(make_context, tmp_path, write_tree):
+def test_a_tree_with_workflows_gets_an_actionlint_line_last(make_settings, tmp_path, write_tree):
     write_tree(tmp_path, {".github/workflows/broken.yml": BROKEN_WORKFLOW, "README.md": "a tree\n"})
-    results = suite.lint_tree(make_context(), tree_without_bake(tmp_path), False, None)
+    results = suite.lint_tree(make_settings(), tree_without_bake(tmp_path), False, None)
     assert [result.tool for result in results] == [
         "shellcheck", "hadolint", "pins", "bake", "ruff", "mypy", "actionlint",
     ]  # fmt: skip
     assert [finding.rule for finding in results[-1].findings] == ["expression"]
 
 
-def test_a_tree_without_workflows_has_no_actionlint_line(make_context, tmp_path, write_tree):
+def test_a_tree_without_workflows_has_no_actionlint_line(make_settings, tmp_path, write_tree):
     write_tree(tmp_path, {"README.md": "a tree\n", "docs/ci.yml": CLEAN_WORKFLOW})
-    results = suite.lint_tree(make_context(), tree_without_bake(tmp_path), False, None)
+    results = suite.lint_tree(make_settings(), tree_without_bake(tmp_path), False, None)
     assert "actionlint" not in [result.tool for result in results]

@@ -13,7 +13,7 @@ from tasks.lint.bake_checks import (
     findings_from_check,
     full_matrix_variables,
 )
-from tasks.lint.pins import BuildBinding
+from tasks.lint.pin_rule import BuildBinding
 
 # Shaped like `docker buildx bake --print` of this repository's tree (trimmed).
 PRINTED: dict[str, Any] = {

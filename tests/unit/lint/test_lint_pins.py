@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.lint.pins import (
+from tasks.lint.pin_rule import (
     BuildBinding,
     check_dockerfile,
     expand,

@@ -182,7 +182,7 @@ def fake_tools(monkeypatch, gates: Gates) -> None:
     monkeypatch.setattr(suite, "resolve_full", resolve("print-full-matrix"))
 
 
-def test_the_report_keeps_its_order_whatever_finishes_first(make_context, tmp_path, monkeypatch):
+def test_the_report_keeps_its_order_whatever_finishes_first(make_settings, tmp_path, monkeypatch):
     gates = Gates(TOOLS)
     fake_tools(monkeypatch, gates)
     # Room for every step at once, so the order they finish in is the order they are let through.
@@ -197,7 +197,7 @@ def test_the_report_keeps_its_order_whatever_finishes_first(make_context, tmp_pa
     releaser.start()
     tree = BakeTree(tmp_path, ("docker-bake.hcl",), (), configured=False, found=True)
     try:
-        results = suite.lint_tree(make_context(), tree, False, None)
+        results = suite.lint_tree(make_settings(), tree, False, None)
     finally:
         releaser.join(WAIT)
     assert gates.finished == [*last_first, "print-default", "bake-check"]
@@ -209,7 +209,7 @@ def test_the_report_keeps_its_order_whatever_finishes_first(make_context, tmp_pa
     assert bake.note == "found docker-bake.hcl"
 
 
-def test_with_fix_mypy_reads_the_files_once_ruff_has_rewritten_them(make_context, tmp_path, monkeypatch):
+def test_with_fix_mypy_reads_the_files_once_ruff_has_rewritten_them(make_settings, tmp_path, monkeypatch):
     gates = Gates(TOOLS, open_=True)
     started_mypy: list[list[str]] = []
     fake_tools(monkeypatch, gates)
@@ -221,15 +221,15 @@ def test_with_fix_mypy_reads_the_files_once_ruff_has_rewritten_them(make_context
 
     monkeypatch.setattr(suite, "run_mypy", mypy)
     tree = BakeTree(tmp_path, (), (), configured=False, unusable="no bake files")
-    results = suite.lint_tree(make_context(), tree, True, None)
+    results = suite.lint_tree(make_settings(), tree, True, None)
     assert "ruff" in started_mypy[0]
     assert [result.tool for result in results] == ["shellcheck", "hadolint", "pins", "bake", "ruff", "mypy"]
     assert results[3].skipped == "no bake files"
 
 
-def test_bake_with_a_missing_file_reports_it_and_resolves_nothing(make_context, tmp_path):
+def test_bake_with_a_missing_file_reports_it_and_resolves_nothing(make_settings, tmp_path):
     tree = BakeTree(tmp_path, ("a.hcl",), ("gone.hcl",), configured=False)
-    results = suite.lint_tree(make_context(), tree, False, None)
+    results = suite.lint_tree(make_settings(), tree, False, None)
     by_tool = {result.tool: result for result in results}
     assert [finding.rule for finding in by_tool["bake"].findings] == ["missing-file"]
     assert by_tool["bake-check"].skipped == "the default targets don't resolve (see bake)"

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tasks.publish.content import ContentTag
-from tasks.publish.plan import (
+from tasks.publish.push import Probed, failure_message, plan_rows, push_sets
+from tasks.publish.push_plan import (
     GitNames,
     PublishTarget,
     as_tag,
@@ -17,7 +18,6 @@ from tasks.publish.plan import (
     repository_of,
 )
 from tasks.publish.registry import ImageRef, Presence, RegistryAnswer
-from tasks.publish.service import Probed, failure_message, plan_rows, push_sets
 from tasks.shared.errors import BAD_INPUT, BakehouseError
 from tasks.shared.settings import PublishSettings
 

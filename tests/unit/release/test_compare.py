@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tasks.release.compare import compare_layouts, json_differences
-from tasks.release.oci_layout import images, layout_problems
+from tasks.release.layout_check import images, layout_problems
 
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 INDEX = "application/vnd.oci.image.index.v1+json"

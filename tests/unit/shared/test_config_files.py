@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.shared import config_sources
+from tasks.cli import config_check as config_sources
 from tasks.shared.config_files import check_environment, check_settings, load_document, merged
 from tasks.shared.errors import BAD_INPUT, BakehouseError
 

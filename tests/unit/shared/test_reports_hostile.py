@@ -21,9 +21,9 @@ import jsonschema
 import pytest
 from junitparser import JUnitXml
 
+from tasks.complement.cell_gate import _write_reports
+from tasks.complement.classify import GateResult, classify
 from tasks.complement.events import EventParser, RunEvents
-from tasks.complement.gate import GateResult, classify
-from tasks.complement.gating import _write_reports
 from tasks.complement.report import (
     RunSummary,
     failure_report,
@@ -109,7 +109,7 @@ FAILED = ["TestPowerLevels", "TestControl", "TestHuge", "TestBinary"]
 
 
 def read_like_the_tester_stream(data: bytes) -> Iterator[str]:
-    """As tasks/complement/runner.py reads `docker logs --follow`: text, UTF-8, errors replaced."""
+    """As tasks/complement/docker_run.py reads `docker logs --follow`: text, UTF-8, errors replaced."""
     yield from io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="replace")
 
 

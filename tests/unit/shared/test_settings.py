@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from invoke import Config, Context
-from invoke.util import yaml
 
+from tasks.cli.context import as_exit, project_context, settings
 from tasks.namespace import namespace
-from tasks.shared.context import project_context
 from tasks.shared.errors import BAD_INPUT, BakehouseError
-from tasks.shared.settings import DEFAULTS, Settings, registered_defaults, settings
+from tasks.shared.settings import DEFAULTS, Settings, registered_defaults
 
 
 def context(values: dict[str, object] | None = None, *, registered: bool = True) -> Context:
@@ -168,7 +168,7 @@ def test_an_unknown_setting_is_one_line_naming_the_known_ones() -> None:
 def test_the_message_reaches_the_user_as_one_bakehouse_line() -> None:
     with pytest.raises(BakehouseError) as raised:
         settings(context({"complement": {"parallel": "x"}}))
-    assert raised.value.message == (
+    assert as_exit(raised.value).message == (
         "bakehouse: bakehouse.complement.parallel: expected a whole number, got a string ('x')"
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.shared.config_sources import first_config_file, runtime_file
+from tasks.cli.config_check import first_config_file, runtime_file
 from tasks.shared.errors import BAD_INPUT, BakehouseError
 from tasks.shared.units import check_flag_size, format_go_duration, go_duration_seconds
 

@@ -1,0 +1,226 @@
+"""`inv cache.*`: a builder's build cache — disk usage, pruning, GC policies, exported cache.
+
+python-on-whales has no `buildx du` and its `buildx.prune` lacks --builder and the size flags,
+so these tasks call the docker CLI and parse its JSON lines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from ..builder import gc_policy as cache_gc
+from ..builder.lifecycle import require_builder
+from ..shared.buildx import BuilderRecord, disk_usage, list_builders
+from ..shared.engine import require_engine
+from ..shared.errors import BakehouseError, bad_input
+from ..shared.oci_layout import (
+    Descriptor,
+    blob_path,
+    listed,
+    reachable_digests,
+    read_blob_json,
+    read_json,
+)
+from ..shared.process import REPO_ROOT, docker, run, say
+from ..shared.settings import CacheSettings, Settings
+from ..shared.units import format_size
+from . import export as cache_export
+from .usage import UsageSummary, prune_total, render_summary, summarize
+
+
+def builder_record(name: str) -> BuilderRecord:
+    """The builder's `buildx ls` record, after checking that an engine answers (read-only)."""
+    require_engine()
+    return require_builder(name)
+
+
+def usage(builder: str) -> UsageSummary:
+    return summarize(disk_usage(builder))
+
+
+def engine_disk_free() -> int | None:
+    """Free bytes on the filesystem of the engine's data root, when the engine runs on this machine."""
+    root = docker("info", "--format", "{{.DockerRootDir}}", check=False).stdout.strip()
+    if not root or not os.path.isdir(root):
+        return None
+    return shutil.disk_usage(root).free
+
+
+# --- cache export / import for the bake runner ------------------------------------------------------
+
+
+def cache_settings(config: Settings) -> CacheSettings:
+    """The cache section, its values checked: the bake runner can use no other."""
+    cache = config.cache
+    cache.validate()
+    return cache
+
+
+def bake_cache_args(
+    config: Settings,
+    targets: Sequence[str],
+    builder: str,
+    siblings: Mapping[str, Sequence[str]] | None = None,
+) -> list[str]:
+    """``--allow``/``--set`` arguments that export and import the cache of ``targets`` (bake names).
+
+    For the bake runner: ``targets`` are *all* target names of `bake --print` for the selection,
+    dependencies included (each target's build exports only its own steps, so a leaf's cache alone
+    leaves its parents to be rebuilt). Add the result to the bake command line, and call
+    ``collect_exported_garbage`` after a successful build. ``siblings``: see cache_export.cache_plan.
+    """
+    cache = cache_settings(config)
+    if not cache.backend:
+        return []
+    driver = builder_record(builder).driver
+    directory = cache.local_dir(REPO_ROOT)
+    exported = [target for target in targets if (directory / target / "index.json").is_file()]
+    plan = cache_export.cache_plan(cache, targets, REPO_ROOT, driver, exported, siblings)
+    for layout in plan.layouts:
+        prepare_layout(layout)
+    for note in plan.notes:
+        say(note)
+    return plan.args
+
+
+def prepare_layout(layout: Path) -> None:
+    """DIR/<target>/ with ``blobs`` pointing at DIR/blobs, the store all targets share."""
+    shared = layout.parent / "blobs"
+    (shared / "sha256").mkdir(parents=True, exist_ok=True)
+    layout.mkdir(parents=True, exist_ok=True)
+    link = layout / "blobs"
+    if not link.is_symlink():
+        if link.exists():
+            raise BakehouseError(f"{link}: expected a link to {shared}; remove the directory {layout.parent}")
+        link.symlink_to(Path("..") / "blobs")
+
+
+def collect_exported_garbage(config: Settings) -> tuple[int, int]:
+    """Delete blobs of the local cache directory no target's index reaches any more; (blobs, bytes)."""
+    cache = cache_settings(config)
+    directory = cache.local_dir(REPO_ROOT)
+    blob_dir = directory / "blobs" / "sha256"
+    if cache.backend != "local" or not blob_dir.is_dir():
+        return 0, 0
+    # Every DIR/<target>/blobs links to DIR/blobs, so DIR reads as one layout for the blobs.
+    top = [entry for path in sorted(directory.glob("*/index.json")) for entry in listed(read_json(path))]
+    present = {f"sha256:{path.name}" for path in blob_dir.iterdir() if path.is_file()}
+
+    def read_document(descriptor: Descriptor) -> dict[str, Any] | None:
+        # An index may name a manifest whose blob is gone: there is nothing behind it to follow.
+        if not blob_path(directory, descriptor.digest).is_file():
+            return None
+        return read_blob_json(directory, descriptor)
+
+    removed = freed = 0
+    for digest in sorted(present - reachable_digests(top, read_document)):
+        path = blob_path(directory, digest)
+        freed += path.stat().st_size
+        path.unlink()
+        removed += 1
+    return removed, freed
+
+
+# --- tasks --------------------------------------------------------------------------------------
+
+
+def _orphans(builder: str | None) -> list[str]:
+    volumes = docker("volume", "ls", "--format", "{{.Name}}", what="docker volume ls").stdout.split()
+    nodes = [node.name for record in list_builders() for node in record.nodes]
+    containers = docker("ps", "-a", "--format", "{{.Names}}", what="docker ps").stdout.split()
+    orphans = cache_gc.orphaned_volumes(volumes, nodes, containers)
+    if builder:
+        # A node is the builder name plus its index: lc-x -> lc-x0.
+        pattern = re.compile(rf"^{re.escape(builder)}\d+$")
+        orphans = [volume for volume in orphans if pattern.match(cache_gc.state_volume_node(volume) or "")]
+    return orphans
+
+
+def prune_orphans(builder: str | None, dry_run: bool) -> None:
+    orphans = _orphans(builder)
+    if not orphans:
+        print("no orphaned builder state volumes")
+        return
+    for volume in orphans:
+        if dry_run:
+            print(f"would remove {volume}")
+            continue
+        docker("volume", "rm", volume, what=f"docker volume rm {volume}")
+        print(f"removed {volume}")
+
+
+def supported_prune_flags() -> set[str]:
+    """The size flags this buildx's prune knows (--reserved-space etc. came with buildx 0.18)."""
+    text = docker("buildx", "prune", "--help", what="docker buildx prune --help").stdout
+    return {flag for flag in ("--reserved-space", "--max-used-space", "--min-free-space") if flag in text}
+
+
+# --- pruning and status ---------------------------------------------------------------------------
+
+
+def prune_builder(name: str, command: list[str]) -> None:
+    """Run `buildx prune` (the command from prune_command); print what it reclaimed and the usage
+    before and after."""
+    wanted = {flag for flag in command if flag.startswith("--") and flag.endswith("-space")}
+    missing = wanted - supported_prune_flags()
+    if missing:
+        raise bad_input(f"this buildx has no {', '.join(sorted(missing))} (needs buildx 0.18+)")
+    builder_record(name)
+    before = usage(name)
+    output = run(command, what=f"docker buildx prune --builder {name}").stdout
+    after = usage(name)
+    reclaimed = prune_total(output)
+    print(f"builder {name}:")
+    print(f"  reclaimed: {format_size(reclaimed) if reclaimed is not None else 'unknown (no Total: line)'}")
+    print(f"  before:    {format_size(before.total)} in {before.records} records")
+    print(f"  after:     {format_size(after.total)} in {after.records} records")
+
+
+def prune_exported(config: Settings) -> None:
+    """Delete the blobs of the local cache export that no target's index uses any more."""
+    cache_settings(config)
+    removed, freed = collect_exported_garbage(config)
+    print(f"exported cache: {removed} unreferenced blob(s) removed, {format_size(freed)} freed")
+
+
+def show_status(name: str, *, as_json: bool) -> None:
+    """The builder's usage, its GC policies in words (how close usage is to each) and the disk."""
+    record = builder_record(name)
+    node, driver = record.node, record.driver
+    records = disk_usage(name)
+    summary = summarize(records)
+    policies = cache_gc.parse_policies(node.gc_policies)
+    disk_free = engine_disk_free() if driver in ("docker", "docker-container") else None
+    if policies:
+        gc_lines = cache_gc.explain(policies, records, disk_free)
+    elif driver == "docker":
+        gc_lines = ['set by the engine (daemon.json "builder": {"gc": ...}); buildx doesn\'t report it']
+    else:
+        gc_lines = ["none reported: this builder never garbage-collects on its own"]
+    if as_json:
+        document = {
+            "builder": name,
+            "driver": driver,
+            "status": node.status,
+            "buildkit": node.version,
+            "usage": summary.as_json(),
+            "gc_policies": [asdict(policy) for policy in policies],
+            "gc": gc_lines,
+            "disk_free_bytes": disk_free,
+        }
+        print(json.dumps(document, indent=2))
+        return
+    print(f"builder {name}: {driver}, {node.status or 'unknown'}, BuildKit {node.version or 'unknown'}")
+    print("\n".join(render_summary(summary, name)[1:]))
+    print("GC policies (applied in this order):")
+    for line in gc_lines:
+        print(f"  {line}")
+    if disk_free is not None:
+        print(f"disk: {format_size(disk_free)} free where the engine keeps builder state")

@@ -1,0 +1,90 @@
+"""The images of a released OCI layout directory, and what makes a layout invalid.
+
+https://github.com/opencontainers/image-spec/blob/main/image-layout.md: `oci-layout` names the
+layout version, `index.json` lists the images; reading blobs and following an index is
+tasks.shared.oci_layout's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..shared.errors import BakehouseError
+from ..shared.oci_layout import (
+    INDEX_TYPES,
+    Descriptor,
+    blob_path,
+    listed,
+    read_blob_json,
+    read_json,
+    walk,
+)
+
+LAYOUT_FILE = "oci-layout"
+INDEX_FILE = "index.json"
+
+
+@dataclass(frozen=True)
+class Image:
+    """One image manifest of a layout, with its config and layers in order."""
+
+    manifest: Descriptor
+    config: Descriptor
+    layers: tuple[Descriptor, ...]
+
+
+def images(layout: Path) -> list[Image]:
+    """Every image in the layout, in index order (nested indexes followed)."""
+    found = []
+    top = listed(read_json(layout / INDEX_FILE))
+    for reached in walk(top, lambda descriptor: read_blob_json(layout, descriptor)):
+        document = reached.document
+        if document is None or reached.descriptor.media_type in INDEX_TYPES:
+            continue
+        config = Descriptor.from_json(document.get("config") or {})
+        layers = tuple(Descriptor.from_json(layer) for layer in document.get("layers") or [])
+        found.append(Image(reached.descriptor, config, layers))
+    return found
+
+
+def is_layout(path: Path) -> bool:
+    return (path / LAYOUT_FILE).is_file()
+
+
+def digest_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as blob:
+        while chunk := blob.read(1 << 20):
+            digest.update(chunk)
+    return f"sha256:{digest.hexdigest()}"
+
+
+def layout_problems(layout: Path) -> list[str]:
+    """What makes ``layout`` an invalid image layout (empty: valid): the marker file and its
+    version, index.json, and every blob the images reach present with its size and digest."""
+    if not is_layout(layout):
+        return [f"{LAYOUT_FILE} is missing"]
+    problems = []
+    version = read_json(layout / LAYOUT_FILE).get("imageLayoutVersion")
+    if version != "1.0.0":
+        problems.append(f"{LAYOUT_FILE}: imageLayoutVersion {version!r}, expected '1.0.0'")
+    try:
+        found = images(layout)
+    except BakehouseError as exc:
+        return [*problems, str(exc)]
+    if not found:
+        problems.append(f"{INDEX_FILE} lists no image")
+    for image in found:
+        for descriptor in (image.manifest, image.config, *image.layers):
+            path = blob_path(layout, descriptor.digest)
+            if not path.is_file():
+                problems.append(f"blob {descriptor.digest} is missing")
+            elif path.stat().st_size != descriptor.size:
+                problems.append(
+                    f"blob {descriptor.digest}: {path.stat().st_size} B, descriptor says {descriptor.size}"
+                )
+            elif digest_of(path) != descriptor.digest:
+                problems.append(f"blob {descriptor.digest}: its content has another digest")
+    return problems
