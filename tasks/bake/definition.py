@@ -26,16 +26,16 @@ from ..cache import export as cache_export
 from ..cache.maintenance import bake_cache_args
 from ..shared.command import Command
 from ..shared.errors import BakehouseError, bad_input
-from ..shared.process import REPO_ROOT, failure_reason, git_output, run, say
+from ..shared.process import failure_reason, git_output, run, say
 from ..shared.settings import Settings
 from . import matrix as matrix_logic
 from . import plan_cache
 
 
-def bake_files(config: Settings, root: Path = REPO_ROOT) -> list[str]:
+def bake_files(config: Settings, root: Path | None = None) -> list[str]:
     files = list(config.bake.files)
     for f in files:
-        if not (root / f).exists():
+        if not ((root or config.root) / f).exists():
             raise bad_input(f"bake file {f} not found (bake.files in invoke.yaml)")
     return files
 
@@ -44,11 +44,11 @@ def resolve_matrix(config: Settings, matrix_overrides: Sequence[str] = ()) -> ma
     return matrix_logic.resolve(config.bake.matrix, os.environ, matrix_overrides)
 
 
-def _git_variables() -> dict[str, str]:
+def _git_variables(root: Path) -> dict[str, str]:
     return {
-        "git_version": git_output("describe", "--tags", "--always", "--dirty") or "unknown",
-        "git_revision": git_output("rev-parse", "HEAD") or "unknown",
-        "git_created": git_output("log", "-1", "--format=%cI") or "1970-01-01T00:00:00Z",
+        "git_version": git_output("describe", "--tags", "--always", "--dirty", cwd=root) or "unknown",
+        "git_revision": git_output("rev-parse", "HEAD", cwd=root) or "unknown",
+        "git_created": git_output("log", "-1", "--format=%cI", cwd=root) or "1970-01-01T00:00:00Z",
     }
 
 
@@ -61,19 +61,19 @@ def _go_variables() -> dict[str, str]:
     return {name: value for name, value in zip(names, result.stdout.splitlines(), strict=False) if value}
 
 
-def source_date_epoch() -> str:
+def source_date_epoch(root: Path) -> str:
     """The commit's time in seconds, for SOURCE_DATE_EPOCH; empty outside a git checkout."""
-    return git_output("log", "-1", "--format=%ct")
+    return git_output("log", "-1", "--format=%ct", cwd=root)
 
 
 def bake_env(config: Settings, matrix: matrix_logic.Matrix) -> dict[str, str]:
     env = dict(os.environ)
     bake = config.bake
     if bake.git_variables:
-        env.update(_git_variables())
+        env.update(_git_variables(config.root))
     # Reproducible timestamps (image config, history, file mtimes with rewrite-timestamp): buildx
     # passes it to every build as an arg. The user's own value wins.
-    if "SOURCE_DATE_EPOCH" not in os.environ and (epoch := source_date_epoch()):
+    if "SOURCE_DATE_EPOCH" not in os.environ and (epoch := source_date_epoch(config.root)):
         env["SOURCE_DATE_EPOCH"] = epoch
     configured = dict(bake.variables)
     env.update({k: v for k, v in {**_go_variables(), **configured}.items() if k not in os.environ})
@@ -103,11 +103,11 @@ def bake_print(
     targets: list[str],
     matrix_overrides: Sequence[str] = (),
     sets: Sequence[str] = (),
-    root: Path = REPO_ROOT,
+    root: Path | None = None,
 ) -> dict[str, Any]:
     """The resolved bake definition (`--print`) for targets under the resolved matrix."""
     env = bake_env(config, resolve_matrix(config, matrix_overrides))
-    return _print_plan(config, targets, sets, env, root)
+    return _print_plan(config, targets, sets, env, root or config.root)
 
 
 def _print_plan(
@@ -196,6 +196,8 @@ class ResolvedBake:
     plan_remembered: bool
     # The targets and groups as requested (before expansion).
     requested: list[str] = field(default_factory=list)
+    # Where bake runs: the project root its bake files are relative to.
+    root: Path = field(default_factory=Path.cwd)
 
 
 @dataclass
@@ -208,15 +210,17 @@ class BakeInvocation:
     # The plan cache's key, and whether the plan came from it (no `bake --print` this time).
     plan_key: str
     plan_remembered: bool
+    # Where bake runs: the project root its bake files are relative to.
+    root: Path = field(default_factory=Path.cwd)
 
 
 def remembered_plan(
-    files: Sequence[str], targets: list[str], sets: Sequence[str], env: dict[str, str]
+    root: Path, files: Sequence[str], targets: list[str], sets: Sequence[str], env: dict[str, str]
 ) -> tuple[str, dict[str, Any] | None]:
     """The plan cache's key for this build, and the plan stored under it by an earlier build."""
-    contents = [(name, (REPO_ROOT / name).read_bytes()) for name in files]
+    contents = [(name, (root / name).read_bytes()) for name in files]
     key = plan_cache.plan_key(
-        root=REPO_ROOT, files=contents, env=env, targets=targets, sets=sets, cores=os.cpu_count() or 1,
+        root=root, files=contents, env=env, targets=targets, sets=sets, cores=os.cpu_count() or 1,
         buildx=plan_cache.buildx_identity(env),
     )  # fmt: skip
     return key, plan_cache.load(plan_cache.cache_dir(env), key)
@@ -230,11 +234,13 @@ def resolve_bake(
     env = bake_env(config, resolve_matrix(config, matrix_overrides))
     check_sets(sets)  # before the plan cache: a remembered plan must not skip the check
     files = bake_files(config)
-    key, remembered = remembered_plan(files, targets, sets, env)
-    plan = remembered if remembered is not None else _print_plan(config, targets, sets, env, REPO_ROOT)
+    key, remembered = remembered_plan(config.root, files, targets, sets, env)
+    plan = remembered if remembered is not None else _print_plan(config, targets, sets, env, config.root)
     names = requested_targets(plan, targets)
     allow = needed_entitlements(config, plan, names)
-    return ResolvedBake(files, env, plan, names, allow, key, remembered is not None, list(targets))
+    return ResolvedBake(
+        files, env, plan, names, allow, key, remembered is not None, list(targets), config.root
+    )
 
 
 def builder_bake_command(
@@ -276,11 +282,11 @@ def matrix_siblings(config: Settings, resolved: ResolvedBake, sets: Sequence[str
     if full_env == resolved.env:
         full_plan = resolved.plan
     else:
-        key, remembered = remembered_plan(resolved.files, resolved.requested, sets, full_env)
+        key, remembered = remembered_plan(config.root, resolved.files, resolved.requested, sets, full_env)
         full_plan = (
             remembered
             if remembered is not None
-            else _print_plan(config, resolved.requested, sets, full_env, REPO_ROOT)
+            else _print_plan(config, resolved.requested, sets, full_env, config.root)
         )
         if remembered is None:
             plan_cache.store(plan_cache.cache_dir(full_env), key, full_plan)
@@ -303,7 +309,7 @@ def bake_invocation(
         command = command.args(*bake_cache_args(config, plan_targets, builder_name, siblings))
     return BakeInvocation(
         resolved.names, command.argv, resolved.env, builder_name, resolved.plan, resolved.plan_key,
-        resolved.plan_remembered,
+        resolved.plan_remembered, resolved.root,
     )  # fmt: skip
 
 
@@ -312,7 +318,7 @@ def list_targets(config: Settings, matrix_overrides: Sequence[str] = ()) -> list
     matrix = resolve_matrix(config, matrix_overrides)
     listing = Command("docker", "buildx", "bake", "--list=type=targets,format=json")
     command = listing.options("-f", bake_files(config))
-    result = run(command, check=False, env=bake_env(config, matrix), cwd=REPO_ROOT)
+    result = run(command, check=False, env=bake_env(config, matrix), cwd=config.root)
     if not result.ok:
         raise bad_input(f"bake rejected the definition: {failure_reason(result.stderr)}")
     rows = json.loads(result.stdout)

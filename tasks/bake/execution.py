@@ -16,7 +16,7 @@ from ..builder.lifecycle import builder_stopped
 from ..cache.maintenance import collect_exported_garbage
 from ..shared.engine import engine_lost, require_engine
 from ..shared.errors import BakehouseError, bad_input
-from ..shared.process import REPO_ROOT, failure_reason, run, say, stream
+from ..shared.process import failure_reason, run, say, stream
 from ..shared.settings import Settings
 from . import engine_load, plan_cache
 from .definition import BakeInvocation, bake_command
@@ -63,18 +63,20 @@ def progress_mode(requested: str | None, config: Settings) -> str:
     return mode
 
 
-def run_bake(cmd: list[str], env: dict[str, str], mode: str, targets: list[str], label: str = "") -> BakeCall:
+def run_bake(
+    cmd: list[str], env: dict[str, str], mode: str, targets: list[str], cwd: Path, label: str = ""
+) -> BakeCall:
     """One bake invocation; rawjson is parsed (and rendered) unless the user asked for buildx's tty.
     ``label`` starts each plain progress row (parallel bakes share one terminal)."""
     # The runner closes stdin: bake without --allow would otherwise prompt on a terminal.
     started = time.monotonic()
     if mode == "tty":
         # Let buildx draw its own display; the summary then knows only success or failure.
-        shown = run([*cmd, "--progress=tty"], check=False, capture=False, env=env, cwd=REPO_ROOT)
+        shown = run([*cmd, "--progress=tty"], check=False, capture=False, env=env, cwd=cwd)
         return BakeCall(targets, shown.ok, time.monotonic() - started, None, None)
     reader = RawJsonReader(single_target=targets[0] if len(targets) == 1 else None)
     tail: list[str] = []
-    with stream([*cmd, "--progress=rawjson"], read="stderr", env=env, cwd=REPO_ROOT) as bake:
+    with stream([*cmd, "--progress=rawjson"], read="stderr", env=env, cwd=cwd) as bake:
         for line in bake.lines():
             if mode == "rawjson":
                 print(line, end="", file=sys.stderr)
@@ -102,6 +104,7 @@ def load_changed(
     cmd: list[str],
     env: dict[str, str],
     mode: str,
+    cwd: Path,
 ) -> bool:
     """Load the images the engine doesn't have yet (a cached bake with their own outputs)."""
     stale = engine_load.stale_loads(loads, metadata, engine_load.engine_image_ids())
@@ -109,7 +112,7 @@ def load_changed(
         say(f"{len(loads)} image(s) already in the engine, unchanged: nothing to load")
         return True
     say(f"loading {len(stale)} changed image(s) into the engine: {', '.join(stale)}")
-    call = run_bake([*cmd, *stale], env, "quiet" if mode == "tty" else mode, stale)
+    call = run_bake([*cmd, *stale], env, "quiet" if mode == "tty" else mode, stale, cwd)
     if not call.ok:
         say(f"loading into the engine failed: {call.error}")
     return call.ok
@@ -151,10 +154,12 @@ def bake_and_load(
                 if batch_loads
                 else []
             )
-            calls.append(run_bake([*cmd, *export, *batch], env, mode, batch, label=label))
+            calls.append(run_bake([*cmd, *export, *batch], env, mode, batch, invocation.root, label=label))
             metadata.update(engine_load.read_metadata(metadata_file))
     built = {name: loads[name] for call in calls if call.ok for name in call.targets if name in loads}
-    loaded = not built or load_changed(built, metadata, cmd, env, "quiet" if quiet_load else mode)
+    loaded = not built or load_changed(
+        built, metadata, cmd, env, "quiet" if quiet_load else mode, invocation.root
+    )
     # buildx sees only a dropped connection (EOF, reset): the builder's container says why.
     lost = builder_stopped(invocation.builder, wait=3.0) if connection_lost(calls) else None
     return BakeRun(calls, loaded, lost)

@@ -18,7 +18,7 @@ from ..shared.engine import require_engine
 from ..shared.errors import BakehouseError, bad_input
 from ..shared.inputs import check_host_port, check_image_reference, check_mirror
 from ..shared.local_registry import recorded_mode, registry_address, registry_answers, start_registry
-from ..shared.process import REPO_ROOT, docker, failure_reason, git_output, run, say
+from ..shared.process import docker, failure_reason, git_output, run, say
 from ..shared.settings import Settings
 from . import buildkitd_config
 from . import gc_policy as cache_gc
@@ -32,13 +32,14 @@ BUILDKITD_FLAGS_PREFIX = "--allow-insecure-entitlement="
 INSECURE_ENTITLEMENTS = ("network.host", "security.insecure", "device")
 
 
-def default_builder_name() -> str:
-    """bakehouse-<actor>-<repo>-<branch>: from CI variables, else from git and the login name."""
+def default_builder_name(root: Path) -> str:
+    """bakehouse-<actor>-<repo>-<branch>: from CI variables, else from the project's git and the
+    login name."""
     identity = ci_identity(os.environ)
     if identity is None:
-        origin = git_output("remote", "get-url", "origin")
-        repo = Path(origin.removesuffix(".git")).name if origin else REPO_ROOT.name
-        branch = git_output("rev-parse", "--abbrev-ref", "HEAD") or "detached"
+        origin = git_output("remote", "get-url", "origin", cwd=root)
+        repo = Path(origin.removesuffix(".git")).name if origin else root.name
+        branch = git_output("rev-parse", "--abbrev-ref", "HEAD", cwd=root) or "detached"
         actor = getpass.getuser()
         identity = (actor, repo, branch)
     return isolation_key(*identity)
@@ -46,7 +47,7 @@ def default_builder_name() -> str:
 
 def resolve_builder_name(config: Settings, name: str | None) -> str:
     """The builder to use: an explicit name, else the configured one, else the isolation key."""
-    chosen = name or config.builder.name or default_builder_name()
+    chosen = name or config.builder.name or default_builder_name(config.root)
     return chosen if chosen == "default" else validate_builder_name(chosen)
 
 
@@ -71,12 +72,12 @@ def render_config(
     config: Settings, mirrors: tuple[str, ...] = (), insecure: tuple[str, ...] = ()
 ) -> dict[str, Any]:
     cfg = config.builder
-    source = REPO_ROOT / cfg.config_file
+    source = config.path(cfg.config_file)
     if not source.exists():
         raise bad_input(f"{source}: no such file (builder.config_file)")
     doc = buildkitd_config.load(source.read_text(), cfg.config_file)
     overrides = buildkitd_config.Overrides.from_config(
-        cfg, extra_mirrors=mirrors, extra_insecure=insecure, ca_root=REPO_ROOT
+        cfg, extra_mirrors=mirrors, extra_insecure=insecure, ca_root=config.root
     )
     return buildkitd_config.apply_overrides(doc, overrides)
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from ..shared.buildx import BuilderRecord, NodeRecord, list_builders
 from ..shared.command import Command
 from ..shared.errors import BakehouseError, bad_input
-from ..shared.process import REPO_ROOT, run
+from ..shared.process import run
 from ..shared.settings import Settings
 from . import certs
 from .lifecycle import desired_spec, remove_builder, resolve_builder_name
@@ -38,7 +38,7 @@ def certs_root(config: Settings, override: str | None = None) -> Path:
     configured = override or config.builder.certs_dir
     if configured:
         path = Path(configured).expanduser()
-        return path if path.is_absolute() else REPO_ROOT / path
+        return path if path.is_absolute() else config.root / path
     config_home = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(config_home) / "bakehouse" / "certs"
 

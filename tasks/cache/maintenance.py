@@ -28,7 +28,7 @@ from ..shared.oci_layout import (
     read_blob_json,
     read_json,
 )
-from ..shared.process import REPO_ROOT, docker, run, say
+from ..shared.process import docker, run, say
 from ..shared.settings import CacheSettings, Settings
 from ..shared.units import format_size
 from . import export as cache_export
@@ -80,9 +80,9 @@ def bake_cache_args(
     if not cache.backend:
         return []
     driver = builder_record(builder).driver
-    directory = cache.local_dir(REPO_ROOT)
+    directory = cache.local_dir(config.root)
     exported = [target for target in targets if (directory / target / "index.json").is_file()]
-    plan = cache_export.cache_plan(cache, targets, REPO_ROOT, driver, exported, siblings)
+    plan = cache_export.cache_plan(cache, targets, config.root, driver, exported, siblings)
     for layout in plan.layouts:
         prepare_layout(layout)
     for note in plan.notes:
@@ -105,7 +105,7 @@ def prepare_layout(layout: Path) -> None:
 def collect_exported_garbage(config: Settings) -> tuple[int, int]:
     """Delete blobs of the local cache directory no target's index reaches any more; (blobs, bytes)."""
     cache = cache_settings(config)
-    directory = cache.local_dir(REPO_ROOT)
+    directory = cache.local_dir(config.root)
     blob_dir = directory / "blobs" / "sha256"
     if cache.backend != "local" or not blob_dir.is_dir():
         return 0, 0

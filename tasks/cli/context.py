@@ -33,9 +33,16 @@ def settings(c: Context) -> Settings:
     cached = vars(c).get(_CACHED)
     if isinstance(cached, Settings):
         return cached
-    built = Settings.from_mapping(c.config.get(config_files.SECTION) or {})
+    built = Settings.from_mapping(c.config.get(config_files.SECTION) or {}, root=project_root(c))
     c._set(**{_CACHED: built})  # a real attribute: DataProxy would store a plain one in the config
     return built
+
+
+def project_root(c: Context) -> Path:
+    """The project this Context's config was loaded for: the directory invoke took the project
+    config from (tasks.py's, or the one the `bakehouse` program found); else the current one."""
+    prefix = getattr(c.config, "_project_prefix", None)
+    return Path(prefix).resolve() if prefix else Path.cwd()
 
 
 def as_exit(error: BakehouseError) -> Exit:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..shared.errors import BakehouseError
-from ..shared.process import REPO_ROOT, say
+from ..shared.process import say
 from ..shared.settings import Settings
 from ..shared.text_clean import for_terminal, one_line
 from .classify import NEW, REGRESSION, GateResult, blindness, classify, updated_baseline
@@ -49,7 +49,7 @@ def _comparable_baseline(config: Settings, cell_run: CellRun, selection: Selecti
     """
     conf = config.complement
     state = cell_run.state
-    loaded = load_results(REPO_ROOT / conf.baseline)
+    loaded = load_results(config.path(conf.baseline))
     if loaded.malformed:
         say(f"baseline {conf.baseline}: {loaded.malformed} malformed row(s) ignored")
     if loaded.conflicts:
@@ -174,7 +174,7 @@ def update_cell_baseline(
             "(add --accept-regressions to record them)"
         )
     else:
-        baseline_path = REPO_ROOT / conf.baseline
+        baseline_path = config.path(conf.baseline)
         write_results(baseline_path, updated_baseline(result, accept_regressions=accept_regressions))
         counts = result.counts()
         accepted = counts[REGRESSION] if accept_regressions else 0

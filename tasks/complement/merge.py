@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..shared.errors import bad_input
-from ..shared.process import REPO_ROOT, say
+from ..shared.process import say
 from ..shared.settings import Settings
 from .cell_gate import gate_cell
 from .docker_run import RUN_STATUS_FILE, CellRun, TesterOutcome, write_run_status
@@ -97,7 +97,7 @@ def merge_complement(config: Settings, options: MergeOptions) -> None:
     if options.update_baseline and len(shard_sets) > 1:
         cells = ", ".join(shard_sets)
         raise bad_input(f"--update-baseline needs the shards of exactly one matrix cell (found: {cells})")
-    output = Path(options.output) if options.output else REPO_ROOT / config.complement.results_dir
+    output = Path(options.output) if options.output else config.path(config.complement.results_dir)
     failures: list[str] = []
     for cell, shard_set in shard_sets.items():
         cell_run = merge_cell(cell, shard_set, output / cell)

@@ -20,7 +20,7 @@ from ..bake.definition import bake_print
 from ..bake.execution import bake_build
 from ..shared.engine import engine_lost
 from ..shared.errors import BakehouseError, bad_input
-from ..shared.process import REPO_ROOT, say
+from ..shared.process import say
 from ..shared.settings import Settings
 from ..shared.text_clean import for_terminal
 from .cell_gate import gate_cell
@@ -179,7 +179,7 @@ def cell_job(
         name_prefix=conf.name_prefix,
         namespaces=session.namespaces,
         stop_timeout=conf.stop_timeout,
-        directory=REPO_ROOT / conf.results_dir / cell.label,
+        directory=config.path(conf.results_dir) / cell.label,
     )
     if session.shard is None:
         return job, session.selection

@@ -9,7 +9,6 @@ from invoke import Context
 from ..bake.cells import with_cell
 from ..cli.context import settings, task
 from ..shared.errors import bad_input
-from ..shared.process import REPO_ROOT
 from .legacy_baseline import (
     default_package,
     import_baseline_file,
@@ -93,11 +92,12 @@ def complement(
 )
 def import_baseline(c: Context, source: str, output: str | None = None, package: str | None = None) -> None:
     """Convert a Complement baseline (also the older {Action,Test} format) into ours, atomically."""
-    conf = settings(c).complement
+    config = settings(c)
+    conf = config.complement
     if package is not None and not package.strip():
         raise bad_input("--package: expected a package such as tests/csapi")
     assigned = import_path(package, conf.module) if package else default_package(conf.packages, conf.module)
-    target = Path(output) if output else REPO_ROOT / conf.baseline
+    target = Path(output) if output else config.path(conf.baseline)
     loaded = import_baseline_file(source, target, assigned)
     print(f"imported {source} into {output or conf.baseline}: {import_summary(loaded, assigned)}")
 

@@ -15,7 +15,7 @@ from ..bake.matrix import parse_vector
 from ..builder.lifecycle import resolve_builder_name
 from ..shared.command import Command
 from ..shared.errors import BakehouseError
-from ..shared.process import REPO_ROOT, failure_reason, run
+from ..shared.process import failure_reason, run
 from ..shared.settings import Settings
 from . import bake_checks as lint_bake
 from . import files as lint_files
@@ -41,7 +41,7 @@ class BakeTree:
         configured = list(config.bake.files)
         # Another tree uses this repository's bake files only when it has all of them (a checkout of
         # bakehouse); otherwise its own are looked for.
-        use_configured = root == REPO_ROOT or (
+        use_configured = root == config.root or (
             bool(configured) and all((root / name).is_file() for name in configured)
         )
         if not names and not use_configured:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..shared.errors import BakehouseError
-from ..shared.process import REPO_ROOT, run, say
+from ..shared.process import run, say
 from ..shared.settings import Settings
 from . import bake_checks as lint_bake
 from . import files as lint_files
@@ -76,7 +76,7 @@ def pin_tree(config: Settings, tree: BakeTree, *, dry_run: bool) -> None:
     pinned = f"{written} line(s) {'would be ' if dry_run else ''}pinned"
     if failures:
         raise BakehouseError(f"{len(failures)} image(s) could not be resolved; {pinned}")
-    say(f"pins: {pinned} in {relative_path(str(root), REPO_ROOT)}")
+    say(f"pins: {pinned} in {relative_path(str(root), config.root)}")
 
 
 def resolved_plan(config: Settings, tree: BakeTree) -> dict[str, Any]:

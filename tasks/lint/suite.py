@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from ..shared.process import REPO_ROOT
 from ..shared.settings import Settings
 from . import files as lint_files
 from .actionlint import run_actionlint
@@ -52,7 +51,7 @@ def lint_tree(config: Settings, tree: BakeTree, fix: bool, builder: str | None) 
     hadolint = steps.add("hadolint", lambda: run_hadolint(root, dockerfiles))
     ruff = steps.add("ruff", lambda: run_ruff(root, python_files, fix))
     # Only this repository keeps mypy's cache (.mypy_cache, ignored by git); another tree is left as it was.
-    keep_cache = root == REPO_ROOT
+    keep_cache = root == config.root
     # With --fix, ruff rewrites the files mypy reads: mypy checks them once ruff is done.
     mypy = steps.add(
         "mypy", lambda: run_mypy(root, python_files, keep_cache=keep_cache), after=[ruff] if fix else []

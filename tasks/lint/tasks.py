@@ -45,7 +45,7 @@ def check(
         # Named explicitly, it must exist (a typo is not a skip); checked before --fix changes files.
         require_engine()
         require_builder(resolve_builder_name(settings(c), builder))
-    tree = BakeTree.of(settings(c), tree_root(path), bake_file or [])
+    tree = BakeTree.of(settings(c), tree_root(path, settings(c).root), bake_file or [])
     results = lint_tree(settings(c), tree, fix, builder)
     report = render(results, format)
     sys.stdout.write(report)
@@ -70,4 +70,8 @@ def pin(
     c: Context, path: str | None = None, dry_run: bool = False, bake_file: list[str] | None = None
 ) -> None:
     """Look up digests of unpinned images and write them into the Dockerfiles (needs a registry)."""
-    pin_tree(settings(c), BakeTree.of(settings(c), tree_root(path), bake_file or []), dry_run=dry_run)
+    pin_tree(
+        settings(c),
+        BakeTree.of(settings(c), tree_root(path, settings(c).root), bake_file or []),
+        dry_run=dry_run,
+    )

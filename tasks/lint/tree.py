@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..shared.errors import bad_input
-from ..shared.process import REPO_ROOT, git
+from ..shared.process import git
 from ..shared.settings import Settings
 from . import files as lint_files
 
 
-def tree_root(path: str | None) -> Path:
-    root = Path(path).resolve() if path else REPO_ROOT
+def tree_root(path: str | None, project_root: Path) -> Path:
+    root = Path(path).resolve() if path else project_root
     if not root.is_dir():
         raise bad_input(f"--path {path}: not a directory")
     return root
@@ -39,4 +39,4 @@ def tree_files(root: Path, exclude: Sequence[str]) -> list[str]:
 
 def excluded_patterns(config: Settings, root: Path) -> list[str]:
     # The configured excludes describe this repository, not trees linted with --path.
-    return list(config.lint.exclude) if root == REPO_ROOT else []
+    return list(config.lint.exclude) if root == config.root else []

@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..bake.definition import check_named_builder
 from ..bake.execution import bake_build, progress_mode
@@ -56,16 +57,18 @@ class Registry:
 
     credentials: Credentials | None
     builder: BuilderSettings
+    # Relative CA paths of builder.registry_ca are the project's.
+    root: Path
 
     def probe(self, image: ImageRef) -> RegistryAnswer:
         return probe(
-            image, self.credentials, ca_files_for(image.registry, self.builder),
+            image, self.credentials, ca_files_for(image.registry, self.builder, self.root),
             plain_http=plain_http_for(image.registry, self.builder),
         )  # fmt: skip
 
     def add_tags(self, image: ImageRef, tags: Sequence[str]) -> None:
         add_tags(
-            image, tags, self.credentials, ca_files_for(image.registry, self.builder),
+            image, tags, self.credentials, ca_files_for(image.registry, self.builder, self.root),
             plain_http=plain_http_for(image.registry, self.builder),
         )  # fmt: skip
 
@@ -173,8 +176,8 @@ def publish_images(
     credentials = Credentials.from_environment()
     progress_mode(progress, config)
     check_named_builder(config, builder)
-    registry = Registry(credentials, config.builder)
-    cells = publish_cells(config, targets, matrix_overrides, git_names())
+    registry = Registry(credentials, config.builder, config.root)
+    cells = publish_cells(config, targets, matrix_overrides, git_names(config.root))
     probed = probe_cells(registry, cells)
     table = plan_rows(probed)
     out = sys.stdout if dry_run else sys.stderr

@@ -7,13 +7,14 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..bake.definition import bake_print, requested_targets
 from ..builder.naming import ci_identity
 from ..shared.errors import bad_input
 from ..shared.inputs import check_host_port, check_image_reference
-from ..shared.process import REPO_ROOT, git_output
+from ..shared.process import git_output
 from ..shared.settings import HUMAN_TAGS, PublishSettings, Settings
 from .content import ContentTag, content_tags, read_git_tree
 from .registry import ImageRef
@@ -79,12 +80,14 @@ def human_tags(kinds: Sequence[str], names: GitNames, default_branch: str) -> tu
     return tuple(dict.fromkeys(chosen[kind] for kind in kinds if chosen[kind]))
 
 
-def git_names(env: Mapping[str, str] | None = None) -> GitNames:
+def git_names(root: Path, env: Mapping[str, str] | None = None) -> GitNames:
     """HEAD's `git describe --tags --always`, and the branch the CI names (else git's; none when
     detached). No --dirty: a cell whose files are all committed is that commit's image."""
     identity = ci_identity(os.environ if env is None else env)
-    branch = identity[2] if identity else git_output("rev-parse", "--abbrev-ref", "HEAD")
-    return GitNames(git_output("describe", "--tags", "--always"), "" if branch == "HEAD" else branch)
+    branch = identity[2] if identity else git_output("rev-parse", "--abbrev-ref", "HEAD", cwd=root)
+    return GitNames(
+        git_output("describe", "--tags", "--always", cwd=root), "" if branch == "HEAD" else branch
+    )
 
 
 def repository_of(name: str, definition: Mapping[str, Any], namespace: str) -> str:
@@ -122,9 +125,9 @@ def publish_cells(
     requested = list(targets) or list(publish.targets)
     plan = bake_print(config, requested, matrix_overrides)
     concrete = requested_targets(plan, requested)
-    git_tree = read_git_tree(REPO_ROOT)
+    git_tree = read_git_tree(config.root)
     tags = content_tags(
-        plan, concrete, REPO_ROOT, publish.ignore_args, git_tree, ignore_labels=publish.ignore_labels
+        plan, concrete, config.root, publish.ignore_args, git_tree, ignore_labels=publish.ignore_labels
     )
     wanted = human_tags(publish.human_tags, names, publish.default_branch)
     cells: list[PublishTarget] = []

@@ -32,7 +32,6 @@ from pathlib import Path
 from ..shared.errors import BakehouseError, bad_input
 from ..shared.inputs import TAG
 from ..shared.oci_layout import MANIFEST_TYPES
-from ..shared.process import REPO_ROOT
 from ..shared.settings import BuilderSettings
 from ..shared.text_clean import one_line
 from .credentials import Credentials
@@ -87,10 +86,10 @@ class RegistryAnswer:
         return f"{self.presence.value} ({status}{self.message})"
 
 
-def ca_files_for(registry: str, builder: BuilderSettings) -> tuple[Path, ...]:
-    """The CA file the builder is told to trust for ``registry`` (relative paths: from the repository)."""
+def ca_files_for(registry: str, builder: BuilderSettings, root: Path) -> tuple[Path, ...]:
+    """The CA file the builder is told to trust for ``registry`` (relative paths: from the project root)."""
     configured = builder.registry_ca.get(registry)
-    return (REPO_ROOT / configured,) if configured else ()
+    return (root / configured,) if configured else ()
 
 
 def plain_http_for(registry: str, builder: BuilderSettings) -> bool:

@@ -25,7 +25,8 @@ from typing import IO, Literal
 from .command import Command
 from .errors import FAILED, BakehouseError
 
-# The repository: tasks/shared/process.py -> tasks/shared -> tasks -> the root.
+# bakehouse's own checkout (tasks/shared/process.py -> tasks/shared -> tasks -> the root): its tests and
+# benchmarks run there. Tasks never use it: their paths resolve against the project's root (Settings.root).
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # How much of a failed command's output CommandFailed keeps: enough for the cause, not a whole log.
@@ -178,15 +179,16 @@ def docker(
     return run(["docker", *args], check=check, env=env, timeout=timeout, what=what)
 
 
-def git(*args: str, cwd: Path = REPO_ROOT) -> Completed:
-    """A git command in the repository holding ``cwd`` (this one unless given). Not checked: git
+def git(*args: str, cwd: Path) -> Completed:
+    """A git command in the repository holding ``cwd``. Not checked: git
     failing (no repository, no commit yet, no tags) is an answer its callers read."""
     return run(["git", "-C", str(cwd), *args], check=False)
 
 
-def git_output(*args: str) -> str:
-    """Output of a git command in this repository; empty when git fails (no repo, no tags...)."""
-    result = git(*args)
+def git_output(*args: str, cwd: Path) -> str:
+    """Output of a git command in the repository holding ``cwd``; empty when git fails (no repo, no
+    tags...)."""
+    result = git(*args, cwd=cwd)
     return result.stdout.strip() if result.ok else ""
 
 

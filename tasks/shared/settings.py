@@ -330,15 +330,23 @@ class Settings:
     complement: ComplementSettings = field(default_factory=ComplementSettings)
     publish: PublishSettings = field(default_factory=PublishSettings)
     release: ReleaseSettings = field(default_factory=ReleaseSettings)
+    # Not a setting: the project's root, found when the command starts. Every relative path of the
+    # settings (bake files, baselines, results, certificates, cache directories) is relative to it.
+    root: Path = field(default_factory=Path.cwd, metadata={"runtime": True})
 
     @classmethod
-    def from_mapping(cls, values: object) -> Settings:
+    def from_mapping(cls, values: object, root: Path | None = None) -> Settings:
         """Settings from what invoke holds under ``bakehouse:``; missing ones take the defaults."""
         if not isinstance(values, Mapping):
             kind = "a list" if isinstance(values, list | tuple) else repr(values)
             raise bad_input(f"{config_files.SECTION}: expected a mapping, got {kind}")
         config_files.check_settings(DEFAULTS, values, None)
-        return _build(cls, values, config_files.SECTION)
+        built = _build(cls, values, config_files.SECTION)
+        return dataclasses.replace(built, root=root) if root is not None else built
+
+    def path(self, configured: str | Path) -> Path:
+        """A configured path as the project means it: relative ones under the project root."""
+        return self.root / Path(configured).expanduser()
 
 
 # --- defaults as config, and building from config ---------------------------------------------
@@ -351,7 +359,11 @@ def _setting_name(item: dataclasses.Field[Any]) -> str:
 def _as_config(value: object) -> Any:
     """A default as invoke holds it: mappings as dicts, sequences as lists."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {_setting_name(f): _as_config(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {
+            _setting_name(f): _as_config(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if not f.metadata.get("runtime")
+        }
     if isinstance(value, Mapping):
         return {str(k): _as_config(v) for k, v in value.items()}
     if isinstance(value, tuple):
@@ -407,6 +419,6 @@ def _build(cls: type[_D], values: Mapping[str, Any], where: str) -> _D:
     kwargs = {
         item.name: _value(hints[item.name], values[name], f"{where}.{name}")
         for item in dataclasses.fields(cls)
-        if (name := _setting_name(item)) in values
+        if not item.metadata.get("runtime") and (name := _setting_name(item)) in values
     }
     return cls(**kwargs)

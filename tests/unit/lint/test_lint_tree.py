@@ -31,10 +31,10 @@ DIGEST = "sha256:" + "a" * 64
 
 
 def test_tree_root_is_the_repository_or_an_existing_directory(tmp_path):
-    assert tree_root(None) == REPO_ROOT
-    assert tree_root(str(tmp_path)) == tmp_path.resolve()
+    assert tree_root(None, REPO_ROOT) == REPO_ROOT
+    assert tree_root(str(tmp_path), REPO_ROOT) == tmp_path.resolve()
     with pytest.raises(BakehouseError) as caught:
-        tree_root(str(tmp_path / "missing"))
+        tree_root(str(tmp_path / "missing"), REPO_ROOT)
     assert caught.value.code == BAD_INPUT
     assert str(caught.value) == f"--path {tmp_path / 'missing'}: not a directory"
 

@@ -19,6 +19,7 @@ from tasks.publish.push_plan import (
 )
 from tasks.publish.registry import ImageRef, Presence, RegistryAnswer
 from tasks.shared.errors import BAD_INPUT, BakehouseError
+from tasks.shared.process import REPO_ROOT
 from tasks.shared.settings import PublishSettings
 
 
@@ -157,7 +158,7 @@ def test_two_cells_in_one_repository_are_refused():
 
 def test_the_branch_comes_from_the_ci_when_it_names_one():
     ci = {"GITHUB_ACTOR": "someone", "GITHUB_REPOSITORY": "org/repo", "GITHUB_REF_NAME": "release/1.x"}
-    names = git_names(ci)
+    names = git_names(REPO_ROOT, ci)
     assert names.branch == "release/1.x"
     assert names.describe  # this checkout's HEAD, described (a commit id at least)
-    assert git_names({}).branch != "HEAD"  # detached: no branch at all
+    assert git_names(REPO_ROOT, {}).branch != "HEAD"  # detached: no branch at all

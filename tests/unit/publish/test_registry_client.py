@@ -88,9 +88,9 @@ def test_the_ca_and_plain_http_come_from_the_builder_settings():
         registry_ca={"reg.example:5000": "certs/ca.pem", "other:1": "/abs/ca.pem"},
         insecure_registries=("plain.example:5000",),
     )
-    assert ca_files_for("reg.example:5000", builder) == (REPO_ROOT / "certs/ca.pem",)
-    assert [str(p) for p in ca_files_for("other:1", builder)] == ["/abs/ca.pem"]
-    assert ca_files_for("plain.example:5000", builder) == ()
+    assert ca_files_for("reg.example:5000", builder, REPO_ROOT) == (REPO_ROOT / "certs/ca.pem",)
+    assert [str(p) for p in ca_files_for("other:1", builder, REPO_ROOT)] == ["/abs/ca.pem"]
+    assert ca_files_for("plain.example:5000", builder, REPO_ROOT) == ()
     assert plain_http_for("plain.example:5000", builder)
     assert not plain_http_for("reg.example:5000", builder)
 

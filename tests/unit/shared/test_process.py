@@ -137,9 +137,10 @@ def test_undecodable_bytes_are_replaced_not_fatal():
 # --- git -------------------------------------------------------------------------------------
 
 
-def test_git_runs_in_this_repository_unless_told_otherwise(tmp_path):
-    assert Path(git("rev-parse", "--show-toplevel").stdout.strip()).resolve() == REPO_ROOT
-    assert git_output("rev-parse", "--show-toplevel") == git("rev-parse", "--show-toplevel").stdout.strip()
+def test_git_runs_in_the_repository_it_is_told(tmp_path):
+    assert Path(git("rev-parse", "--show-toplevel", cwd=REPO_ROOT).stdout.strip()).resolve() == REPO_ROOT
+    top = git("rev-parse", "--show-toplevel", cwd=REPO_ROOT).stdout.strip()
+    assert git_output("rev-parse", "--show-toplevel", cwd=REPO_ROOT) == top
     other = tmp_path / "other"
     run(["git", "init", "-q", str(other)])
     (other / "sub").mkdir()
@@ -150,7 +151,7 @@ def test_a_failing_git_command_is_an_answer_not_an_error(tmp_path):
     outside = git("rev-parse", "--show-toplevel", cwd=tmp_path)
     assert not outside.ok
     assert "not a git repository" in outside.reason()
-    assert git_output("rev-parse", "--verify", "--quiet", "no-such-ref-in-bakehouse") == ""
+    assert git_output("rev-parse", "--verify", "--quiet", "no-such-ref-in-bakehouse", cwd=REPO_ROOT) == ""
 
 
 # --- stream ------------------------------------------------------------------------------------
