@@ -39,6 +39,23 @@ variable "sys_versions" {
   }
 }
 
+# The CPU architectures: each cell builds for one platform (sys_platform below). Every target of a cell
+# sets it: buildx 0.29 does not carry a `target:` context's platform over to the target using it (a
+# layer without `platforms` builds for the builder's own platform on top of the arm64 parent, and its
+# image claims amd64). Keep the list in this validation in step with the keys of sys_platform.
+variable "sys_archs" {
+  description = "JSON array: CPU architectures (matrix dimension)"
+  default     = "[\"amd64\"]"
+  validation {
+    condition     = length(try(concat(jsondecode(sys_archs), []), [])) > 0 && can(join(",", jsondecode(sys_archs)))
+    error_message = "sys_archs must be a non-empty JSON array of strings, got: ${sys_archs}"
+  }
+  validation {
+    condition     = length(try(setsubtract(jsondecode(sys_archs), ["amd64", "arm64"]), [])) == 0
+    error_message = "sys_archs: unsupported ${jsonencode(try(setsubtract(jsondecode(sys_archs), ["amd64", "arm64"]), []))}; the tree supports: amd64, arm64"
+  }
+}
+
 # Keep the list in this validation in step with the keys of the feat_* functions below.
 variable "feat_sets" {
   description = "JSON array: feature sets, i.e. pip extras of the server (matrix dimension)"
@@ -122,6 +139,12 @@ function "elem" {
   result = join("--", concat([prefix], [for d in dims : regex_replace(d, "[^a-zA-Z0-9_-]", "_")]))
 }
 
+# The platform a cell builds for (OCI os/arch[/variant]), from its architecture.
+function "sys_platform" {
+  params = [sys_arch]
+  result = lookup({ amd64 = "linux/amd64", arm64 = "linux/arm64" }, sys_arch, "")
+}
+
 # Image reference for a layer that is exported to the engine.
 function "elem_tag" {
   params = [prefix, dims]
@@ -191,11 +214,13 @@ group "complement" {
 # Root: the distribution image, with apt set up for cache mounts.
 target "system" {
   description = "distribution image with apt set up for cache mounts"
-  name        = elem("system", [sys_name, sys_version])
+  name        = elem("system", [sys_name, sys_version, sys_arch])
   matrix = {
     sys_name    = distinct(jsondecode(sys_names))
     sys_version = distinct(jsondecode(sys_versions))
+    sys_arch    = distinct(jsondecode(sys_archs))
   }
+  platforms  = [sys_platform(sys_arch)]
   context    = "images"
   dockerfile = "Dockerfile.system"
   args = {
@@ -208,15 +233,17 @@ target "system" {
 # Runtime packages every feature set needs (libpq5 is small and saves a per-feature-set layer).
 target "base" {
   description = "runtime packages"
-  name        = elem("base", [sys_name, sys_version])
+  name        = elem("base", [sys_name, sys_version, sys_arch])
   matrix = {
     sys_name    = distinct(jsondecode(sys_names))
     sys_version = distinct(jsondecode(sys_versions))
+    sys_arch    = distinct(jsondecode(sys_archs))
   }
+  platforms  = [sys_platform(sys_arch)]
   context    = "images"
   dockerfile = "Dockerfile.base"
   contexts = {
-    input = "target:${elem("system", [sys_name, sys_version])}"
+    input = "target:${elem("system", [sys_name, sys_version, sys_arch])}"
   }
   args = {
     sys_name         = sys_name
@@ -230,15 +257,17 @@ target "base" {
 # The server's venv, once per system: every feature set starts from it.
 target "venv" {
   description = "venv with the pinned server, shared by the feature sets of one system"
-  name        = elem("venv", [sys_name, sys_version])
+  name        = elem("venv", [sys_name, sys_version, sys_arch])
   matrix = {
     sys_name    = distinct(jsondecode(sys_names))
     sys_version = distinct(jsondecode(sys_versions))
+    sys_arch    = distinct(jsondecode(sys_archs))
   }
+  platforms  = [sys_platform(sys_arch)]
   context    = "images"
   dockerfile = "Dockerfile.venv"
   contexts = {
-    input = "target:${elem("base", [sys_name, sys_version])}"
+    input = "target:${elem("base", [sys_name, sys_version, sys_arch])}"
   }
   args = {
     sys_name    = sys_name
@@ -253,16 +282,18 @@ target "venv" {
 # Build packages: a compiler and headers where the feature set compiles (nothing otherwise).
 target "builder" {
   description = "build packages of the feature set"
-  name        = elem("builder", [sys_name, sys_version, feat_set])
+  name        = elem("builder", [sys_name, sys_version, feat_set, sys_arch])
   matrix = {
     sys_name    = distinct(jsondecode(sys_names))
     sys_version = distinct(jsondecode(sys_versions))
     feat_set    = distinct(jsondecode(feat_sets))
+    sys_arch    = distinct(jsondecode(sys_archs))
   }
+  platforms  = [sys_platform(sys_arch)]
   context    = "images"
   dockerfile = "Dockerfile.builder"
   contexts = {
-    input = "target:${elem("base", [sys_name, sys_version])}"
+    input = "target:${elem("base", [sys_name, sys_version, sys_arch])}"
   }
   args = {
     sys_name       = sys_name
@@ -276,17 +307,19 @@ target "builder" {
 # The feature set's venv: the system's server venv plus the feature set's extras.
 target "deps" {
   description = "venv with the pinned server and the feature set extras"
-  name        = elem("deps", [sys_name, sys_version, feat_set])
+  name        = elem("deps", [sys_name, sys_version, feat_set, sys_arch])
   matrix = {
     sys_name    = distinct(jsondecode(sys_names))
     sys_version = distinct(jsondecode(sys_versions))
     feat_set    = distinct(jsondecode(feat_sets))
+    sys_arch    = distinct(jsondecode(sys_archs))
   }
+  platforms  = [sys_platform(sys_arch)]
   context    = "images"
   dockerfile = "Dockerfile.deps"
   contexts = {
-    input = "target:${elem("builder", [sys_name, sys_version, feat_set])}"
-    venv  = "target:${elem("venv", [sys_name, sys_version])}"
+    input = "target:${elem("builder", [sys_name, sys_version, feat_set, sys_arch])}"
+    venv  = "target:${elem("venv", [sys_name, sys_version, sys_arch])}"
   }
   args = {
     sys_name    = sys_name
@@ -301,20 +334,22 @@ target "deps" {
 # The runtime image: base + the venv, non-root. Loaded into the engine's image store.
 target "install" {
   description = "runtime image, loaded into the engine"
-  name        = elem("install", [sys_name, sys_version, feat_set])
+  name        = elem("install", [sys_name, sys_version, feat_set, sys_arch])
   matrix = {
     sys_name    = distinct(jsondecode(sys_names))
     sys_version = distinct(jsondecode(sys_versions))
     feat_set    = distinct(jsondecode(feat_sets))
+    sys_arch    = distinct(jsondecode(sys_archs))
   }
+  platforms  = [sys_platform(sys_arch)]
   context    = "images"
   dockerfile = "Dockerfile.install"
   contexts = {
-    input = "target:${elem("base", [sys_name, sys_version])}"
-    deps  = "target:${elem("deps", [sys_name, sys_version, feat_set])}"
+    input = "target:${elem("base", [sys_name, sys_version, sys_arch])}"
+    deps  = "target:${elem("deps", [sys_name, sys_version, feat_set, sys_arch])}"
   }
-  labels = oci_labels("bakehouse synapse ${synapse_version} (${sys_name} ${sys_version}, ${feat_set})")
-  tags   = [elem_tag("install", [sys_name, sys_version, feat_set])]
+  labels = oci_labels("bakehouse synapse ${synapse_version} (${sys_name} ${sys_version} ${sys_arch}, ${feat_set})")
+  tags   = [elem_tag("install", [sys_name, sys_version, feat_set, sys_arch])]
   # rewrite-timestamp: file mtimes newer than SOURCE_DATE_EPOCH (the commit time) are set to it.
   output = ["type=docker,compression=zstd,rewrite-timestamp=true"]
 }
@@ -322,16 +357,18 @@ target "install" {
 # Leaf: starts the server once and exercises registration and login; fails the build otherwise.
 target "tests-smoke" {
   description = "starts the server, registers and logs in a user"
-  name        = elem("tests-smoke", [sys_name, sys_version, feat_set])
+  name        = elem("tests-smoke", [sys_name, sys_version, feat_set, sys_arch])
   matrix = {
     sys_name    = distinct(jsondecode(sys_names))
     sys_version = distinct(jsondecode(sys_versions))
     feat_set    = distinct(jsondecode(feat_sets))
+    sys_arch    = distinct(jsondecode(sys_archs))
   }
+  platforms  = [sys_platform(sys_arch)]
   context    = "images"
   dockerfile = "Dockerfile.tests-smoke"
   contexts = {
-    input = "target:${elem("install", [sys_name, sys_version, feat_set])}"
+    input = "target:${elem("install", [sys_name, sys_version, feat_set, sys_arch])}"
   }
   args = {
     smoke_imports = feat_smoke_imports(feat_set)

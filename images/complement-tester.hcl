@@ -52,15 +52,17 @@ variable "complement_go_base" {
 
 target "complement-tester" {
   description = "Complement test binaries + test2json, loaded into the engine"
-  name        = elem("complement-tester", [sys_name, sys_version])
+  name        = elem("complement-tester", [sys_name, sys_version, sys_arch])
   matrix = {
     sys_name    = distinct(jsondecode(sys_names))
     sys_version = distinct(jsondecode(sys_versions))
+    sys_arch    = distinct(jsondecode(sys_archs))
   }
+  platforms  = [sys_platform(sys_arch)]
   context    = "images"
   dockerfile = "Dockerfile.complement-tester"
   contexts = {
-    input   = "target:${elem("system", [sys_name, sys_version])}"
+    input   = "target:${elem("system", [sys_name, sys_version, sys_arch])}"
     go_base = "docker-image://${complement_go_base}"
   }
   args = {
@@ -74,13 +76,13 @@ target "complement-tester" {
     GOFLAGS             = GOFLAGS
   }
   labels = merge(
-    oci_labels("bakehouse complement tester: complement ${complement_version} (${complement_tags}, ${sys_name} ${sys_version})"),
+    oci_labels("bakehouse complement tester: complement ${complement_version} (${complement_tags}, ${sys_name} ${sys_version} ${sys_arch})"),
     {
       "io.github.bakehouse.complement.version" = complement_version
       "io.github.bakehouse.complement.tags"    = complement_tags
     }
   )
   entitlements = ["network.host"]
-  tags         = [elem_tag("complement-tester", [sys_name, sys_version])]
+  tags         = [elem_tag("complement-tester", [sys_name, sys_version, sys_arch])]
   output       = ["type=docker,compression=zstd,rewrite-timestamp=true"]
 }

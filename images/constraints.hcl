@@ -10,16 +10,18 @@
 # needs. A package the two resolved to different versions shows up twice: keep the version that
 # installs on both, then check with `inv verify --matrix sys_version=bookworm-slim`.
 target "synapse-constraints" {
-  description = "pip constraints of the server with every extra (writes build/constraints/<system>)"
-  name        = elem("synapse-constraints", [sys_name, sys_version])
+  description = "pip constraints of the server with every extra (writes build/constraints/<version>--<arch>)"
+  name        = elem("synapse-constraints", [sys_name, sys_version, sys_arch])
   matrix = {
     sys_name    = distinct(jsondecode(sys_names))
     sys_version = distinct(jsondecode(sys_versions))
+    sys_arch    = distinct(jsondecode(sys_archs))
   }
+  platforms  = [sys_platform(sys_arch)]
   context    = "images"
   dockerfile = "Dockerfile.constraints"
   contexts = {
-    input = "target:${elem("base", [sys_name, sys_version])}"
+    input = "target:${elem("base", [sys_name, sys_version, sys_arch])}"
   }
   args = {
     sys_name       = sys_name
@@ -28,5 +30,5 @@ target "synapse-constraints" {
     requirement    = "matrix-synapse[postgres,sentry]==${synapse_version}"
   }
   entitlements = ["network.host"]
-  output       = ["type=local,dest=build/constraints/${sys_version}"]
+  output       = ["type=local,dest=build/constraints/${sys_version}--${sys_arch}"]
 }

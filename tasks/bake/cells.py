@@ -2,7 +2,7 @@
 
 A cell's id joins its values the way the tree names its targets (`elem` in images/bake.hcl: `--`
 between values, any character but letters, digits, `_` and `-` made `_`), e.g.
-`debian--trixie-slim--postgres`: the suffix of the cell's target names and the name of its
+`debian--trixie-slim--postgres--amd64`: the suffix of the cell's target names and the name of its
 Complement results directory, the same in every run and on every machine. Ids are looked up among
 known cells, never parsed back (a value may itself hold `-`); two cells with one id are refused.
 

@@ -20,6 +20,7 @@ from ..shared.process import failure_reason, run, say, stream
 from ..shared.settings import Settings
 from . import engine_load, plan_cache
 from .definition import BakeInvocation, bake_command
+from .platforms import platforms_by_target
 from .progress import RawJsonReader, TargetOutcome
 from .summary import print_summary
 
@@ -195,7 +196,8 @@ def bake_build(
     outcomes = summarize(baked.calls)
     failed = [o for o in outcomes if o.status == "failed"]
     exit_status = 1 if failed or not baked.ok else 0
-    print_summary(outcomes, time.monotonic() - started, exit_status)
+    platforms = platforms_by_target(invocation.plan, [o.name for o in outcomes])
+    print_summary(outcomes, time.monotonic() - started, exit_status, platforms=platforms)
     if exit_status and (lost := engine_lost("the build")):
         # buildx's own message (EOF, connection reset) hides the cause and the fix.
         raise lost

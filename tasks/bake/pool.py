@@ -32,6 +32,7 @@ from . import plan_cache
 from .cells import Cell, selected_cells
 from .definition import BakeInvocation, ResolvedBake, bake_invocation, resolve_bake
 from .execution import bake_and_load, progress_mode, summarize
+from .platforms import platforms_by_target
 from .progress import TargetOutcome
 from .summary import print_summary
 
@@ -115,7 +116,7 @@ def split_into_cells(
     """The selection's concrete targets, grouped by cell.
 
     Each cell's targets come from a plan of that cell alone, without --set: a --set naming one
-    cell's target (`tests-smoke--debian--trixie-slim--sentry.args.x=y`) is an error in the others'
+    cell's target (`tests-smoke--debian--trixie-slim--sentry--amd64.args.x=y`) is an error in the others'
     plans. A target several cells request (one that depends on fewer dimensions) goes to the first
     of them only; the cells are built with the selection's own plan and --set values.
     """
@@ -211,7 +212,8 @@ def pool_build(
         column.extend([result.builder or "-"] * len(rows))
     # A cell never handed out isn't ok either.
     exit_status = 0 if all(result.ok for result in results) else 1
-    print_summary(outcomes, time.monotonic() - started, exit_status, builders=column)
+    platforms = platforms_by_target(selection.plan, [o.name for o in outcomes])
+    print_summary(outcomes, time.monotonic() - started, exit_status, builders=column, platforms=platforms)
     if exit_status == 0:
         store_plan(selection)
         collect_exported_garbage(config)

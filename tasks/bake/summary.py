@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from ..shared.table import align
 from .progress import TargetOutcome
@@ -14,11 +14,17 @@ def print_summary(
     total_seconds: float,
     exit_status: int,
     builders: Sequence[str] | None = None,
+    platforms: Mapping[str, str] | None = None,
 ) -> None:
-    """The table on stderr; ``builders`` (one per outcome, a builder pool's) adds a BUILDER column."""
+    """The table on stderr; ``builders`` (one per outcome, a builder pool's) adds a BUILDER column,
+    ``platforms`` (by target name, from the plan; "" for the builder's own) a PLATFORM column."""
     rows: list[tuple[str, ...]] = [("TARGET", "STATUS", "TIME", "STEPS RUN/CACHED")]
     for o in outcomes:
         rows.append((o.name, o.status, f"{o.seconds:.1f}s", f"{o.steps_executed}/{o.steps_cached}"))
+    if platforms is not None:
+        rows = [rows[0] + ("PLATFORM",)] + [
+            (*row, platforms.get(o.name) or "native") for row, o in zip(rows[1:], outcomes, strict=True)
+        ]
     if builders is not None:
         rows = [(row[0], column, *row[1:]) for row, column in zip(rows, ["BUILDER", *builders], strict=True)]
     print(file=sys.stderr)

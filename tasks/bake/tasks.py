@@ -24,7 +24,7 @@ from .pool import parse_builders, pool_build
         "list": "list the tree's targets and groups",
         "set": "override a target value: pattern.key=value (repeatable)",
         "matrix": "narrow the matrix: NAME=VALUE, singular name for one value, plural for a JSON array",
-        "cell": "exactly this matrix cell: an id from `inv ci.matrix`, e.g. debian--trixie-slim--default",
+        "cell": "exactly this matrix cell: an id from `inv ci.matrix` (debian--trixie-slim--default--amd64)",
         "builder": "builder name ('default' = the engine's own builder; default: the configured one)",
         "builders": "a pool, e.g. a,b: one bake per matrix cell, each on the next free builder, in parallel",
         "keep_going": "a failing target/cell does not stop the others",

@@ -10,7 +10,7 @@ their scripts come from job templates the project keeps (GITLAB_TEMPLATES, see R
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import yaml
 
@@ -23,8 +23,9 @@ FORMATS = ("json", "github", "gitlab")
 GITHUB_MAX_JOBS = 256
 GITLAB_MAX_JOBS = 200
 
-# The github entry's key for the id, beside the singular dimension names.
+# The github entry's keys for the id and the platform, beside the singular dimension names.
 ID_KEY = "id"
+PLATFORM_KEY = "platform"
 # The child pipeline's include and its job templates (hidden jobs), and the variable a cell job reads.
 GITLAB_TEMPLATES = ".gitlab/bakehouse.yml"
 GITLAB_CELL_TEMPLATE = ".bakehouse-cell"
@@ -32,26 +33,36 @@ GITLAB_GATE_TEMPLATE = ".bakehouse-gate"
 GITLAB_CELL_VARIABLE = "BAKEHOUSE_CELL"
 
 
-def as_json(cells: Sequence[Cell]) -> str:
-    """A list: each cell's id and the singular overrides that select it."""
-    entries = [{"id": cell.id, "overrides": cell.overrides} for cell in cells]
+# A cell's platform as the tree sets it (tasks.bake.platforms.cell_platform), by cell id; "" when
+# the tree sets none (the runner's own).
+Platforms = Mapping[str, str]
+
+
+def as_json(cells: Sequence[Cell], platforms: Platforms) -> str:
+    """A list: each cell's id, its platform and the singular overrides that select it."""
+    entries = [
+        {ID_KEY: cell.id, PLATFORM_KEY: platforms.get(cell.id, ""), "overrides": cell.overrides}
+        for cell in cells
+    ]
     return json.dumps(entries, indent=2) + "\n"
 
 
-def as_github(cells: Sequence[Cell]) -> str:
+def as_github(cells: Sequence[Cell], platforms: Platforms) -> str:
     """One `matrix=<JSON>` line for $GITHUB_OUTPUT; `fromJSON` of it is a `strategy.matrix`."""
     _refuse_over(len(cells), GITHUB_MAX_JOBS, "GitHub runs at most", "jobs of one matrix")
     include = []
     for cell in cells:
-        if ID_KEY in cell.overrides:
-            raise bad_input(f"a matrix dimension named {ID_KEY!r} clashes with the id in --format github")
-        include.append({ID_KEY: cell.id, **cell.overrides})
+        for key, what in ((ID_KEY, "the id"), (PLATFORM_KEY, "the platform")):
+            if key in cell.overrides:
+                raise bad_input(f"a matrix dimension named {key!r} clashes with {what} in --format github")
+        include.append({ID_KEY: cell.id, PLATFORM_KEY: platforms.get(cell.id, ""), **cell.overrides})
     # Compact: an output line must not break.
     return "matrix=" + json.dumps({"include": include}, separators=(",", ":")) + "\n"
 
 
-def as_gitlab(cells: Sequence[Cell]) -> str:
-    """A dynamic child pipeline: the cells fanned out with `parallel: matrix:`, then the gate."""
+def as_gitlab(cells: Sequence[Cell], platforms: Platforms) -> str:
+    """A dynamic child pipeline: the cells fanned out with `parallel: matrix:`, then the gate.
+    (The cell job finds its platform in the plan; GitLab's matrix carries the ids only.)"""
     _refuse_over(len(cells), GITLAB_MAX_JOBS, "GitLab runs at most", "jobs of one parallel:matrix")
     pipeline = {
         "include": [{"local": GITLAB_TEMPLATES}],
@@ -72,7 +83,11 @@ def as_gitlab(cells: Sequence[Cell]) -> str:
     return header + body
 
 
-RENDERERS = {"json": as_json, "github": as_github, "gitlab": as_gitlab}
+RENDERERS: dict[str, Callable[[Sequence[Cell], Platforms], str]] = {
+    "json": as_json,
+    "github": as_github,
+    "gitlab": as_gitlab,
+}
 
 
 def check_format(output_format: str) -> None:
@@ -80,9 +95,9 @@ def check_format(output_format: str) -> None:
         raise bad_input(f"--format {output_format}: expected one of {', '.join(FORMATS)}")
 
 
-def render(cells: Sequence[Cell], output_format: str) -> str:
+def render(cells: Sequence[Cell], output_format: str, platforms: Platforms | None = None) -> str:
     check_format(output_format)
-    return RENDERERS[output_format](cells)
+    return RENDERERS[output_format](cells, platforms or {})
 
 
 def _refuse_over(count: int, limit: int, who: str, what: str) -> None:

@@ -8,6 +8,7 @@ from invoke import Context
 
 from ..bake.cells import selected_cells
 from ..bake.definition import bake_print
+from ..bake.platforms import cell_platform
 from ..cli.context import settings, task
 from .formats import FORMATS, check_format, render
 
@@ -25,10 +26,11 @@ def matrix_cells(
     format: str = "json",  # noqa: A002 - the option is --format
     matrix: list[str] | None = None,
 ) -> None:
-    """The selected matrix cells, each with a stable id and the overrides that select it, for a CI."""
+    """The selected matrix cells for a CI: each with a stable id, its platform and its overrides."""
     check_format(format)
     cells = selected_cells(settings(c), matrix or [])
     # The tree's own validation blocks judge the values: a cell bake refuses must not reach a CI
     # matrix, where every job would fail the same way.
-    bake_print(settings(c), [*settings(c).bake.default_targets], matrix or [])
-    sys.stdout.write(render(cells, format))
+    plan = bake_print(settings(c), [*settings(c).bake.default_targets], matrix or [])
+    platforms = {cell.id: cell_platform(plan, cell.id) for cell in cells}
+    sys.stdout.write(render(cells, format, platforms))

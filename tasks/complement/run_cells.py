@@ -2,7 +2,9 @@
 
 A cell pairs a testee target (one per matrix cell: system and feature set) with the tester target
 built for the same system. Both are found by their `elem` names in `bake --print` output:
-`<prefix>--d1--d2…`, the tester's dimensions being a leading part of the testee's.
+`<prefix>--d1--d2…`, the tester's dimensions being some of the testee's, in the same order (the
+tester has no feature set: `complement-tester--debian--trixie-slim--amd64` serves
+`complement-testee--debian--trixie-slim--default--amd64`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class ComplementCell:
-    label: str  # the testee's dimensions, e.g. "debian--trixie-slim--default"
+    label: str  # the testee's dimensions, e.g. "debian--trixie-slim--default--amd64"
     testee_target: str
     testee_image: str
     tester_target: str
@@ -27,6 +29,12 @@ def _dims(name: str, prefix: str) -> list[str] | None:
     if name.startswith(prefix + "--"):
         return name[len(prefix) + 2 :].split("--")
     return None
+
+
+def _in_order_within(part: list[str], whole: list[str]) -> bool:
+    """Whether every value of ``part`` appears in ``whole``, in the same order."""
+    remaining = iter(whole)
+    return all(value in remaining for value in part)
 
 
 def _image(target: Mapping[str, Any], name: str) -> str:
@@ -45,7 +53,7 @@ def cells_from_plan(plan: Mapping[str, Any], tester_prefix: str, testee_prefix: 
         dims = _dims(name, testee_prefix)
         if dims is None:
             continue
-        matching = [t for t, t_dims in testers.items() if dims[: len(t_dims)] == t_dims]
+        matching = [t for t, t_dims in testers.items() if _in_order_within(t_dims, dims)]
         if not matching:
             raise ValueError(f"no {tester_prefix} target for {name} in the bake plan")
         tester = max(matching, key=lambda t: len(testers[t]))  # the most specific one

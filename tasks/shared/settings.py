@@ -64,7 +64,12 @@ class BakeSettings:
     default_targets: tuple[str, ...] = ("default",)
     matrix: Mapping[str, Vector] = field(
         default_factory=lambda: _frozen(
-            {"sys_names": ("debian",), "sys_versions": ("trixie-slim",), "feat_sets": ("default",)}
+            {
+                "sys_names": ("debian",),
+                "sys_versions": ("trixie-slim",),
+                "feat_sets": ("default",),
+                "sys_archs": ("amd64",),
+            }
         )
     )
     allow: tuple[str, ...] = ("network.host",)

@@ -19,12 +19,12 @@ WIDE = [
     'feat_sets=["default","postgres"]',
 ]
 WIDE_IDS = [
-    "debian--trixie-slim--default",
-    "debian--trixie-slim--postgres",
-    "debian--bookworm-slim--default",
-    "debian--bookworm-slim--postgres",
+    "debian--trixie-slim--default--amd64",
+    "debian--trixie-slim--postgres--amd64",
+    "debian--bookworm-slim--default--amd64",
+    "debian--bookworm-slim--postgres--amd64",
 ]
-DIMENSIONS = ("sys_name", "sys_version", "feat_set")
+DIMENSIONS = ("sys_name", "sys_version", "feat_set", "sys_arch")
 
 
 def inv(repo_root, *args, env=None):
@@ -39,14 +39,21 @@ def smoke_targets(plan):
     return sorted(name for name in plan["target"] if name.startswith("tests-smoke--"))
 
 
-def test_json_lists_the_selected_cells_with_ids_and_overrides(repo_root):
-    result = inv(repo_root, "ci.matrix")
+def test_json_lists_the_selected_cells_with_ids_platforms_and_overrides(repo_root):
+    result = inv(repo_root, "ci.matrix", "--matrix", 'sys_archs=["amd64","arm64"]')
     assert result.returncode == 0, result.stderr
+    overrides = {"sys_name": "debian", "sys_version": "trixie-slim", "feat_set": "default"}
     assert json.loads(result.stdout) == [
         {
-            "id": "debian--trixie-slim--default",
-            "overrides": {"sys_name": "debian", "sys_version": "trixie-slim", "feat_set": "default"},
-        }
+            "id": "debian--trixie-slim--default--amd64",
+            "platform": "linux/amd64",
+            "overrides": {**overrides, "sys_arch": "amd64"},
+        },
+        {
+            "id": "debian--trixie-slim--default--arm64",
+            "platform": "linux/arm64",
+            "overrides": {**overrides, "sys_arch": "arm64"},
+        },
     ]
 
 
@@ -57,11 +64,12 @@ def test_github_prints_the_output_line_and_the_environment_narrows_it(repo_root)
     assert name == "matrix" and "\n" not in value
     include = json.loads(value)["include"]
     assert [entry["id"] for entry in include] == WIDE_IDS
-    assert include[3] == {"id": WIDE_IDS[3], "sys_name": "debian", "sys_version": "bookworm-slim",
-                          "feat_set": "postgres"}  # fmt: skip
+    assert include[3] == {"id": WIDE_IDS[3], "platform": "linux/amd64", "sys_name": "debian",
+                          "sys_version": "bookworm-slim", "feat_set": "postgres",
+                          "sys_arch": "amd64"}  # fmt: skip
     narrowed = inv(repo_root, "ci.matrix", "--format", "github", env={"feat_sets": '["postgres","sentry"]'})
     ids = [entry["id"] for entry in json.loads(narrowed.stdout.partition("=")[2])["include"]]
-    assert ids == ["debian--trixie-slim--postgres", "debian--trixie-slim--sentry"]
+    assert ids == ["debian--trixie-slim--postgres--amd64", "debian--trixie-slim--sentry--amd64"]
 
 
 def test_gitlab_prints_a_child_pipeline(repo_root):
@@ -81,33 +89,45 @@ def test_every_listed_id_builds_exactly_its_cell(repo_root):
 
 
 def test_a_cell_and_a_matrix_that_includes_it(repo_root):
-    cell = "debian--bookworm-slim--postgres"
+    cell = "debian--bookworm-slim--postgres--arm64"
     result = inv(repo_root, "build", "--print", "--target", "tests-smoke", "--cell", cell, *WIDE)
     assert result.returncode == 0, result.stderr
-    assert smoke_targets(json.loads(result.stdout)) == ["tests-smoke--debian--bookworm-slim--postgres"]
+    plan = json.loads(result.stdout)
+    assert smoke_targets(plan) == ["tests-smoke--debian--bookworm-slim--postgres--arm64"]
+    assert plan["target"]["tests-smoke--debian--bookworm-slim--postgres--arm64"]["platforms"] == [
+        "linux/arm64"
+    ]
 
 
 def test_an_unknown_cell_is_one_line_listing_the_valid_ids(repo_root):
     for task in ("build", "complement"):
         result = inv(repo_root, task, "--cell", "debian--sid--default")
         assert result.returncode == 2, result.stderr
+        ids = [
+            f"debian--{version}--{feat}--{arch}"
+            for version in ("trixie-slim", "bookworm-slim")
+            for feat in ("default", "postgres", "sentry")
+            for arch in ("amd64", "arm64")
+        ]
         assert result.stderr.strip().splitlines() == [
-            "bakehouse: --cell 'debian--sid--default': no such cell; valid ids: "
-            "debian--trixie-slim--default, debian--trixie-slim--postgres, debian--trixie-slim--sentry, "
-            "debian--bookworm-slim--default, "
-            "debian--bookworm-slim--postgres, debian--bookworm-slim--sentry"
+            f"bakehouse: --cell 'debian--sid--default': no such cell; valid ids: {', '.join(ids)}"
         ]
 
 
 def test_a_matrix_that_contradicts_the_cell_is_refused(repo_root):
     for task in ("build", "complement"):
         result = inv(
-            repo_root, task, "--cell", "debian--bookworm-slim--postgres", "--matrix", "feat_set=default"
+            repo_root,
+            task,
+            "--cell",
+            "debian--bookworm-slim--postgres--amd64",
+            "--matrix",
+            "feat_set=default",
         )
         assert result.returncode == 2, result.stderr
         assert result.stderr.strip().splitlines() == [
-            "bakehouse: --cell debian--bookworm-slim--postgres has feat_set=postgres, but --matrix selects "
-            'feat_sets=["default"]: drop one of them'
+            "bakehouse: --cell debian--bookworm-slim--postgres--amd64 has feat_set=postgres, "
+            'but --matrix selects feat_sets=["default"]: drop one of them'
         ]
 
 

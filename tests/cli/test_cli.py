@@ -47,7 +47,7 @@ def test_unknown_matrix_dimension_is_one_line_exit_2(repo_root):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "bakehouse: unknown matrix dimension 'rust_toolchain' (known: sys_name/sys_names, "
-        "sys_version/sys_versions, feat_set/feat_sets)"
+        "sys_version/sys_versions, feat_set/feat_sets, sys_arch/sys_archs)"
     ]
 
 

@@ -102,8 +102,8 @@ def test_dry_run_prints_every_cell_absent_and_asks_only(repo_root, tmp_path, fak
     rows = result.stdout.splitlines()
     assert rows[0].split() == ["CELL", "REPOSITORY", "CONTENT", "TAG", "REGISTRY", "HUMAN", "TAGS"]
     for system in ("trixie-slim", "bookworm-slim"):
-        row = next(line for line in rows if line.startswith(f"system--debian--{system} "))
-        assert f"{fake_registry.address}/cli-test/system--debian--{system}" in row
+        row = next(line for line in rows if line.startswith(f"system--debian--{system}--amd64 "))
+        assert f"{fake_registry.address}/cli-test/system--debian--{system}--amd64" in row
         assert " absent " in row
     assert reads_only(fake_registry) and fake_registry.requests
 
@@ -116,7 +116,7 @@ def test_a_server_error_on_one_cell_stops_all_with_the_registry_s_words(repo_roo
     last = result.stderr.strip().splitlines()[-1]
     assert last == (
         f"bakehouse: registry {fake_registry.address} did not say what is published: "
-        "error (HTTP 500: UNKNOWN: storage backend exploded) for system--debian--bookworm-slim; "
+        "error (HTTP 500: UNKNOWN: storage backend exploded) for system--debian--bookworm-slim--amd64; "
         "nothing built or pushed"
     )
     assert "building" not in result.stderr
@@ -130,6 +130,6 @@ def test_a_404_that_is_not_the_registry_s_manifest_unknown_is_an_error_not_absen
     fake_registry.answers["trixie"] = (404, "text/plain", b"404 page not found\n")
     result = publish(repo_root, tmp_path, fake_registry, "--dry-run")
     assert result.returncode == 1, result.stderr
-    assert "for system--debian--trixie-slim; nothing built or pushed" in result.stderr
+    assert "for system--debian--trixie-slim--amd64; nothing built or pushed" in result.stderr
     assert "error (HTTP 404" in result.stderr
     assert reads_only(fake_registry)

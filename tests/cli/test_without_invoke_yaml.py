@@ -59,7 +59,7 @@ def test_build_print_makes_the_same_plan_without_invoke_yaml(trees: tuple[Path, 
     assert bare.returncode == 0, bare.stderr
     plan = json.loads(bare.stdout)
     assert plan == json.loads(documented.stdout)
-    assert "tests-smoke--debian--trixie-slim--default" in plan["target"]
+    assert "tests-smoke--debian--trixie-slim--default--amd64" in plan["target"]
 
 
 def test_the_matrix_defaults_in_code_can_be_narrowed(trees: tuple[Path, Path]) -> None:
@@ -69,5 +69,5 @@ def test_the_matrix_defaults_in_code_can_be_narrowed(trees: tuple[Path, Path]) -
     assert bare.returncode == 0, bare.stderr
     plan = json.loads(bare.stdout)
     assert plan == json.loads(documented.stdout)
-    assert "tests-smoke--debian--bookworm-slim--default" in plan["target"]
+    assert "tests-smoke--debian--bookworm-slim--default--amd64" in plan["target"]
     assert not [name for name in plan["target"] if "trixie" in name]

@@ -34,7 +34,7 @@ def test_smoke_test_runs_the_server(builder):
     result = inv(*args, "--set", f"tests-smoke--*.args.smoke_nonce={uuid.uuid4().hex}")
     assert '"versions": [' in result.stderr
     assert "smoke: PASS" in result.stderr
-    assert summary_rows(result.stderr) == {"tests-smoke--debian--trixie-slim--default": "built"}
+    assert summary_rows(result.stderr) == {"tests-smoke--debian--trixie-slim--default--amd64": "built"}
     assert "ACCEPT" in result.stderr
 
 
@@ -42,17 +42,17 @@ def test_print_plans_shared_targets_once_per_system():
     result = inv("build", "--print", "--target", "tests-smoke", env={"sys_versions": TWO_SYSTEMS})
     plan = json.loads(result.stdout)
     assert plan["group"]["tests-smoke"]["targets"] == [
-        "tests-smoke--debian--trixie-slim--default",
-        "tests-smoke--debian--bookworm-slim--default",
+        "tests-smoke--debian--trixie-slim--default--amd64",
+        "tests-smoke--debian--bookworm-slim--default--amd64",
     ]
     systems = sorted(name for name in plan["target"] if name.startswith("system--"))
-    assert systems == ["system--debian--bookworm-slim", "system--debian--trixie-slim"]
+    assert systems == ["system--debian--bookworm-slim--amd64", "system--debian--trixie-slim--amd64"]
     bases = sorted(name for name in plan["target"] if name.startswith("base--"))
-    assert bases == ["base--debian--bookworm-slim", "base--debian--trixie-slim"]
+    assert bases == ["base--debian--bookworm-slim--amd64", "base--debian--trixie-slim--amd64"]
 
 
 def test_keep_going_builds_the_healthy_cell_and_reports_both():
-    broken = "tests-smoke--debian--bookworm-slim--default"
+    broken = "tests-smoke--debian--bookworm-slim--default--amd64"
     result = inv(
         "build", "--target", "tests-smoke", "--keep-going", "--progress", "quiet", "--builder", "default",
         "--set", f"{broken}.target=no-such-stage",
@@ -61,7 +61,7 @@ def test_keep_going_builds_the_healthy_cell_and_reports_both():
     assert result.returncode == 1, result.stderr
     rows = summary_rows(result.stderr)
     assert rows[broken] == "failed"
-    assert rows["tests-smoke--debian--trixie-slim--default"] in ("built", "cached")
+    assert rows["tests-smoke--debian--trixie-slim--default--amd64"] in ("built", "cached")
     assert result.stderr.strip().splitlines()[-1] == "bakehouse: 1 of 2 target(s) failed"
 
 
@@ -104,7 +104,7 @@ def _image_label(tag: str, label: str) -> str:
 def test_a_no_op_build_loads_nothing_and_a_changed_image_still_reaches_the_engine():
     """On the user's builder: unchanged images are not sent to the engine again; changed or missing
     ones are."""
-    tag = "bakehouse/install--debian--trixie-slim--default:latest"
+    tag = "bakehouse/install--debian--trixie-slim--default--amd64:latest"
     inv("build", "--target", "install", "--progress", "quiet")
     again = inv("build", "--target", "install", "--progress", "quiet")
     assert "1 image(s) already in the engine, unchanged: nothing to load" in again.stderr

@@ -25,7 +25,7 @@ from tasks.complement.isolation import RUN_LABEL
 
 pytestmark = pytest.mark.engine
 
-TESTEE = "bakehouse/complement-testee--debian--trixie-slim--default:latest"
+TESTEE = "bakehouse/complement-testee--debian--trixie-slim--default--amd64:latest"
 BASELINE = REPO_ROOT / "tests" / "complement" / "results.jsonl"
 # The user's path: no --builder, so the configured docker-container builder on our BuildKit image
 # (created on first use, as `inv builder.create` makes it).
@@ -210,7 +210,7 @@ def test_default_run_passes_against_the_committed_baseline() -> None:
     assert BASELINE.read_bytes() == before
     # What a CI and a person read agrees with that line: junit.xml through junitparser, report.html
     # through a strict HTML parser, every failing test folded under its name.
-    cell = REPO_ROOT / "build" / "complement" / "debian--trixie-slim--default"
+    cell = REPO_ROOT / "build" / "complement" / "debian--trixie-slim--default--amd64"
     counts = re.search(r"(\d+) tests: pass \d+, fail (\d+), skip (\d+)", first)
     assert counts is not None, first
     cases = [case for suite in JUnitXml.fromfile(str(cell / "junit.xml")) for case in suite]
@@ -239,7 +239,9 @@ def test_broken_testee_is_reported_as_regressions_and_the_baseline_stays() -> No
     assert "baseline not updated" in result.stderr
     assert BASELINE.read_bytes() == before
     assert left_behind(run) == ([], [])
-    junit = (REPO_ROOT / "build" / "complement" / "debian--trixie-slim--default" / "junit.xml").read_text()
+    junit = (
+        REPO_ROOT / "build" / "complement" / "debian--trixie-slim--default--amd64" / "junit.xml"
+    ).read_text()
     assert 'message="regression (pass → fail)"' in junit
 
 
@@ -275,7 +277,9 @@ def test_interrupted_run_leaves_no_containers_networks_or_images(sig: signal.Sig
     assert f"interrupted by {sig.name}" in stderr.strip().splitlines()[-1]
     assert left_behind(run) == ([], [])
     assert complement_networks("csapi") <= networks_before
-    assert (REPO_ROOT / "build" / "complement" / "debian--trixie-slim--default" / "tester.log").exists()
+    assert (
+        REPO_ROOT / "build" / "complement" / "debian--trixie-slim--default--amd64" / "tester.log"
+    ).exists()
 
 
 def test_a_homeserver_that_cannot_start_stops_the_run_in_seconds() -> None:
@@ -291,7 +295,7 @@ def test_a_homeserver_that_cannot_start_stops_the_run_in_seconds() -> None:
     took = time.monotonic() - started
     assert result.returncode == 1, result.stdout + result.stderr
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("bakehouse: debian--trixie-slim--default: homeserver container "), last
+    assert last.startswith("bakehouse: debian--trixie-slim--default--amd64: homeserver container "), last
     assert "before it was healthy" in last
     assert "--- last lines of " in result.stderr
     assert "listeners" in result.stderr  # Synapse's own complaint about the configuration

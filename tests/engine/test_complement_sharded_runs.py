@@ -24,7 +24,7 @@ from tasks.complement.isolation import RUN_LABEL
 
 pytestmark = pytest.mark.engine
 
-CELL = "debian--trixie-slim--default"
+CELL = "debian--trixie-slim--default--amd64"
 # Eight quick csapi tests that pass in the committed baseline (about 4 s each).
 NAMES = [
     "TestJson", "TestLogin", "TestLogout", "TestMediaConfig", "TestProfileDisplayName",

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.engine
 
 ENGINE_PID = Path("/var/lib/bakehouse/engine/dockerd.pid")
 BASELINE = REPO_ROOT / "tests" / "complement" / "results.jsonl"
-CELL_RESULTS = REPO_ROOT / "build" / "complement" / "debian--trixie-slim--default"
+CELL_RESULTS = REPO_ROOT / "build" / "complement" / "debian--trixie-slim--default--amd64"
 QUICK = ["--packages", "./tests/csapi", "--progress", "quiet"]
 ENGINE_LOST = "bakehouse: the Docker engine at unix:///var/run/docker.sock stopped answering"
 

@@ -256,7 +256,7 @@ def test_a_wrong_password_fails_with_the_registry_s_words_and_pushes_nothing(pub
         f"bakehouse: registry {publisher.registry.address} did not say what is published: "
     )
     assert "unauthorized (HTTP 401: UNAUTHORIZED: authentication required) for " in last
-    assert "system--debian--trixie-slim, system--debian--bookworm-slim" in last
+    assert "system--debian--trixie-slim--amd64, system--debian--bookworm-slim--amd64" in last
     assert last.endswith("nothing built or pushed")
     assert "building " not in result.stderr
     assert publisher.registry.catalog() == before
@@ -320,7 +320,7 @@ def test_dry_run_prints_the_plan_and_changes_nothing(publisher: Publisher) -> No
     )
     assert result.returncode == 0, result.stderr
     rows = plan_table(result.stdout)
-    assert sorted(rows) == ["system--debian--bookworm-slim", "system--debian--trixie-slim"]
+    assert sorted(rows) == ["system--debian--bookworm-slim--amd64", "system--debian--trixie-slim--amd64"]
     for cell, row in rows.items():
         assert row.repository == f"{publisher.registry.address}/{namespace}/{cell}"
         assert CONTENT_TAG.match(row.tag) and row.answer == "absent"
@@ -348,7 +348,9 @@ def test_the_same_tree_elsewhere_with_another_core_count_gets_the_same_tags(publ
         text=True,
         env=env,
     )
-    assert json.loads(printed.stdout)["target"]["system--debian--trixie-slim"]["args"]["nprocs"] == "64"
+    assert (
+        json.loads(printed.stdout)["target"]["system--debian--trixie-slim--amd64"]["args"]["nprocs"] == "64"
+    )
     args = ("--dry-run", "--target", "install", "--target", "system", "--matrix", TWO_SYSTEMS)
     here = publisher.publish(*args, env=publisher.env("same"))
     there = publisher.publish(*args, env=env, cwd=elsewhere)
@@ -369,8 +371,8 @@ def test_a_dirty_tree_publishes_wip_tags_only(publisher: Publisher) -> None:
     (dirty / "images" / "notes.txt").write_text("untracked, unread\n")
     result = publisher.publish("--progress", "plain", *args, env=publisher.env(namespace), cwd=dirty)
     assert result.returncode == 0, result.stderr[-3000:]
-    repository = f"{namespace}/system--debian--trixie-slim"
+    repository = f"{namespace}/system--debian--trixie-slim--amd64"
     (tag,) = publisher.registry.tags(repository)
     assert CONTENT_TAG.match(tag) and tag.endswith("-wip")
-    assert tag.removesuffix("-wip") != clean["system--debian--trixie-slim"].tag
+    assert tag.removesuffix("-wip") != clean["system--debian--trixie-slim--amd64"].tag
     assert "1 pushed, 0 skipped" in result.stderr

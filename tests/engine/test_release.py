@@ -19,7 +19,7 @@ from tasks.builder.lifecycle import CONFIG_NAME, rendered_configs_dir
 
 pytestmark = pytest.mark.engine
 
-CELL = "debian--trixie-slim--default"
+CELL = "debian--trixie-slim--default--amd64"
 # The fresh builders verify and export make, and remove themselves.
 FRESH_BUILDERS = ("bakehouse-verify-", "bakehouse-export-")
 
@@ -62,7 +62,7 @@ def test_a_cell_that_compiles_extensions_verifies_identical(no_fresh_builders_le
     result = inv("verify", "--target", "install", "--matrix", "feat_set=postgres", "--progress", "quiet",
                  check=False)  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr[-5000:]
-    assert "install--debian--trixie-slim--postgres: identical\n" in result.stdout
+    assert "install--debian--trixie-slim--postgres--amd64: identical\n" in result.stdout
 
 
 def test_a_file_that_differs_between_builds_is_named(no_fresh_builders_left, tmp_path):
@@ -74,20 +74,20 @@ def test_a_file_that_differs_between_builds_is_named(no_fresh_builders_left, tmp
     )
     result = inv(
         "verify", "--target", "system", "--progress", "quiet",
-        "--set", f"system--debian--trixie-slim.dockerfile={dockerfile}",
+        "--set", f"system--debian--trixie-slim--amd64.dockerfile={dockerfile}",
         # The Dockerfile lies outside the repository: let bake read it without asking.
         env={"BUILDX_BAKE_ENTITLEMENTS_FS": "0"}, check=False,
     )  # fmt: skip
     assert result.returncode == 1, result.stdout + result.stderr[-5000:]
     lines = result.stdout.splitlines()
-    assert "system--debian--trixie-slim: DIFFERENT" in lines
+    assert "system--debian--trixie-slim--amd64: DIFFERENT" in lines
     assert "    1 file(s) differ:" in lines
     position = lines.index("    /etc/build-stamp")
     for number, line in enumerate(lines[position + 1 : position + 3], 1):
         assert line.startswith(f"      build {number}: file, 10 B, mode 0644, mtime ")
         assert "owner 0:0, sha256:" in line
     assert result.stderr.strip().splitlines()[-1] == (
-        "bakehouse: 1 of 1 image(s) differ between two builds: system--debian--trixie-slim"
+        "bakehouse: 1 of 1 image(s) differ between two builds: system--debian--trixie-slim--amd64"
     )
 
 
@@ -137,4 +137,4 @@ def test_a_second_export_replaces_the_first(no_fresh_builders_left, tmp_path):
     first, second = inv(*args), inv(*args)
     # Two fresh builders, the same commit: the same image, and nothing else left in the directory.
     assert first.stdout == second.stdout
-    assert sorted(path.name for path in out.iterdir()) == ["system--debian--trixie-slim"]
+    assert sorted(path.name for path in out.iterdir()) == ["system--debian--trixie-slim--amd64"]

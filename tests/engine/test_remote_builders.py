@@ -26,7 +26,7 @@ from tasks.shared.settings import SupplySettings
 pytestmark = pytest.mark.engine
 
 BUILDKIT_IMAGE = SupplySettings().buildkit_image
-SMOKE = "tests-smoke--debian--trixie-slim--default"
+SMOKE = "tests-smoke--debian--trixie-slim--default--amd64"
 TWO_CELLS = '["default","sentry"]'
 
 
@@ -270,7 +270,7 @@ def test_a_pool_of_two_builders_builds_the_cells_in_parallel_and_reports_where(t
     built = inv(*pool, "--progress", "plain")
     rows = summary(built.stderr)
     cells = {
-        f"tests-smoke--debian--trixie-slim--{feat}": f"debian--trixie-slim--{feat}"
+        f"tests-smoke--debian--trixie-slim--{feat}--amd64": f"debian--trixie-slim--{feat}--amd64"
         for feat in ("default", "sentry")
     }
     assert set(rows) == set(cells)
@@ -282,7 +282,7 @@ def test_a_pool_of_two_builders_builds_the_cells_in_parallel_and_reports_where(t
     assert built.stderr.rstrip().endswith("exit status 0")
 
     # A failing cell: --keep-going builds the other and names the failure; exit 1.
-    broken = "tests-smoke--debian--trixie-slim--sentry"
+    broken = "tests-smoke--debian--trixie-slim--sentry--amd64"
     failed = inv(
         *pool, "--keep-going", "--progress", "quiet", "--set", f"{broken}.args.smoke_imports=no_such_module",
         check=False,
@@ -291,11 +291,11 @@ def test_a_pool_of_two_builders_builds_the_cells_in_parallel_and_reports_where(t
     statuses = {target: status for target, (_, status) in summary(failed.stderr).items()}
     # Cached when the default cell went to the builder that built it before (the first thread
     # usually takes the first cell), built otherwise.
-    assert statuses.pop("tests-smoke--debian--trixie-slim--default") in ("cached", "built")
+    assert statuses.pop("tests-smoke--debian--trixie-slim--default--amd64") in ("cached", "built")
     assert statuses == {broken: "failed"}
     sentry_builder = summary(failed.stderr)[broken][0]
     assert failed.stderr.strip().splitlines()[-1] == (
-        f"bakehouse: 1 of 2 cell(s) failed: debian--trixie-slim--sentry on {sentry_builder}"
+        f"bakehouse: 1 of 2 cell(s) failed: debian--trixie-slim--sentry--amd64 on {sentry_builder}"
     )
 
 

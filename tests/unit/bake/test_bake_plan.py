@@ -157,16 +157,19 @@ def test_a_missing_bake_file_is_bad_input_naming_the_setting(make_settings, tmp_
 
 
 def test_resolve_matrix_narrows_config_defaults_by_environment_then_options(make_settings, monkeypatch):
-    for name in ("sys_name", "sys_names", "sys_version", "sys_versions", "feat_set", "feat_sets"):
-        monkeypatch.delenv(name, raising=False)
+    for singular in ("sys_name", "sys_version", "feat_set", "sys_arch"):
+        for name in (singular, f"{singular}s"):
+            monkeypatch.delenv(name, raising=False)
     c = make_settings()
     assert resolve_matrix(c) == {
         "sys_names": ["debian"], "sys_versions": ["trixie-slim"], "feat_sets": ["default"],
+        "sys_archs": ["amd64"],
     }  # fmt: skip
     monkeypatch.setenv("feat_sets", '["default","postgres"]')
     assert resolve_matrix(c)["feat_sets"] == ["default", "postgres"]
     assert resolve_matrix(c, ["feat_set=postgres", "sys_version=bookworm-slim"]) == {
         "sys_names": ["debian"], "sys_versions": ["bookworm-slim"], "feat_sets": ["postgres"],
+        "sys_archs": ["amd64"],
     }  # fmt: skip
 
 
@@ -212,3 +215,15 @@ def test_print_summary_is_a_table_then_each_failures_last_line_then_the_verdict(
 def test_print_summary_accepts_a_clean_run(capsys):
     print_summary([TargetOutcome("app", "built", 1.0, 4, 0)], 1.0, 0)
     assert capsys.readouterr().err.splitlines()[-1] == "ACCEPT: 1 target(s) in 1.0s, exit status 0"
+
+
+def test_print_summary_shows_each_targets_platform_from_the_plan(capsys):
+    outcomes = [
+        TargetOutcome("install--arm64", "built", 3.0, 5, 0),
+        TargetOutcome("tool", "cached", 0.1, 0, 2),
+    ]
+    print_summary(outcomes, 3.1, 0, platforms={"install--arm64": "linux/arm64", "tool": ""})
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[1].split() == ["TARGET", "STATUS", "TIME", "STEPS", "RUN/CACHED", "PLATFORM"]
+    assert lines[2].split() == ["install--arm64", "built", "3.0s", "5/0", "linux/arm64"]
+    assert lines[3].split() == ["tool", "cached", "0.1s", "0/2", "native"]

@@ -14,7 +14,9 @@ FULL = {
     "sys_versions": ["trixie-slim", "bookworm-slim"],
     "feat_sets": ["default", "postgres", "sentry"],
 }
-DIMENSIONS = ("sys_name", "sys_version", "feat_set")
+# The configured matrices: those above with the architecture last.
+CONFIGURED_FULL = {**FULL, "sys_archs": ["amd64", "arm64"]}
+DIMENSIONS = ("sys_name", "sys_version", "feat_set", "sys_arch")
 
 
 def bad_input(call, match: str) -> BakehouseError:
@@ -39,7 +41,7 @@ def test_a_cell_per_combination_in_the_vectors_order_with_fixed_ids():
 def test_a_cells_overrides_are_its_singular_values():
     postgres = cells.cells_of(FULL)[1]
     assert postgres.overrides == {"sys_name": "debian", "sys_version": "trixie-slim", "feat_set": "postgres"}
-    assert list(postgres.overrides) == list(DIMENSIONS)
+    assert list(postgres.overrides) == list(DIMENSIONS[:3])
     assert postgres.matrix_options() == ["sys_name=debian", "sys_version=trixie-slim", "feat_set=postgres"]
 
 
@@ -130,17 +132,17 @@ def clean_matrix_env(monkeypatch):
 
 def test_known_cells_are_the_resolved_matrix_and_the_full_one(make_settings, clean_matrix_env):
     known = cells.known_matrix(make_settings(), ["feat_set=extra"])
-    assert known == {**FULL, "feat_sets": ["extra", "default", "postgres", "sentry"]}
+    assert known == {**CONFIGURED_FULL, "feat_sets": ["extra", "default", "postgres", "sentry"]}
 
 
 def test_the_selected_cells_are_the_resolved_matrix(make_settings, clean_matrix_env):
     c = make_settings()
-    assert [cell.id for cell in cells.selected_cells(c, [])] == ["debian--trixie-slim--default"]
+    assert [cell.id for cell in cells.selected_cells(c, [])] == ["debian--trixie-slim--default--amd64"]
     clean_matrix_env.setenv("feat_sets", '["default","postgres"]')
     selected = cells.selected_cells(c, ["sys_version=bookworm-slim"])
     assert [cell.id for cell in selected] == [
-        "debian--bookworm-slim--default",
-        "debian--bookworm-slim--postgres",
+        "debian--bookworm-slim--default--amd64",
+        "debian--bookworm-slim--postgres--amd64",
     ]
 
 
@@ -149,8 +151,8 @@ def test_without_a_cell_the_options_are_unchanged(make_settings, clean_matrix_en
 
 
 def test_a_cell_of_the_full_matrix_needs_no_matrix_option(make_settings, clean_matrix_env):
-    selected = cells.with_cell(make_settings(), "debian--bookworm-slim--sentry", [])
-    assert selected == ["sys_name=debian", "sys_version=bookworm-slim", "feat_set=sentry"]
+    selected = cells.with_cell(make_settings(), "debian--bookworm-slim--sentry--arm64", [])
+    assert selected == ["sys_name=debian", "sys_version=bookworm-slim", "feat_set=sentry", "sys_arch=arm64"]
 
 
 def test_a_dimension_without_a_singular_name_is_selected_by_a_one_value_array():

@@ -18,29 +18,55 @@ MATRIX = {
 }
 CELLS = cells_of(MATRIX)
 IDS = ["debian--trixie-slim--postgres", "debian--bookworm-slim--postgres"]
+# Per cell, as tasks.bake.platforms.cell_platform reads it from the plan.
+PLATFORMS = {IDS[0]: "linux/arm64", IDS[1]: "linux/amd64/v3"}
 
 
 def many_cells(count: int):
     return cells_of({"numbers": [str(n) for n in range(count)]})
 
 
-def test_json_is_a_list_of_ids_and_overrides():
+def test_json_is_a_list_of_ids_platforms_and_overrides():
     debian = {"sys_name": "debian"}
-    assert json.loads(formats.render(CELLS, "json")) == [
-        {"id": IDS[0], "overrides": {**debian, "sys_version": "trixie-slim", "feat_set": "postgres"}},
-        {"id": IDS[1], "overrides": {**debian, "sys_version": "bookworm-slim", "feat_set": "postgres"}},
+    assert json.loads(formats.render(CELLS, "json", PLATFORMS)) == [
+        {
+            "id": IDS[0],
+            "platform": "linux/arm64",
+            "overrides": {**debian, "sys_version": "trixie-slim", "feat_set": "postgres"},
+        },
+        {
+            "id": IDS[1],
+            "platform": "linux/amd64/v3",
+            "overrides": {**debian, "sys_version": "bookworm-slim", "feat_set": "postgres"},
+        },
     ]
 
 
+def test_a_cell_whose_tree_sets_no_platform_has_an_empty_one():
+    assert [entry["platform"] for entry in json.loads(formats.render(CELLS, "json"))] == ["", ""]
+
+
 def test_github_is_one_output_line_that_fromjson_makes_a_strategy_matrix():
-    text = formats.render(CELLS, "github")
+    text = formats.render(CELLS, "github", PLATFORMS)
     assert text.endswith("\n") and text.count("\n") == 1
     name, _, value = text.rstrip("\n").partition("=")
     assert name == "matrix"
     assert json.loads(value) == {
         "include": [
-            {"id": IDS[0], "sys_name": "debian", "sys_version": "trixie-slim", "feat_set": "postgres"},
-            {"id": IDS[1], "sys_name": "debian", "sys_version": "bookworm-slim", "feat_set": "postgres"},
+            {
+                "id": IDS[0],
+                "platform": "linux/arm64",
+                "sys_name": "debian",
+                "sys_version": "trixie-slim",
+                "feat_set": "postgres",
+            },
+            {
+                "id": IDS[1],
+                "platform": "linux/amd64/v3",
+                "sys_name": "debian",
+                "sys_version": "bookworm-slim",
+                "feat_set": "postgres",
+            },
         ]
     }
 
@@ -75,7 +101,9 @@ def test_more_cells_than_the_ci_runs_in_one_matrix_are_refused(output_format, li
 
 def test_a_dimension_named_like_the_id_key_is_refused_for_github():
     clashing = cells_of({"ids": ["a"]})
-    assert json.loads(formats.render(clashing, "json")) == [{"id": "a", "overrides": {"id": "a"}}]
+    assert json.loads(formats.render(clashing, "json")) == [
+        {"id": "a", "platform": "", "overrides": {"id": "a"}}
+    ]
     with pytest.raises(BakehouseError, match="dimension named 'id' clashes") as err:
         formats.render(clashing, "github")
     assert err.value.code == BAD_INPUT

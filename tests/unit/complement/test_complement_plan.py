@@ -50,6 +50,22 @@ def test_each_testee_gets_the_tester_of_its_system() -> None:
     assert cells[1].testee_image == "bakehouse/complement-testee--debian--trixie-slim--default:latest"
 
 
+def test_the_tester_of_a_cell_is_that_of_its_system_and_architecture() -> None:
+    plan = {
+        "target": {
+            "complement-tester--debian--trixie-slim--amd64": target("t-amd64:latest"),
+            "complement-tester--debian--trixie-slim--arm64": target("t-arm64:latest"),
+            "complement-testee--debian--trixie-slim--default--amd64": target("e-amd64:latest"),
+            "complement-testee--debian--trixie-slim--default--arm64": target("e-arm64:latest"),
+        }
+    }
+    cells = cells_from_plan(plan, "complement-tester", "complement-testee")
+    assert [(c.label, c.tester_image) for c in cells] == [
+        ("debian--trixie-slim--default--amd64", "t-amd64:latest"),
+        ("debian--trixie-slim--default--arm64", "t-arm64:latest"),
+    ]
+
+
 def test_a_tester_without_dimensions_serves_every_cell() -> None:
     plan = {
         "target": {

@@ -54,6 +54,7 @@ def test_full_matrix_overrides_select_every_allowed_value(make_settings):
         'sys_names=["debian"]',
         'sys_versions=["trixie-slim", "bookworm-slim"]',
         'feat_sets=["default", "postgres", "sentry"]',
+        'sys_archs=["amd64", "arm64"]',
     ]
 
 
@@ -65,6 +66,7 @@ def test_without_a_full_matrix_the_bake_matrix_is_used(make_context):
         'sys_names=["debian", "ubuntu"]',
         'sys_versions=["trixie-slim"]',
         'feat_sets=["default"]',
+        'sys_archs=["amd64"]',
     ]
 
 

@@ -40,6 +40,7 @@ def test_code_defaults_are_invoke_yaml_values(repo_root: Path) -> None:
         "sys_names": ["debian"],
         "sys_versions": ["trixie-slim", "bookworm-slim"],
         "feat_sets": ["default", "postgres", "sentry"],
+        "sys_archs": ["amd64", "arm64"],
     }
     code = {section: dict(values) for section, values in DEFAULTS.items()}
     assert code["lint"].pop("full_matrix") == {}
@@ -65,6 +66,7 @@ def test_without_any_config_file_every_setting_has_its_default() -> None:
         "sys_names": ("debian",),
         "sys_versions": ("trixie-slim",),
         "feat_sets": ("default",),
+        "sys_archs": ("amd64",),
     }
     assert typed.bake.variables["complement_tags"] == "synapse_blacklist"
     assert typed.complement.namespaces == {"tests": "fed", "tests/csapi": "csapi"}
