@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..builder.emulation import check_host_can_provide, ensure_platforms
 from ..builder.lifecycle import (
     builder_recorded,
     current_state,
@@ -30,6 +31,7 @@ from ..shared.process import failure_reason, git_output, run, say
 from ..shared.settings import Settings
 from . import matrix as matrix_logic
 from . import plan_cache
+from .platforms import Platform, all_platforms
 
 
 def bake_files(config: Settings, root: Path | None = None) -> list[str]:
@@ -293,14 +295,24 @@ def matrix_siblings(config: Settings, resolved: ResolvedBake, sets: Sequence[str
     return cache_export.matrix_siblings(resolved.plan.get("target", {}), full_plan.get("target", {}))
 
 
+def plan_platforms(plan: dict[str, Any]) -> list[Platform]:
+    """Every platform a target of the plan (dependencies included) builds for."""
+    return all_platforms(plan, plan.get("target", {}))
+
+
 def bake_invocation(
     config: Settings, resolved: ResolvedBake, sets: Sequence[str], builder: str | None
 ) -> BakeInvocation:
     """The bake command line for a resolved build on ``builder`` (created when it is the configured
     one and missing), with the configured cache export and import."""
-    # Checked before the builder may be created: bad cache settings change nothing.
+    # Checked before the builder may be created: bad cache settings change nothing, and a platform
+    # no builder here could run is refused before anything is made or built.
     config.cache.validate()
+    needed = plan_platforms(resolved.plan)
+    check_host_can_provide(needed)
     builder_name = prepare_builder(config, builder)
+    for done in ensure_platforms(builder_name, needed):
+        say(f"builder {builder_name}: {done}")
     command = builder_bake_command(config, resolved, sets, builder_name)
     if builder_name != "default":
         # Every target of the plan, dependencies included: each exports only its own steps.

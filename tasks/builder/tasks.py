@@ -7,12 +7,14 @@ import sys
 
 from invoke import Context
 
+from ..bake.definition import bake_print, plan_platforms
 from ..cli.context import settings, task
 from ..shared.buildx import list_builders
 from ..shared.engine import require_engine
 from ..shared.errors import bad_input
 from ..shared.table import align
 from . import certs
+from .emulation import check_host_can_provide, describe_platforms, ensure_platforms, host_facts
 from .lifecycle import (
     builder_disk_usage,
     ensure_builder,
@@ -32,7 +34,7 @@ from .remote import (
 
 
 @task(
-    iterable=["mirror", "append_endpoint"],
+    iterable=["mirror", "append_endpoint", "matrix"],
     help={
         "name": "builder name (default: bakehouse-<actor>-<repo>-<branch>)",
         "image": "BuildKit image for the builder container",
@@ -45,6 +47,7 @@ from .remote import (
         "cacert": "CA that signed the daemon's certificate (default: <certs dir>/<host>/client/ca.pem)",
         "cert": "client certificate (default: <certs dir>/<host>/client/cert.pem)",
         "key": "client certificate's key (default: <certs dir>/<host>/client/key.pem)",
+        "matrix": "the cells whose platforms it must run (emulated where needed): NAME=VALUE, like inv build",
     },
 )
 def create(
@@ -60,8 +63,10 @@ def create(
     cacert: str | None = None,
     cert: str | None = None,
     key: str | None = None,
+    matrix: list[str] | None = None,
 ) -> None:
-    """Create the builder: docker-container from buildkitd.toml, or remote with --endpoint (idempotent)."""
+    """Create the builder: docker-container from buildkitd.toml, or remote with --endpoint (idempotent);
+    platforms the selected cells need and it lacks are emulated (QEMU; as root on Debian)."""
     container_options = {"--image": image, "--mirror": mirror, "--network": network}
     tls_options = {"--certs-dir": certs_dir, "--cacert": cacert, "--cert": cert, "--key": key}
     if endpoint or append_endpoint:
@@ -79,9 +84,16 @@ def create(
     given = [option for option, value in tls_options.items() if value]
     if given:
         raise bad_input(f"{', '.join(given)}: only with --endpoint or --append-endpoint")
+    # The tree's platforms for the selected cells, refused before anything is made if no builder
+    # here could run them.
+    config = settings(c)
+    needed = plan_platforms(bake_print(config, [*config.bake.default_targets], matrix or []))
+    check_host_can_provide(needed)
     resolved = resolve_builder_name(settings(c), name)
     outcome = ensure_builder(settings(c), resolved, image, tuple(mirror or ()), network, force)
     print(f"builder {resolved}: {outcome}")
+    for done in ensure_platforms(resolved, needed):
+        print(f"builder {resolved}: {done}")
 
 
 @task(
@@ -158,6 +170,9 @@ def status(c: Context, name: str | None = None) -> None:
             print(f"  {line}")
     if state.driver_opts:
         print("options:  " + ", ".join(f"{k}={v}" for k, v in sorted(state.driver_opts.items())))
+    print("platforms:")
+    for line in align(describe_platforms(record, host_facts())):
+        print(f"  {line}")
     print("gc:")
     for line in gc_policy_lines(state):
         print(f"  {line}")

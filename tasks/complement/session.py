@@ -13,11 +13,15 @@ sharded run is `inv complement.merge` (tasks/complement/merge.py), over all the 
 from __future__ import annotations
 
 import os
+import platform as host_platform
 import sys
 from dataclasses import dataclass, replace
+from typing import Any
 
 from ..bake.definition import bake_print
 from ..bake.execution import bake_build
+from ..bake.platforms import parse_platform, platform_of
+from ..builder.emulation import NATIVE
 from ..shared.engine import engine_lost
 from ..shared.errors import BakehouseError, bad_input
 from ..shared.process import say
@@ -108,7 +112,25 @@ def plan_cells(config: Settings, options: RunOptions) -> list[ComplementCell]:
         raise bad_input(f"the bake plan for {', '.join(conf.targets)} has no {conf.testee_target} target")
     if options.update_baseline and len(cells) > 1:
         raise bad_input("--update-baseline needs exactly one matrix cell (narrow it with --matrix)")
+    refuse_foreign_cells(plan, cells, host_platform.machine())
     return cells
+
+
+def refuse_foreign_cells(plan: dict[str, Any], cells: list[ComplementCell], machine: str) -> None:
+    """Complement runs its tester and every homeserver as containers of the engine: under QEMU each
+    request of a suite built around timeouts would be several times slower, so a cell of another
+    architecture is refused (one line) rather than run into a wall of timeouts."""
+    native = NATIVE.get(machine, ())
+    for cell in cells:
+        text = platform_of(plan.get("target", {}), cell.testee_target)
+        if not text:
+            continue
+        wanted = parse_platform(text, f"target {cell.testee_target}")
+        if wanted.architecture not in native:
+            raise bad_input(
+                f"{cell.label}: Complement runs on this machine's own architecture ({machine}), not "
+                f"{wanted}; run that cell where {wanted.architecture} is native, or narrow the matrix"
+            )
 
 
 def complement_namespaces(config: Settings, settings: SuiteSettings) -> list[str]:

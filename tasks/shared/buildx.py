@@ -57,6 +57,8 @@ class NodeRecord:
     files: dict[str, str] = field(default_factory=dict)
     # As BuildKit reports them (its field names); tasks.builder.gc_policy reads them.
     gc_policies: tuple[dict[str, Any], ...] = ()
+    # The platforms the node runs (native and emulated), as os/arch[/variant], as BuildKit found them.
+    platforms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ def parse_node(item: Mapping[str, Any]) -> NodeRecord:
         driver_opts={str(k): str(v) for k, v in (item.get("DriverOpts") or {}).items()},
         files={str(name): _decoded(str(text)) for name, text in (item.get("Files") or {}).items()},
         gc_policies=tuple(dict(policy) for policy in item.get("GCPolicy") or ()),
+        platforms=tuple(str(p) for p in item.get("Platforms") or ()),
     )
 
 

@@ -34,6 +34,11 @@ CASES: dict[str, Case] = {
     # --- build
     "build-progress": Case("build --progress fancy", "--progress 'fancy': choose one of"),
     "build-matrix-value": Case("build --matrix sys_version=sid", "sys_versions: unsupported"),
+    "build-matrix-arch": Case("build --matrix sys_arch=s390x", "sys_archs: unsupported"),
+    "complement-foreign-arch": Case(
+        "complement --matrix sys_arch=arm64",
+        "debian--trixie-slim--default--arm64: Complement runs on this machine's own architecture",
+    ),
     "build-matrix-dimension": Case("build --matrix colour=blue", "unknown matrix dimension 'colour'"),
     "build-matrix-json": Case("build --matrix 'feat_sets=[default'", "feat_sets: not a JSON array"),
     "build-matrix-env": Case(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tasks.bake.platforms import (
@@ -16,27 +18,26 @@ from tasks.shared.errors import BAD_INPUT, BakehouseError
 
 # As `bake --print` writes a tree that sets platforms on its root only (the reference homeserver's
 # shape) beside one that sets it on every target (ours), with a variant nobody lists anywhere here.
-PLAN = {
-    "target": {
-        "system--v3": {"platforms": ["linux/amd64/v3"]},
-        "base--v3": {"contexts": {"input": "target:system--v3"}},
-        "install--x--v3": {"contexts": {"deps": "docker-image://debian", "input": "target:base--v3"}},
-        "system--arm64": {"platforms": ["linux/arm64"]},
-        "install--x--arm64": {"platforms": ["linux/arm64"], "contexts": {"input": "target:system--arm64"}},
-        "loose": {"contexts": {"input": "target:loose"}},
-        "both": {"platforms": ["linux/amd64", "linux/arm64"]},
-    }
+TARGETS: dict[str, dict[str, Any]] = {
+    "system--v3": {"platforms": ["linux/amd64/v3"]},
+    "base--v3": {"contexts": {"input": "target:system--v3"}},
+    "install--x--v3": {"contexts": {"deps": "docker-image://debian", "input": "target:base--v3"}},
+    "system--arm64": {"platforms": ["linux/arm64"]},
+    "install--x--arm64": {"platforms": ["linux/arm64"], "contexts": {"input": "target:system--arm64"}},
+    "loose": {"contexts": {"input": "target:loose"}},
+    "both": {"platforms": ["linux/amd64", "linux/arm64"]},
 }
+PLAN = {"target": TARGETS}
 
 
 def test_a_target_without_platforms_inherits_its_target_contexts():
-    assert platform_of(PLAN["target"], "install--x--v3") == "linux/amd64/v3"
-    assert platform_of(PLAN["target"], "install--x--arm64") == "linux/arm64"
+    assert platform_of(TARGETS, "install--x--v3") == "linux/amd64/v3"
+    assert platform_of(TARGETS, "install--x--arm64") == "linux/arm64"
 
 
 def test_a_target_that_names_none_anywhere_is_the_builders_own_and_a_cycle_ends():
-    assert platform_of(PLAN["target"], "loose") == ""
-    assert platform_of(PLAN["target"], "missing") == ""
+    assert platform_of(TARGETS, "loose") == ""
+    assert platform_of(TARGETS, "missing") == ""
 
 
 def test_platforms_by_target_and_the_distinct_ones_parsed():
@@ -47,7 +48,7 @@ def test_platforms_by_target_and_the_distinct_ones_parsed():
         "install--x--arm64": "linux/arm64",
     }
     assert all_platforms(PLAN, names) == [Platform("linux", "amd64", "v3"), Platform("linux", "arm64")]
-    assert platform_of(PLAN["target"], "both") == "linux/amd64,linux/arm64"
+    assert platform_of(TARGETS, "both") == "linux/amd64,linux/arm64"
 
 
 def test_a_cells_platform_is_that_of_its_own_targets():
