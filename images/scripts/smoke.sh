@@ -6,11 +6,14 @@
 #
 # Needs only the image's venv python (on PATH) and a writable temporary directory.
 # Env: SMOKE_START_TIMEOUT (s, default 120), SMOKE_STOP_TIMEOUT (s, default 30),
-#      SMOKE_IMPORTS (space-separated Python modules that must import, e.g. a feature set's extras).
+#      SMOKE_IMPORTS (space-separated Python modules that must import, e.g. a feature set's extras),
+#      SMOKE_SLOWDOWN (integer factor applied to every timeout, default 1: e.g. 10 under QEMU).
 set -eu
 
-start_timeout=${SMOKE_START_TIMEOUT:-120}
-stop_timeout=${SMOKE_STOP_TIMEOUT:-30}
+slowdown=${SMOKE_SLOWDOWN:-1}
+start_timeout=$(( ${SMOKE_START_TIMEOUT:-120} * slowdown ))
+stop_timeout=$(( ${SMOKE_STOP_TIMEOUT:-30} * slowdown ))
+request_timeout=$(( 10 * slowdown ))
 server_name=smoke.test
 work=$(mktemp -d)
 server_pid=""
@@ -46,6 +49,7 @@ trap 'fail "interrupted"' INT TERM
 cd "$work"
 
 say "$(python --version), synapse $(python -c 'import synapse; print(synapse.__version__)')"
+[ "$slowdown" = 1 ] || say "timeouts stretched ${slowdown}x (start ${start_timeout} s, stop ${stop_timeout} s)"
 for module in ${SMOKE_IMPORTS:-}; do
     python -c "import $module" 2>"$work/import.out" || { cat "$work/import.out" >&2; fail "cannot import $module"; }
     say "import $module: ok"
@@ -83,7 +87,7 @@ server_pid=$!
 say "server started (pid $server_pid, port $port)"
 
 # The client side: readiness, registration, login. Exits non-zero with the reason on stderr.
-python - "http://127.0.0.1:$port" "$secret" "$server_name" "$server_pid" "$start_timeout" <<'EOF' \
+python - "http://127.0.0.1:$port" "$secret" "$server_name" "$server_pid" "$start_timeout" "$request_timeout" <<'EOF' \
     || fail "client checks failed (see above)"
 import hashlib
 import hmac
@@ -93,7 +97,7 @@ import time
 import urllib.error
 import urllib.request
 
-base, secret, server_name, server_pid, start_timeout = sys.argv[1:6]
+base, secret, server_name, server_pid, start_timeout, request_timeout = sys.argv[1:7]
 
 
 def fail(message):
@@ -117,7 +121,7 @@ def call(method, path, body=None, token=None):
         request.add_header("Authorization", f"Bearer {token}")
     data = json.dumps(body).encode() if body is not None else None
     try:
-        with urllib.request.urlopen(request, data, timeout=10) as response:
+        with urllib.request.urlopen(request, data, timeout=float(request_timeout)) as response:
             return response.status, json.load(response)
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode(errors="replace")

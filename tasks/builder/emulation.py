@@ -102,14 +102,24 @@ def _amd64_level_missing(variant: str, flags: frozenset[str]) -> list[str]:
     return [flag for flag in needed if flag not in flags]
 
 
-def classify(needed: Sequence[Platform], builder_has: Sequence[Platform], host: HostFacts) -> Verdict:
-    """What each needed platform the builder lacks takes: pure, from the facts given."""
-    has = {p.normalized for p in builder_has}
+def classify(
+    needed: Sequence[Platform], builder_has: Sequence[Platform], host: HostFacts, *, on_this_host: bool = True
+) -> Verdict:
+    """What each needed platform the builder lacks takes: pure, from the facts given.
+
+    A builder ``on_this_host`` lists the emulated platforms it found when it started: one whose
+    interpreter has been unregistered since is not there any more (its builds would fail with
+    `exec format error`)."""
+    native = NATIVE.get(host.machine, ())
+    has = {
+        p.normalized
+        for p in builder_has
+        if not on_this_host or p.architecture in native or QEMU_NAMES.get(p.architecture) in host.registered
+    }
     emulate: dict[str, None] = {}
     refresh: dict[Platform, None] = {}
     impossible: dict[Platform, str] = {}
     lacking: list[Platform] = []
-    native = NATIVE.get(host.machine, ())
     for wanted in dict.fromkeys(p.normalized for p in needed):
         if wanted in has:
             continue
@@ -220,13 +230,16 @@ def provide_emulators(names: Sequence[str]) -> None:
         run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT_DIR)], what="mount binfmt_misc")
     for name in names:
         entry = _binfmt_entry(name)
-        if entry is not None and "F" not in entry.get("flags", ""):
-            # Registered without F (by hand, or binfmt-support): useless inside a builder container.
+        usable = entry is not None and entry.get("state") == "enabled" and "F" in entry.get("flags", "")
+        if usable:
+            continue
+        if entry is not None:
+            # Disabled, or registered without F (by hand, binfmt-support): useless inside a builder
+            # container, and a name can't be registered twice.
             (BINFMT_DIR / f"qemu-{name}").write_text("-1")
-        if entry is None or "F" not in entry.get("flags", "") or entry.get("state") != "enabled":
-            conf = BINFMT_CONFIGS / f"qemu-{name}.conf"
-            say(f"registering {conf} with binfmt_misc (flag F: usable inside containers)")
-            (BINFMT_DIR / "register").write_text(register_line(conf.read_text()))
+        conf = BINFMT_CONFIGS / f"qemu-{name}.conf"
+        say(f"registering {conf} with binfmt_misc (flag F: usable inside containers)")
+        (BINFMT_DIR / "register").write_text(register_line(conf.read_text()))
 
 
 # --- the builder -----------------------------------------------------------------------------
@@ -276,7 +289,8 @@ def ensure_platforms(builder: str, needed: Sequence[Platform]) -> list[str]:
     record = _record(builder)
     if record is None or not needed:
         return []
-    verdict = classify(needed, builder_platforms(record), host_facts())
+    local = record.driver in ("docker", "docker-container")
+    verdict = classify(needed, builder_platforms(record), host_facts(), on_this_host=local)
     refuse_impossible(verdict)
     if not verdict.emulate and not verdict.refresh:
         return []

@@ -25,6 +25,7 @@ from ..shared.local_registry import registry_address
 from ..shared.private_state import paths
 from ..shared.process import pipe, run, say, spawn
 from ..shared.settings import Settings
+from . import base_index
 
 CLI_PLUGIN_DIR = Path("/usr/local/lib/docker/cli-plugins")
 DEBIAN_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
@@ -234,8 +235,16 @@ def decide_mode(config: Settings) -> str:
         return "registry-free"
 
 
-def debootstrap_image(config: Settings, image: str) -> None:
-    """Make a Debian base image from the archive: minbase + ca-certificates + the host CA bundle."""
+def foreign_base_name(image: str, arch: str) -> str:
+    """The engine's name for a base image of another architecture (a name holds one image there)."""
+    return f"{image}--{arch}"
+
+
+def debootstrap_image(config: Settings, image: str, arch: str | None = None) -> None:
+    """Make a Debian base image from the archive: minbase + ca-certificates + the host CA bundle.
+
+    ``arch`` (a Debian architecture, e.g. arm64) makes one for another architecture under QEMU (its
+    interpreter registered with binfmt_misc), imported as ``foreign_base_name(image, arch)``."""
     supply = config.supply
     name, _, tag = image.partition(":")
     suite = tag.removesuffix("-slim")
@@ -244,11 +253,12 @@ def debootstrap_image(config: Settings, image: str) -> None:
             f"supply.base_images: can only make debian:<suite>[-slim] images, not {image!r}", 2
         )
     apt_install_host(["debootstrap"])
-    target = paths(config).root / "debootstrap" / suite
+    target = paths(config).root / "debootstrap" / (f"{suite}-{arch}" if arch else suite)
     shutil.rmtree(target, ignore_errors=True)
-    say(f"making {image} with debootstrap (minbase, {suite})")
+    say(f"making {image} with debootstrap (minbase, {suite}{', ' + arch + ' under QEMU' if arch else ''})")
     started = time.monotonic()
-    run(["debootstrap", "--variant=minbase", "--include=ca-certificates", suite, str(target),
+    arch_option = [f"--arch={arch}"] if arch else []
+    run(["debootstrap", *arch_option, "--variant=minbase", "--include=ca-certificates", suite, str(target),
          supply.mirror_suite_url], what=f"debootstrap {suite}")  # fmt: skip
     bundle = Path(supply.host_ca_bundle)
     if bundle.exists():
@@ -262,16 +272,44 @@ def debootstrap_image(config: Settings, image: str) -> None:
             shutil.rmtree(junk) if junk.is_dir() and not junk.is_symlink() else junk.unlink()
     # python-on-whales can't stream stdin into `docker import`; pipe tar into the CLI.
     tar = ["tar", "-C", str(target), "--numeric-owner", "-c", "."]
-    pipe(tar, ["docker", "import", "-", image], what=f"docker import {image}")
+    name = foreign_base_name(image, arch) if arch else image
+    platform = ["--platform", f"linux/{arch}"] if arch else []
+    pipe(tar, ["docker", "import", *platform, "-", name], what=f"docker import {name}")
     shutil.rmtree(target, ignore_errors=True)
-    say(f"{image} ready ({time.monotonic() - started:.0f}s)")
+    say(f"{name} ready ({time.monotonic() - started:.0f}s)")
 
 
-def push_to_registry(config: Settings, image: str) -> None:
-    """Serve a base image to docker-container builders, which can't see the engine's store."""
+def registry_repository(image: str) -> tuple[str, str]:
+    """The local registry's repository and tag for a base image (docker.io's library/ for short names)."""
     name, _, tag = image.partition(":")
-    repo = name if "/" in name else f"library/{name}"
-    local = f"{registry_address(config)}/{repo}:{tag or 'latest'}"
+    return (name if "/" in name else f"library/{name}"), (tag or "latest")
+
+
+def push_to_registry(config: Settings, image: str, tag: str | None = None) -> str:
+    """Serve a base image to docker-container builders, which can't see the engine's store; the
+    manifest's digest. ``tag`` pushes it under another tag of the image's repository.
+
+    A tag that already holds a manifest list with this image in it is left alone: pushing would
+    replace the list (the other architectures) by this one image."""
+    repo, own_tag = registry_repository(image)
+    address = registry_address(config)
+    local = f"{address}/{repo}:{tag or own_tag}"
     client = whales.client()
+    pushed = _repo_digest(client.image.inspect(image).repo_digests, f"{address}/{repo}")
+    current = base_index.fetch(address, repo, tag or own_tag)
+    if pushed and current is not None and pushed in {m.digest for m in current.members()}:
+        return pushed
     client.image.tag(image, local)
     client.image.push(local, quiet=True)
+    digest = _repo_digest(client.image.inspect(image).repo_digests, f"{address}/{repo}")
+    if not digest:
+        raise BakehouseError(f"pushed {local} but the engine names no digest for it")
+    return digest
+
+
+def _repo_digest(repo_digests: list[str], repository: str) -> str:
+    for entry in repo_digests:
+        name, _, digest = entry.partition("@")
+        if name == repository:
+            return digest
+    return ""

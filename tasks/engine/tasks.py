@@ -6,14 +6,22 @@ from invoke import Context
 
 from ..cli.context import settings, task
 from .bring_up import ensure_engine, print_status, stop_what_up_started
-from .supply import ensure_supply
+from .supply import ensure_emulation, ensure_supply
 
 
-@task()
-def up(c: Context) -> None:
-    """Make a Docker engine available (a private one from Debian packages only if none is usable)."""
-    ensure_engine(settings(c))
-    ensure_supply(settings(c))
+@task(
+    iterable=["matrix"],
+    help={
+        "matrix": "cells whose platforms must run here (emulated where needed): NAME=VALUE, like inv build"
+    },
+)
+def up(c: Context, matrix: list[str] | None = None) -> None:
+    """Make a Docker engine available (a private one from Debian packages only if none is usable), with
+    QEMU and base images for the platforms the selected cells need."""
+    config = settings(c)
+    ensure_engine(config)
+    mode = ensure_supply(config)
+    ensure_emulation(config, matrix or [], registry_free=mode == "registry-free")
 
 
 @task()

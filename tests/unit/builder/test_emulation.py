@@ -33,6 +33,13 @@ def test_arm64_is_emulated_where_bakehouse_may_provision():
     assert verdict == Verdict(emulate=("aarch64",), lacking=(ARM64,))
 
 
+def test_an_emulated_platform_listed_from_before_its_interpreter_went_away_is_provided_again():
+    listed = [*FRESH, ARM64]
+    assert classify([ARM64], listed, DEBIAN_ROOT) == Verdict(emulate=("aarch64",), lacking=(ARM64,))
+    # A remote daemon's list is its own host's: taken as it is.
+    assert classify([ARM64], listed, DEBIAN_ROOT, on_this_host=False) == Verdict()
+
+
 def test_a_registered_emulator_the_builder_does_not_list_yet_needs_a_fresh_look():
     host = HostFacts("x86_64", V3_CPU, registered=frozenset({"aarch64"}))
     assert classify([ARM64], FRESH, host) == Verdict(refresh=(ARM64,))
