@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import yaml
 
@@ -26,6 +27,7 @@ GITLAB_MAX_JOBS = 200
 # The github entry's keys for the id and the platform, beside the singular dimension names.
 ID_KEY = "id"
 PLATFORM_KEY = "platform"
+RUNNER_KEY = "runner"
 # The child pipeline's include and its job templates (hidden jobs), and the variable a cell job reads.
 GITLAB_TEMPLATES = ".gitlab/bakehouse.yml"
 GITLAB_CELL_TEMPLATE = ".bakehouse-cell"
@@ -38,29 +40,48 @@ GITLAB_CELL_VARIABLE = "BAKEHOUSE_CELL"
 Platforms = Mapping[str, str]
 
 
-def as_json(cells: Sequence[Cell], platforms: Platforms) -> str:
-    """A list: each cell's id, its platform and the singular overrides that select it."""
-    entries = [
-        {ID_KEY: cell.id, PLATFORM_KEY: platforms.get(cell.id, ""), "overrides": cell.overrides}
-        for cell in cells
-    ]
+@dataclass(frozen=True)
+class CellInfo:
+    """What the CI gets beside each cell's overrides: its platform (by cell id) and the runner labels
+    (by platform, "default" for the rest; empty: no runner key)."""
+
+    platforms: Platforms = field(default_factory=dict)
+    runners: Mapping[str, str] = field(default_factory=dict)
+
+    def platform(self, cell: Cell) -> str:
+        return self.platforms.get(cell.id, "")
+
+    def extra(self, cell: Cell) -> dict[str, str]:
+        """The platform, and the runner when runners are configured."""
+        platform = self.platform(cell)
+        if not self.runners:
+            return {PLATFORM_KEY: platform}
+        return {
+            PLATFORM_KEY: platform,
+            RUNNER_KEY: self.runners.get(platform) or self.runners.get("default", ""),
+        }
+
+
+def as_json(cells: Sequence[Cell], info: CellInfo) -> str:
+    """A list: each cell's id, its platform (and runner) and the singular overrides that select it."""
+    entries = [{ID_KEY: cell.id, **info.extra(cell), "overrides": cell.overrides} for cell in cells]
     return json.dumps(entries, indent=2) + "\n"
 
 
-def as_github(cells: Sequence[Cell], platforms: Platforms) -> str:
+def as_github(cells: Sequence[Cell], info: CellInfo) -> str:
     """One `matrix=<JSON>` line for $GITHUB_OUTPUT; `fromJSON` of it is a `strategy.matrix`."""
     _refuse_over(len(cells), GITHUB_MAX_JOBS, "GitHub runs at most", "jobs of one matrix")
     include = []
     for cell in cells:
-        for key, what in ((ID_KEY, "the id"), (PLATFORM_KEY, "the platform")):
+        for key, what in ((ID_KEY, "the id"), (PLATFORM_KEY, "the platform"), (RUNNER_KEY, "the runner")):
             if key in cell.overrides:
                 raise bad_input(f"a matrix dimension named {key!r} clashes with {what} in --format github")
-        include.append({ID_KEY: cell.id, PLATFORM_KEY: platforms.get(cell.id, ""), **cell.overrides})
+        include.append({ID_KEY: cell.id, **info.extra(cell), **cell.overrides})
     # Compact: an output line must not break.
     return "matrix=" + json.dumps({"include": include}, separators=(",", ":")) + "\n"
 
 
-def as_gitlab(cells: Sequence[Cell], platforms: Platforms) -> str:
+def as_gitlab(cells: Sequence[Cell], info: CellInfo) -> str:
     """A dynamic child pipeline: the cells fanned out with `parallel: matrix:`, then the gate.
     (The cell job finds its platform in the plan; GitLab's matrix carries the ids only.)"""
     _refuse_over(len(cells), GITLAB_MAX_JOBS, "GitLab runs at most", "jobs of one parallel:matrix")
@@ -83,7 +104,7 @@ def as_gitlab(cells: Sequence[Cell], platforms: Platforms) -> str:
     return header + body
 
 
-RENDERERS: dict[str, Callable[[Sequence[Cell], Platforms], str]] = {
+RENDERERS: dict[str, Callable[[Sequence[Cell], CellInfo], str]] = {
     "json": as_json,
     "github": as_github,
     "gitlab": as_gitlab,
@@ -95,9 +116,9 @@ def check_format(output_format: str) -> None:
         raise bad_input(f"--format {output_format}: expected one of {', '.join(FORMATS)}")
 
 
-def render(cells: Sequence[Cell], output_format: str, platforms: Platforms | None = None) -> str:
+def render(cells: Sequence[Cell], output_format: str, info: CellInfo | None = None) -> str:
     check_format(output_format)
-    return RENDERERS[output_format](cells, platforms or {})
+    return RENDERERS[output_format](cells, info or CellInfo())
 
 
 def _refuse_over(count: int, limit: int, who: str, what: str) -> None:

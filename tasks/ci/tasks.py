@@ -10,7 +10,7 @@ from ..bake.cells import selected_cells
 from ..bake.definition import bake_print
 from ..bake.platforms import cell_platform
 from ..cli.context import settings, task
-from .formats import FORMATS, check_format, render
+from .formats import FORMATS, CellInfo, check_format, render
 
 
 @task(
@@ -33,4 +33,5 @@ def matrix_cells(
     # matrix, where every job would fail the same way.
     plan = bake_print(settings(c), [*settings(c).bake.default_targets], matrix or [])
     platforms = {cell.id: cell_platform(plan, cell.id) for cell in cells}
-    sys.stdout.write(render(cells, format, platforms))
+    runners = dict(settings(c).ci.runners)
+    sys.stdout.write(render(cells, format, CellInfo(platforms, runners)))

@@ -22,7 +22,14 @@ ENV_PREFIX = "INVOKE_"
 SUFFIXES = ("yaml", "yml", "json", "py")
 # Maps whose keys are the user's own (dimensions, bake variables, package namespaces): any key goes.
 FREE_FORM = frozenset(
-    {"bake.matrix", "bake.variables", "builder.registry_ca", "complement.namespaces", "lint.full_matrix"}
+    {
+        "bake.matrix",
+        "bake.variables",
+        "builder.registry_ca",
+        "complement.namespaces",
+        "lint.full_matrix",
+        "ci.runners",
+    }
 )
 # invoke reads a boolean variable as false only when it is "0" or empty; these would silently be true.
 _FALSE_WORDS = frozenset({"false", "no", "off", "n", "f"})

@@ -300,6 +300,15 @@ class ReleaseSettings:
     targets: tuple[str, ...] = ("install", "tests-smoke")
 
 
+@dataclass(frozen=True)
+class CiSettings:
+    """``bakehouse.ci``: what `inv ci.matrix` adds to each cell for the CI."""
+
+    # Platform (as the tree writes it, e.g. linux/arm64) -> the runner label of a machine that runs it
+    # natively; "default" for every other platform. Empty: no runner key in the matrix.
+    runners: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
+
+
 # The human tags `inv publish` can add beside the content tag.
 HUMAN_TAGS = ("describe", "branch", "latest")
 
@@ -335,6 +344,7 @@ class Settings:
     complement: ComplementSettings = field(default_factory=ComplementSettings)
     publish: PublishSettings = field(default_factory=PublishSettings)
     release: ReleaseSettings = field(default_factory=ReleaseSettings)
+    ci: CiSettings = field(default_factory=CiSettings)
     # Not a setting: the project's root, found when the command starts. Every relative path of the
     # settings (bake files, baselines, results, certificates, cache directories) is relative to it.
     root: Path = field(default_factory=Path.cwd, metadata={"runtime": True})

@@ -28,7 +28,7 @@ def many_cells(count: int):
 
 def test_json_is_a_list_of_ids_platforms_and_overrides():
     debian = {"sys_name": "debian"}
-    assert json.loads(formats.render(CELLS, "json", PLATFORMS)) == [
+    assert json.loads(formats.render(CELLS, "json", formats.CellInfo(PLATFORMS))) == [
         {
             "id": IDS[0],
             "platform": "linux/arm64",
@@ -42,12 +42,25 @@ def test_json_is_a_list_of_ids_platforms_and_overrides():
     ]
 
 
+def test_each_cell_gets_the_runner_of_its_platform_or_the_default_one():
+    info = formats.CellInfo(PLATFORMS, {"linux/arm64": "ubuntu-24.04-arm", "default": "ubuntu-24.04"})
+    entries = json.loads(formats.render(CELLS, "json", info))
+    assert [entry["runner"] for entry in entries] == ["ubuntu-24.04-arm", "ubuntu-24.04"]
+    include = json.loads(formats.render(CELLS, "github", info).partition("=")[2])["include"]
+    assert [(entry["platform"], entry["runner"]) for entry in include] == [
+        ("linux/arm64", "ubuntu-24.04-arm"),
+        ("linux/amd64/v3", "ubuntu-24.04"),
+    ]
+    only_arm = formats.CellInfo(PLATFORMS, {"linux/arm64": "arm"})
+    assert [e["runner"] for e in json.loads(formats.render(CELLS, "json", only_arm))] == ["arm", ""]
+
+
 def test_a_cell_whose_tree_sets_no_platform_has_an_empty_one():
     assert [entry["platform"] for entry in json.loads(formats.render(CELLS, "json"))] == ["", ""]
 
 
 def test_github_is_one_output_line_that_fromjson_makes_a_strategy_matrix():
-    text = formats.render(CELLS, "github", PLATFORMS)
+    text = formats.render(CELLS, "github", formats.CellInfo(PLATFORMS))
     assert text.endswith("\n") and text.count("\n") == 1
     name, _, value = text.rstrip("\n").partition("=")
     assert name == "matrix"
