@@ -309,7 +309,7 @@ def bake_invocation(
     # no builder here could run is refused before anything is made or built.
     config.cache.validate()
     needed = plan_platforms(resolved.plan)
-    check_host_can_provide(needed)
+    check_host_can_provide(needed, resolve_builder_name(config, builder))
     builder_name = prepare_builder(config, builder)
     for done in ensure_platforms(builder_name, needed):
         say(f"builder {builder_name}: {done}")

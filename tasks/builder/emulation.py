@@ -278,34 +278,58 @@ def refuse_impossible(verdict: Verdict) -> None:
         raise BakehouseError("; ".join(verdict.impossible.values()), MACHINE_LACKS)
 
 
-def check_host_can_provide(needed: Sequence[Platform]) -> None:
-    """Before any builder is made: refuse what no builder on this host could ever run."""
-    refuse_impossible(classify(needed, [], host_facts()))
+def foreign(needed: Sequence[Platform], host: HostFacts) -> list[Platform]:
+    """The platforms this host's CPU doesn't run as it is (the rest needs no look at any builder:
+    asking buildx costs ~0.4 s a build)."""
+    native = NATIVE.get(host.machine, ())
+    return [
+        p
+        for p in needed
+        if p.os != "linux"
+        or p.architecture not in native
+        or (p.architecture == "amd64" and p.variant and (
+            p.variant not in AMD64_LEVELS or _amd64_level_missing(p.variant, host.cpu_flags)))
+    ]  # fmt: skip
+
+
+def _judge(builder: str | None, needed: Sequence[Platform]) -> tuple[BuilderRecord | None, Verdict]:
+    host = host_facts()
+    unusual = foreign(needed, host)
+    if not unusual:
+        return None, Verdict()
+    record = _record(builder) if builder else None
+    local = record is None or record.driver in ("docker", "docker-container")
+    listed = builder_platforms(record) if record else []
+    return record, classify(unusual, listed, host, on_this_host=local)
+
+
+def check_host_can_provide(needed: Sequence[Platform], builder: str | None = None) -> None:
+    """Before any builder is made: refuse what neither ``builder`` (when it exists: a remote one
+    runs what its own host runs) nor this host could run."""
+    refuse_impossible(_judge(builder, needed)[1])
 
 
 def ensure_platforms(builder: str, needed: Sequence[Platform]) -> list[str]:
     """The builder lists every needed platform afterwards, or this raises naming platform and fix.
     Returns what was done, in words (nothing when it already had them)."""
-    record = _record(builder)
-    if record is None or not needed:
+    record, verdict = _judge(builder, needed)
+    if record is None:
         return []
-    local = record.driver in ("docker", "docker-container")
-    verdict = classify(needed, builder_platforms(record), host_facts(), on_this_host=local)
     refuse_impossible(verdict)
     if not verdict.emulate and not verdict.refresh:
         return []
     done = []
     if verdict.emulate:
         provide_emulators(verdict.emulate)
-        done.append(f"registered QEMU for {', '.join(str(p) for p in verdict.lacking)}")
+        done.append(f"QEMU registered for {', '.join(str(p) for p in verdict.lacking)}")
     look_again(record)
-    done.append("restarted to detect them")
+    done.append("restarted to detect its platforms")
     after = _record(builder)
     has = {p.normalized for p in builder_platforms(after)} if after else set()
     still = [str(p) for p in needed if p.normalized not in has]
     if still:
         raise BakehouseError(
-            f"builder {builder} still lacks {', '.join(still)} after it was {' and '.join(done)}: see "
+            f"builder {builder} still lacks {', '.join(still)} after {' and '.join(done)}: see "
             f"{BINFMT_DIR} and `docker buildx inspect {builder}`",
             MACHINE_LACKS,
         )

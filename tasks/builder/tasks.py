@@ -88,7 +88,7 @@ def create(
     # here could run them.
     config = settings(c)
     needed = plan_platforms(bake_print(config, [*config.bake.default_targets], matrix or []))
-    check_host_can_provide(needed)
+    check_host_can_provide(needed, resolve_builder_name(config, name))
     resolved = resolve_builder_name(settings(c), name)
     outcome = ensure_builder(settings(c), resolved, image, tuple(mirror or ()), network, force)
     print(f"builder {resolved}: {outcome}")

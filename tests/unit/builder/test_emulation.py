@@ -11,6 +11,7 @@ from tasks.builder.emulation import (
     Verdict,
     classify,
     describe_platforms,
+    foreign,
     register_line,
 )
 from tasks.shared.buildx import BuilderRecord, NodeRecord
@@ -93,3 +94,11 @@ def test_status_says_native_or_emulated():
     assert rows[0] == ("linux/amd64", "native")
     assert rows[2] == ("linux/386", "native")
     assert rows[1][0] == "linux/arm64" and rows[1][1].startswith("emulated (")
+
+
+def test_only_platforms_the_cpu_does_not_run_as_it_is_need_a_look_at_the_builder():
+    v3, v4, v5 = (Platform("linux", "amd64", v) for v in ("v3", "v4", "v5"))
+    assert foreign([AMD64, v3, Platform("linux", "386")], DEBIAN_ROOT) == []
+    assert foreign([AMD64, ARM64, v4, v5, Platform("windows", "amd64")], DEBIAN_ROOT) == [
+        ARM64, v4, v5, Platform("windows", "amd64"),
+    ]  # fmt: skip
