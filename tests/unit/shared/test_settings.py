@@ -162,7 +162,7 @@ def test_an_unknown_setting_is_one_line_naming_the_known_ones() -> None:
     )
     # The sections in order; the list grows with every domain that gets one.
     assert refused({"compliment": {}}).startswith(
-        "unknown setting bakehouse.compliment (known in bakehouse: bake, builder, cache, ci, complement, engine,"
+        "unknown setting bakehouse.compliment (known in bakehouse: bake, builder, cache, ci, complement, "
     )
     assert refused({"cache": {"directory": "x"}}).startswith("unknown setting bakehouse.cache.directory")
 
