@@ -74,8 +74,6 @@ class HostFacts:
     cpu_flags: frozenset[str] = frozenset()
     # QEMU names with an enabled binfmt entry carrying the F flag.
     registered: frozenset[str] = frozenset()
-    # QEMU names whose entry file is on the host (installed, not necessarily registered).
-    configured: frozenset[str] = frozenset()
     # Root on Debian: bakehouse may install qemu-user-static and register it.
     can_provision: bool = False
 
@@ -194,15 +192,11 @@ def _cpu_flags() -> frozenset[str]:
 
 
 def host_facts() -> HostFacts:
-    configured = frozenset(
-        name for name in set(QEMU_NAMES.values()) if (BINFMT_CONFIGS / f"qemu-{name}.conf").exists()
-    )
     debian = Path("/etc/debian_version").exists() and shutil.which("apt-get") is not None
     return HostFacts(
         machine=host_platform.machine(),
         cpu_flags=_cpu_flags(),
         registered=registered_emulators(),
-        configured=configured,
         can_provision=debian and os.geteuid() == 0,
     )
 
