@@ -12,14 +12,15 @@ pushes over a tag it merely failed to see.
 Scheme: https, trusting the system CAs plus the CA files the caller names (the builder's
 ``builder.registry_ca`` for that host). Plain http only where the caller says so: the hosts in
 ``builder.insecure_registries``, which the builder also reaches over plain http (``http = true``
-in buildkitd.toml), so the probe and the push speak to the same endpoint. Never a silent fallback
-from https to http.
+in buildkitd.toml), and loopback hosts without a CA, which BuildKit reaches over plain http on its
+own; so the probe and the push speak to the same endpoint. Never a silent fallback from https to http.
 """
 
 from __future__ import annotations
 
 import enum
 import http.client
+import ipaddress
 import json
 import re
 import socket
@@ -93,8 +94,23 @@ def ca_files_for(registry: str, builder: BuilderSettings, root: Path) -> tuple[P
 
 
 def plain_http_for(registry: str, builder: BuilderSettings) -> bool:
-    """Whether the builder reaches ``registry`` over plain http (``builder.insecure_registries``)."""
-    return registry in builder.insecure_registries
+    """Whether the builder reaches ``registry`` over plain http: ``builder.insecure_registries``, or a
+    loopback host (localhost, 127.0.0.0/8, ::1) with no CA configured for it, which BuildKit (like
+    Docker) reaches over plain http without being told: `inv engine.up`'s registry, a user's
+    localhost:5000."""
+    if registry in builder.insecure_registries:
+        return True
+    return _loopback(registry) and registry not in builder.registry_ca
+
+
+def _loopback(registry: str) -> bool:
+    host = urllib.parse.urlsplit(f"//{registry}").hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 # --- classifying answers ----------------------------------------------------------------------

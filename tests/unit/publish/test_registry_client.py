@@ -95,6 +95,20 @@ def test_the_ca_and_plain_http_come_from_the_builder_settings():
     assert not plain_http_for("reg.example:5000", builder)
 
 
+@pytest.mark.parametrize(
+    "registry", ["127.0.0.1:5000", "localhost:5000", "[::1]:5000", "127.0.0.2", "localhost"]
+)
+def test_a_loopback_registry_is_plain_http_as_buildkit_reaches_it(registry):
+    assert plain_http_for(registry, BuilderSettings())
+    # A CA for it says it speaks TLS.
+    assert not plain_http_for(registry, BuilderSettings(registry_ca={registry: "ca.pem"}))
+
+
+@pytest.mark.parametrize("registry", ["10.0.0.1:5000", "localhost.example:5000", "registry:5000"])
+def test_other_hosts_are_https(registry):
+    assert not plain_http_for(registry, BuilderSettings())
+
+
 def test_an_image_ref_prints_as_docker_writes_it():
     ref = ImageRef("127.0.0.1:5000", "team/app", "c-0123")
     assert str(ref) == "127.0.0.1:5000/team/app:c-0123"
