@@ -2,19 +2,25 @@
 
 1. the Complement tester's compile step for arm64: cross-compiled on the build platform (the tree's
    way) vs compiled under QEMU (`compile_platform=linux/arm64`), each on a fresh builder;
-2. a cold `tests-smoke` for arm64 (under QEMU) vs amd64 (native), each on a fresh builder.
+2. a cold `tests-smoke` for arm64 (under QEMU) vs amd64 (native), each on a fresh builder;
+3. (`--only go`, no builder: cheap where the whole step can't be afforded) the same compiler work at
+   small scale on the host: `go build cmd/test2json` for arm64 with cold caches, by the host's Go
+   (cross) vs Go's own arm64 toolchain (from the Go module proxy) run under QEMU.
 
 Step times come from the build's rawjson progress (the compile step's start to end). Needs the
 engine up in registry-free mode with arm64 bases (`inv engine.up --matrix sys_arch=arm64`).
-Run from the repo root: `.venv/bin/python bench/bench_platforms.py [--no-write] [--only smoke|compile]`.
+Run from the repo root: `.venv/bin/python bench/bench_platforms.py [--no-write] [--only smoke|compile|go]`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -79,6 +85,36 @@ def cold_smoke(builder: str, arch: str) -> float:
     return seconds
 
 
+def go_build_test2json(go: str, work: Path) -> float:
+    """`go build cmd/test2json` for linux/arm64 with empty caches; wall time."""
+    env = {**os.environ, "GOCACHE": str(work / "cache"), "GOOS": "linux", "GOARCH": "arm64",
+           "CGO_ENABLED": "0", "GOTOOLCHAIN": "local", "GOFLAGS": ""}  # fmt: skip
+    env.pop("GOROOT", None)
+    started = time.monotonic()
+    subprocess.run([go, "build", "-trimpath", "-o", str(work / "test2json"), "cmd/test2json"],
+                   env=env, cwd=work, check=True, capture_output=True)  # fmt: skip
+    seconds = time.monotonic() - started
+    kind = subprocess.run(["file", "-b", str(work / "test2json")], capture_output=True, text=True).stdout
+    if "aarch64" not in kind:
+        sys.exit(f"bench: {go} did not build an arm64 binary: {kind}")
+    return seconds
+
+
+def go_cross_vs_emulated() -> tuple[float, float]:
+    toolchain = "golang.org/toolchain@v0.0.1-go1.26.8.linux-arm64"
+    # The same Go release as the host's, for arm64: a module the Go proxy serves.
+    downloaded = subprocess.run(["go", "mod", "download", "-json", toolchain], capture_output=True, text=True)
+    with tempfile.TemporaryDirectory() as cross, tempfile.TemporaryDirectory() as emulated:
+        # The module cache keeps files read-only and not executable: a copy with its programs runnable.
+        goroot = Path(emulated) / "goroot"
+        shutil.copytree(json.loads(downloaded.stdout)["Dir"], goroot)
+        for program in [*goroot.glob("bin/*"), *goroot.glob("pkg/tool/linux_arm64/*")]:
+            program.chmod(0o755)
+        return go_build_test2json("go", Path(cross)), go_build_test2json(
+            str(goroot / "bin" / "go"), Path(emulated)
+        )
+
+
 def main() -> None:
     only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else ""
     machine = f"{platform.node()} ({platform.machine()}, {os.cpu_count()} cores)"
@@ -98,6 +134,13 @@ def main() -> None:
             f"| {date.today()} | {machine} | platforms: cold tests-smoke, arm64 under QEMU vs amd64 native "
             f"(fresh builders, load {os.getloadavg()[0]:.1f}) | {arm64:.1f} s vs {amd64:.1f} s: ratio "
             f"{arm64 / amd64:.1f} |"
+        )
+    if only == "go":
+        cross, emulated = go_cross_vs_emulated()
+        rows.append(
+            f"| {date.today()} | {machine} | platforms: go build cmd/test2json for arm64, cold cache: "
+            f"host Go cross-compiling vs arm64 Go under QEMU (load {os.getloadavg()[0]:.1f}) | "
+            f"{cross:.1f} s vs {emulated:.1f} s: emulated/cross ratio {emulated / cross:.1f} |"
         )
     for row in rows:
         print(row)
