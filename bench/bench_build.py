@@ -84,7 +84,7 @@ def fresh_builder(name: str) -> None:
 
 
 def main() -> None:
-    c = project_settings()
+    c = project_settings(ROOT)
     builder = "bakehouse-bench"
     fresh_builder(builder)
 

@@ -31,12 +31,17 @@ from ..shared.settings import Settings
 from . import matrix as matrix_logic
 from . import plan_cache
 
+# What a project without (the right) bake files configured is told to do.
+NO_BAKE_FILES_HINT = "set bake.files (bakehouse.yaml or invoke.yaml) or run `bakehouse init`"
+
 
 def bake_files(config: Settings, root: Path | None = None) -> list[str]:
     files = list(config.bake.files)
+    if not files:
+        raise bad_input(f"no bake files configured: {NO_BAKE_FILES_HINT}")
     for f in files:
         if not ((root or config.root) / f).exists():
-            raise bad_input(f"bake file {f} not found (bake.files in invoke.yaml)")
+            raise bad_input(f"bake file {f} not found in {root or config.root}: {NO_BAKE_FILES_HINT}")
     return files
 
 

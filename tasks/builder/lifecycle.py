@@ -25,6 +25,10 @@ from . import gc_policy as cache_gc
 from .naming import ci_identity, isolation_key, validate_builder_name
 
 CONFIG_NAME = "buildkitd.toml"
+# builder.config_file's default names a project file that may be absent: then the one shipped beside
+# this module is used.
+DEFAULT_CONFIG_FILE = CONFIG_NAME
+PACKAGED_CONFIG_FILE = Path(__file__).with_name(CONFIG_NAME)
 # Where the docker-container driver puts the files buildx copies in (CA files under certs/).
 BUILDER_CONFIG_DIR = "/etc/buildkit/"
 BUILDKITD_FLAGS_PREFIX = "--allow-insecure-entitlement="
@@ -68,13 +72,23 @@ class BuilderSpec:
         return " ".join(self.flags)
 
 
+def config_source(config: Settings) -> Path:
+    """The buildkitd.toml a builder starts from: the project's, else (for the default name only) the
+    one bakehouse ships, so a project needs no copy of its own. A file the project names must exist."""
+    configured = config.builder.config_file
+    source = config.path(configured)
+    if source.exists():
+        return source
+    if configured == DEFAULT_CONFIG_FILE:
+        return PACKAGED_CONFIG_FILE
+    raise bad_input(f"{source}: no such file (builder.config_file)")
+
+
 def render_config(
     config: Settings, mirrors: tuple[str, ...] = (), insecure: tuple[str, ...] = ()
 ) -> dict[str, Any]:
     cfg = config.builder
-    source = config.path(cfg.config_file)
-    if not source.exists():
-        raise bad_input(f"{source}: no such file (builder.config_file)")
+    source = config_source(config)
     doc = buildkitd_config.load(source.read_text(), cfg.config_file)
     overrides = buildkitd_config.Overrides.from_config(
         cfg, extra_mirrors=mirrors, extra_insecure=insecure, ca_root=config.root

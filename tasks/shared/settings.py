@@ -59,7 +59,6 @@ class BakeSettings:
         "images/bake.hcl",
         "images/complement-tester.hcl",
         "images/complement-testee.hcl",
-        "images/buildkit.hcl",
     )
     default_targets: tuple[str, ...] = ("default",)
     matrix: Mapping[str, Vector] = field(

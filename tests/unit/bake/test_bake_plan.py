@@ -153,7 +153,19 @@ def test_a_missing_bake_file_is_bad_input_naming_the_setting(make_settings, tmp_
     with pytest.raises(BakehouseError) as caught:
         bake_files(make_settings(bake={"files": ["images/gone.hcl"]}), tmp_path)
     assert caught.value.code == BAD_INPUT
-    assert str(caught.value) == "bake file images/gone.hcl not found (bake.files in invoke.yaml)"
+    assert str(caught.value) == (
+        f"bake file images/gone.hcl not found in {tmp_path}: "
+        "set bake.files (bakehouse.yaml or invoke.yaml) or run `bakehouse init`"
+    )
+
+
+def test_no_bake_files_at_all_is_bad_input_pointing_at_init(make_settings, tmp_path):
+    with pytest.raises(BakehouseError) as caught:
+        bake_files(make_settings(bake={"files": []}), tmp_path)
+    assert caught.value.code == BAD_INPUT
+    assert str(caught.value) == (
+        "no bake files configured: set bake.files (bakehouse.yaml or invoke.yaml) or run `bakehouse init`"
+    )
 
 
 def test_resolve_matrix_narrows_config_defaults_by_environment_then_options(make_settings, monkeypatch):

@@ -13,6 +13,7 @@ from tasks.complement.classify import blindness, classify
 from tasks.complement.events import RunEvents
 from tasks.complement.select import Selection
 from tasks.shared.errors import BakehouseError
+from tasks.shared.process import REPO_ROOT
 
 CSAPI = "github.com/matrix-org/complement/tests/csapi"
 FED = "github.com/matrix-org/complement/tests"
@@ -117,7 +118,7 @@ def cell_run(tmp_path, results, *, interrupted=None, complete=True):
 
 
 def settings_with_baseline(path):
-    c = project_context()
+    c = project_context(REPO_ROOT)
     c.config.bakehouse.complement.baseline = str(path)  # absolute: REPO_ROOT / path is path
     return settings(c)
 

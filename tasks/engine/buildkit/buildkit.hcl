@@ -1,6 +1,7 @@
 # BuildKit image for registry-free mode (docker-container builders use it when no image can be pulled).
-# Self-contained on purpose: it must build with `-f images/buildkit.hcl` alone and whatever matrix the
-# user selects, so its parent is the Debian base image itself, not the matrix `system` target.
+# Shipped inside the bakehouse package (tasks/engine/buildkit/) and baked on its own by `inv engine.up`
+# from this directory, whatever project bakehouse runs for; so its parent is the Debian base image
+# itself, not a target of any project's tree.
 
 # v0.33.1 is the newest release whose whole dependency graph the Go module proxy serves here: for
 # v0.34.0-v0.34.2 it answers 403 "This module version is not available" for moby/policy-helpers,
@@ -25,8 +26,7 @@ variable "buildkit_base" {
   default     = "debian:trixie-slim"
 }
 
-# Go settings of the host, passed by the runner as env vars. Also declared in images/bake.hcl; repeated
-# here, identical (bake keeps the last file's declaration), so this file builds on its own.
+# Go settings of the host, passed by the runner as env vars (images/bake.hcl declares them too).
 variable "GOPROXY" {
   description = "host Go setting for module downloads"
   default     = ""
@@ -46,7 +46,7 @@ variable "GOFLAGS" {
 
 target "buildkit" {
   description = "BuildKit image (buildkitd + buildctl) for docker-container builders, loaded into the engine"
-  context    = "images"
+  context    = "."
   dockerfile = "Dockerfile.buildkit"
   contexts = {
     input = "docker-image://${buildkit_base}"
