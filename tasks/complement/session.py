@@ -126,7 +126,7 @@ def build_images(config: Settings, session: Session) -> None:
     cells = session.cells
     targets = list(dict.fromkeys(t for cell in cells for t in (cell.tester_target, cell.testee_target)))
     if options.no_wait:
-        refuse_if_busy(config.complement.lock_dir)
+        refuse_if_busy(str(config.path(config.complement.lock_dir)))
     bake_build(
         config, targets, matrix_overrides=options.matrix, builder=options.builder, progress=options.progress
     )
@@ -147,7 +147,7 @@ def run_and_gate(config: Settings, session: Session, cell: ComplementCell, run_i
     options = session.options
     # The lock spans the run, the gate and the reports: a queued run must not touch this cell's
     # results directory (or the baseline) before they are all written.
-    with daemon_held(config.complement.lock_dir, run_id, wait=not options.no_wait):
+    with daemon_held(str(config.path(config.complement.lock_dir)), run_id, wait=not options.no_wait):
         job, selection = cell_job(config, session, cell, run_id)
         if job.shard is not None and not job.shard.tests:
             record_shard_without_tests(job)
