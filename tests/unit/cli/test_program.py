@@ -109,3 +109,21 @@ def test_the_tasks_see_the_project_found(tmp_path, monkeypatch):
     assert project_root(c) == tmp_path.resolve()
     assert settings(c).bake.files == ("docker/bake.hcl",)
     assert settings(c).path("docker/bake.hcl") == tmp_path.resolve() / "docker" / "bake.hcl"
+
+
+def test_a_runtime_file_is_checked_and_read(tmp_path, capsys):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("bakehouse:\n  builder:\n    name: [a]\n")
+    code, _, err = run_program(["--root", str(tmp_path), "-f", str(broken), "--list"], capsys)
+    assert (code, err) == (
+        BAD_INPUT,
+        f"bakehouse: {broken}: bakehouse.builder.name: expected a string, got a list\n",
+    )
+    runtime = tmp_path / "runtime.yaml"
+    runtime.write_text("bakehouse:\n  builder:\n    name: from-runtime\n")
+    bakehouse = program()
+    bakehouse.create_config()
+    bakehouse.parse_core(["bakehouse", "--root", str(tmp_path), "-f", str(runtime), "--list"])
+    bakehouse.parse_collection()
+    bakehouse.update_config()
+    assert bakehouse.config.bakehouse.builder.name == "from-runtime"

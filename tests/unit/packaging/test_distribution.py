@@ -17,12 +17,11 @@ PACKAGE_DATA = (
 )
 
 
-def test_every_subpackage_of_tasks_is_listed_under_the_bakehouse_name():
+def test_every_directory_of_tasks_is_listed_under_the_bakehouse_name():
     listed = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
-    in_tree = sorted(
-        ".".join(("bakehouse", *init.parent.relative_to(REPO_ROOT / "tasks").parts))
-        for init in (REPO_ROOT / "tasks").rglob("__init__.py")
-    )
+    package = REPO_ROOT / "tasks"
+    directories = [package, *(d for d in package.rglob("*") if d.is_dir() and d.name != "__pycache__")]
+    in_tree = sorted(".".join(("bakehouse", *d.relative_to(package).parts)) for d in directories)
     assert sorted(listed) == in_tree
 
 
