@@ -2,9 +2,9 @@
 
 bake itself reports the tree (``--list=type=variables`` for the variables and their defaults,
 ``--print`` for the targets' entitlements), so variables set by functions, files that override one
-another and JSON bake files read as bake reads them. Only the group names come from the files' text
+another and JSON bake files read as bake reads them. Only names and order come from the files' text
 (lint's block reader): bake lists a matrix target as a group of its cells, indistinguishable there
-from a group the tree defines.
+from a group the tree defines, and lists variables sorted by name, not in the order declared.
 """
 
 from __future__ import annotations
@@ -100,20 +100,28 @@ def as_dimension(variable: Mapping[str, Any]) -> Dimension | None:
     return Dimension(str(variable["name"]), tuple(values), str(variable.get("description") or ""))
 
 
-def defined_groups(root: Path, files: Sequence[str]) -> tuple[str, ...]:
-    """The group blocks of the files, in file order (a name once)."""
+def defined_blocks(root: Path, files: Sequence[str], kind: str) -> tuple[str, ...]:
+    """The names of the files' blocks of one kind (group, variable), in file order, each once."""
     names: dict[str, None] = {}
     for name in files:
         blocks = lint_files.bake_blocks(name, (root / name).read_text(encoding="utf-8")) or []
-        names.update((label, None) for kind, label in blocks if kind == "group")
+        names.update((label, None) for block, label in blocks if block == kind)
     return tuple(names)
+
+
+def in_declared_order(dimensions: Sequence[Dimension], declared: Sequence[str]) -> tuple[Dimension, ...]:
+    """Dimensions in the order the files declare them (bake lists variables sorted by name): the
+    order a tree's own names and cell ids put them in. Any not found in the text go last."""
+    position = {name: index for index, name in enumerate(declared)}
+    return tuple(sorted(dimensions, key=lambda d: position.get(d.name, len(position))))
 
 
 def inspect_tree(root: Path, files: Sequence[str]) -> TreeFindings:
     """Ask bake about the tree: its variables, targets and groups, and what the targets declare."""
     variables = _bake_json(root, files, "--list=type=variables,format=json")
-    dimensions = tuple(d for d in map(as_dimension, variables) if d is not None)
-    groups = defined_groups(root, files)
+    listed_dimensions = [d for d in map(as_dimension, variables) if d is not None]
+    dimensions = in_declared_order(listed_dimensions, defined_blocks(root, files, "variable"))
+    groups = defined_blocks(root, files, "group")
     listed = _bake_json(root, files, "--list=type=targets,format=json")
     # bake lists a matrix target as a group of its cells; its name is still a target of the tree.
     targets = tuple(str(row["name"]) for row in listed if str(row["name"]) not in groups)

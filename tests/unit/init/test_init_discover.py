@@ -15,7 +15,8 @@ from tasks.init.discover import (
     as_dimension,
     bake_files,
     config_target,
-    defined_groups,
+    defined_blocks,
+    in_declared_order,
     render_config,
     summary_lines,
 )
@@ -125,7 +126,18 @@ def test_bake_files_are_the_given_ones_or_those_found_in_the_tree(tmp_path, writ
     with pytest.raises(BakehouseError) as caught:
         bake_files(tmp_path, ["docker/gone.hcl"])
     assert str(caught.value) == f"--bake-file docker/gone.hcl: no such file in {tmp_path}"
-    assert defined_groups(tmp_path, ["docker/bake.hcl", "docker/vars.hcl"]) == ("default",)
+    assert defined_blocks(tmp_path, ["docker/bake.hcl", "docker/vars.hcl"], "group") == ("default",)
+    assert defined_blocks(tmp_path, ["docker/bake.hcl", "docker/vars.hcl"], "variable") == ("distros",)
+
+
+def test_dimensions_keep_the_order_the_files_declare_them_in():
+    listed = [
+        Dimension("cargo_profiles", ("release",)),
+        Dimension("sys_names", ("debian",)),
+        Dimension("x", ("1",)),
+    ]
+    ordered = in_declared_order(listed, ["sys_names", "plain", "cargo_profiles"])
+    assert [d.name for d in ordered] == ["sys_names", "cargo_profiles", "x"]
 
 
 def test_a_tree_without_bake_files_is_refused_naming_the_option(tmp_path, write_tree, terraform_hcl):
