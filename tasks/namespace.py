@@ -1,5 +1,8 @@
 """The `inv` namespace: every domain's tasks under its name (`build` and `complement` at the top).
 
+The same collection is the `bakehouse` command's, and what a project's own tasks.py mounts
+(``from bakehouse.namespace import namespace``, then ``ns.configure({"bakehouse": {...}})``).
+
 It also registers the code's defaults (tasks.shared.settings) with invoke, at the collection level:
 below every config file and INVOKE_* variable, so invoke.yaml and the rest override them, and a tree
 without our invoke.yaml runs on them.
