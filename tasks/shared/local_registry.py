@@ -37,6 +37,32 @@ def registry_answers(address: str) -> bool:
         return False
 
 
+# What a builder accepts when it pulls: single-platform manifests and indexes, Docker's and OCI's.
+_MANIFEST_TYPES = ", ".join(
+    [
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.oci.image.index.v1+json",
+    ]
+)
+
+
+def registry_has(address: str, repository: str, reference: str) -> bool:
+    """Whether the registry at ``address`` holds ``repository:reference`` (a tag or a digest).
+
+    Only a definite 404 means missing; any other answer (or none) is an error, never "missing"."""
+    try:
+        conn = http.client.HTTPConnection(address, timeout=5)
+        conn.request("HEAD", f"/v2/{repository}/manifests/{reference}", headers={"Accept": _MANIFEST_TYPES})
+        status = conn.getresponse().status
+    except OSError as exc:
+        raise BakehouseError(f"local registry {address} did not answer: {exc}") from exc
+    if status in (200, 404):
+        return status == 200
+    raise BakehouseError(f"local registry {address} answered {status} for {repository}:{reference}")
+
+
 def start_registry(config: Settings) -> None:
     address = registry_address(config)
     if registry_answers(address):
