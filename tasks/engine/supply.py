@@ -15,12 +15,12 @@ from ..bake.definition import BakeInvocation, bake_print
 from ..bake.execution import bake_build
 from ..shared import whales
 from ..shared.errors import BakehouseError, bad_input
-from ..shared.local_registry import recorded_mode, registry_address, registry_has, start_registry
+from ..shared.local_registry import hub_image, recorded_mode, registry_address, registry_has, start_registry
 from ..shared.private_state import paths
 from ..shared.process import REPO_ROOT, say
 from ..shared.settings import Settings
 from .provision import debootstrap_image, decide_mode, push_to_registry
-from .tree_images import ImageUse, Supply, frontend_serves, hub_image, images_needed, supply_for
+from .tree_images import ImageUse, Supply, frontend_serves, images_needed, supply_for
 
 # bakehouse's own supply targets (the BuildKit image, the Dockerfile frontend image) live here and
 # are built from here whatever tree bake.files names: a project's tree has no such targets.

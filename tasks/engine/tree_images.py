@@ -19,12 +19,12 @@ from typing import Any
 from ..lint.bake_checks import dockerfile_of
 from ..lint.pin_rule import UNRESOLVED, expand, is_pinned, split_arg
 from ..shared.dockerfile import directives, instructions
+from ..shared.local_registry import HubImage, hub_image
 
 SYNTAX = "# syntax="
 FRONTEND_REPOSITORY = "docker/dockerfile"
 # BuildKit's own override of a Dockerfile's syntax line (a build arg).
 SYNTAX_ARG = "BUILDKIT_SYNTAX"
-_DOCKER_HUB = ("docker.io/", "index.docker.io/", "registry-1.docker.io/")
 # 1, 1.11, 1.11.0, each optionally -labs; or the moving tags.
 _FRONTEND_TAG = re.compile(r"^(?P<major>\d+)(?:\.(?P<minor>\d+))?(?:\.\d+)?(?:-labs)?$")
 _MOVING_FRONTEND_TAGS = ("latest", "labs")
@@ -43,45 +43,6 @@ class ImageUse:
 
     def where(self) -> str:
         return f"{self.dockerfile}:{self.line}: {self.directive} {self.image}"
-
-
-@dataclass(frozen=True)
-class HubImage:
-    """A Docker Hub reference as the mirror serves it: repository (library/ for official images),
-    tag, and digest (empty when not pinned)."""
-
-    repository: str
-    tag: str
-    digest: str
-
-    @property
-    def reference(self) -> str:
-        """What the mirror is asked for: the digest when pinned, else the tag."""
-        return self.digest or self.tag
-
-    @property
-    def short_name(self) -> str:
-        """The name Docker Hub users write (``debian:testing-slim``, ``docker/dockerfile:1``)."""
-        name = self.repository.removeprefix("library/")
-        return f"{name}:{self.tag}" + (f"@{self.digest}" if self.digest else "")
-
-
-def hub_image(reference: str) -> HubImage | None:
-    """``reference`` as a Docker Hub image, or None when another registry serves it."""
-    name = reference
-    for prefix in _DOCKER_HUB:
-        name = name.removeprefix(prefix)
-    name, _, digest = name.partition("@")
-    first = name.split("/", 1)[0] if "/" in name else ""
-    if first == "localhost" or any(mark in first for mark in ".:"):
-        return None  # a registry host: the local registry mirrors docker.io only
-    last_slash = name.rfind("/")
-    colon = name.rfind(":")
-    tag = name[colon + 1 :] if colon > last_slash else "latest"
-    repository = name[:colon] if colon > last_slash else name
-    if "/" not in repository:
-        repository = f"library/{repository}"
-    return HubImage(repository, tag, digest)
 
 
 def debian_suite(image: HubImage) -> str | None:
