@@ -15,6 +15,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -293,3 +294,21 @@ def test_lint_names_an_unpullable_frontend_as_the_cause(tmp_path: Path, tree_bui
     # The syntax lines are findings of their own: not pinned by digest.
     assert "docker/Dockerfile.system:1" in linted.stdout
     assert "# syntax= image docker/dockerfile:1.99 is not pinned by digest" in linted.stdout
+
+
+def test_lint_pin_pins_syntax_lines_to_what_the_local_registry_serves(
+    tmp_path: Path, tree_builder: str
+) -> None:
+    if not registry_free():
+        pytest.skip("registries are reachable here: pins come from Docker Hub")
+    tree = write_reference_shaped_tree(tmp_path / "homeserver", tree_builder)
+    built = inv_in(tree, "build", "--target", BASE)  # supplies the frontends the pins name
+    assert built.returncode == 0, built.stderr
+    pinned = inv("lint.pin", "--path", str(tree), "--bake-file", "docker/bake.hcl")
+    assert "7 line(s) pinned" in pinned.stderr
+    first_line = (tree / "docker" / "Dockerfile.system").read_text().splitlines()[0]
+    assert re.fullmatch(r"# syntax = docker/dockerfile:1\.11-labs@sha256:[0-9a-f]{64}", first_line)
+    # The pinned tree builds: the builder pulls the frontend by digest through its mirror.
+    again = inv_in(tree, "build", "--target", BASE)
+    assert again.returncode == 0, again.stderr
+    assert "supplying for the tree" not in again.stderr
