@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from ..lint.bake_checks import dockerfile_of
-from ..lint.pin_rule import UNRESOLVED, expand, is_pinned, split_arg
+from ..lint.pin_rule import SYNTAX, UNRESOLVED, expand, from_image, is_pinned, split_arg
 from ..shared.dockerfile import directives, instructions
 from ..shared.local_registry import HubImage, hub_image
 
-SYNTAX = "# syntax="
 FRONTEND_REPOSITORY = "docker/dockerfile"
 # BuildKit's own override of a Dockerfile's syntax line (a build arg).
 SYNTAX_ARG = "BUILDKIT_SYNTAX"
@@ -67,14 +66,6 @@ def frontend_serves(tag: str, syntax_version: str) -> bool:
     return match["minor"] is None or int(match["minor"]) <= int(minor or 0)
 
 
-def _from_words(arguments: str) -> tuple[str, str]:
-    """``FROM --platform=x image AS name`` -> (image, stage name)."""
-    words = [word for word in arguments.split() if not word.startswith("--")]
-    image = words[0] if words else ""
-    stage = words[2] if len(words) >= 3 and words[1].lower() == "as" else ""
-    return image, stage
-
-
 def _uses_in_dockerfile(
     path: str, text: str, args: Mapping[str, str], contexts: Mapping[str, str]
 ) -> list[ImageUse]:
@@ -93,7 +84,7 @@ def _uses_in_dockerfile(
                 global_args[name] = args.get(name, default)
         elif instruction.keyword == "FROM":
             seen_from = True
-            raw, stage = _from_words(instruction.arguments)
+            raw, stage = from_image(instruction.arguments)
             value = expand(raw, global_args)
             if value in contexts:
                 source = contexts[value]

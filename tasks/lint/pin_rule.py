@@ -153,7 +153,7 @@ def _unresolved_names(value: str) -> list[str]:
     return value.split(UNRESOLVED)[1::2]
 
 
-def _from_image(arguments: str) -> tuple[str, str]:
+def from_image(arguments: str) -> tuple[str, str]:
     """``FROM --platform=x image AS name`` -> (image, name)."""
     words = [word for word in arguments.split() if not word.startswith("--")]
     image = words[0] if words else ""
@@ -231,7 +231,7 @@ def _check_with_binding(
                         image_arg_values.add(value)
         elif instruction.keyword == "FROM":
             seen_from = True
-            image, stage = _from_image(instruction.arguments)
+            image, stage = from_image(instruction.arguments)
             check(instruction.line, "FROM", image, may_be_stage=True)
             if stage:
                 stages.add(stage.lower())
