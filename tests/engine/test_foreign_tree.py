@@ -23,6 +23,9 @@ from pathlib import Path
 import pytest
 from enginekit import INV, REPO_ROOT, docker, inv
 
+from tasks.cli.context import project_settings
+from tasks.engine.supply import supply_configured_tree
+
 pytestmark = pytest.mark.engine
 
 LOCAL_REGISTRY = "127.0.0.1:5000"
@@ -312,3 +315,18 @@ def test_lint_pin_pins_syntax_lines_to_what_the_local_registry_serves(
     again = inv_in(tree, "build", "--target", BASE)
     assert again.returncode == 0, again.stderr
     assert "supplying for the tree" not in again.stderr
+
+
+def test_engine_up_supplies_what_the_configured_trees_default_targets_pull(tmp_path: Path) -> None:
+    """`inv engine.up`'s last step, on the tree's settings (engine.up itself restarts nothing that
+    runs, but is not run here: the engine is shared)."""
+    if not registry_free():
+        pytest.skip("registries are reachable here: nothing is supplied")
+    # A tag no earlier run supplied (the registry is only ever added to): one more manifest of the
+    # same frontend image, so the supply is exercised every time.
+    tag = f"1.0.{int.from_bytes(os.urandom(3), 'big')}"
+    assert not registry_has("docker/dockerfile", tag)
+    tree = write_reference_shaped_tree(tmp_path / "homeserver", "unused", syntax=tag)
+    supply_configured_tree(project_settings(tree))
+    assert registry_has("docker/dockerfile", tag)
+    assert registry_has("library/debian", "testing-slim")
