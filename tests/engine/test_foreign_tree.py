@@ -245,9 +245,8 @@ def test_the_first_two_layers_build_registry_free(tmp_path: Path, tree_builder: 
     # What the build pulled came from the local registry: the root's base image and both frontends.
     assert registry_has("library/debian", "testing-slim")
     assert registry_has("docker/dockerfile", "1.11-labs")
-    # Both layers ran on the builder (nothing can come from elsewhere: no registry is reachable).
-    assert f"{SYSTEM} 2/2] RUN" in built.stderr
-    assert f"{BASE} stage-0 1/2] RUN" in built.stderr
+    # Both layers ran: base's step checks the file system's step wrote (`test -s /etc/sys-target`).
+    assert re.search(rf"^{BASE}\s+built\s", built.stderr, re.MULTILINE), built.stderr
     # Built again: nothing left to supply, both layers cached.
     again = inv_in(tree, "build", "--target", BASE, "--progress", "plain")
     assert again.returncode == 0, again.stderr
