@@ -7,7 +7,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -176,14 +176,18 @@ def bake_build(
     progress: str | None = None,
     extra_args: Sequence[str] = (),
     extra_env: Mapping[str, str] | None = None,
+    before_bake: Callable[[BakeInvocation], None] | None = None,
 ) -> list[TargetOutcome]:
     """Build targets; print a summary table; raise BakehouseError if any target failed.
 
     ``extra_env`` reaches the bake processes only, not the plan or its cache key (registry
-    credentials for a push: a temporary DOCKER_CONFIG must not make a new plan)."""
+    credentials for a push: a temporary DOCKER_CONFIG must not make a new plan). ``before_bake``
+    sees the resolved build before the first bake (the task layer supplies images with it)."""
     mode = progress_mode(progress, config)
     require_engine()
     invocation = bake_command(config, targets, matrix_overrides=matrix_overrides, sets=sets, builder=builder)
+    if before_bake is not None:
+        before_bake(invocation)
     names = invocation.names
     remembered = " (plan remembered)" if invocation.plan_remembered else ""
     say(f"building {', '.join(names)} on builder {invocation.builder}{remembered}")

@@ -169,9 +169,11 @@ def pool_build(
     sets: Sequence[str] = (),
     keep_going: bool = False,
     progress: str | None = None,
+    before_bake: Callable[[BakeInvocation], None] | None = None,
 ) -> list[CellResult]:
     """Build every selected cell on the next free builder of ``builders``; summary table with the
-    builder of each target; BakehouseError naming the failed cells."""
+    builder of each target; BakehouseError naming the failed cells. ``before_bake`` sees each
+    builder's resolved build before any cell starts."""
     mode = progress_mode(progress, config)
     # buildx's own display can't share a terminal with another bake's: rows with a builder prefix.
     mode = "plain" if mode == "tty" else mode
@@ -192,6 +194,9 @@ def pool_build(
     # `bake --print` for the cache's matrix siblings, the cache directories) is done once, and what
     # fails stops the build before any builder has started a cell.
     invocations = {builder: bake_invocation(config, selection, sets, builder) for builder in builders}
+    if before_bake is not None:
+        for invocation in invocations.values():
+            before_bake(invocation)
     say(f"building {len(works)} cell(s) on {len(builders)} builder(s): {', '.join(builders)}")
     started = time.monotonic()
     results = hand_out(

@@ -9,9 +9,10 @@ from invoke import Context
 
 from ..builder.lifecycle import resolve_builder_name
 from ..cli.context import settings, task
+from ..engine.supply import ensure_build_supply
 from ..shared.errors import bad_input
 from .cells import with_cell
-from .definition import bake_print, list_targets
+from .definition import BakeInvocation, bake_print, list_targets
 from .execution import bake_build, progress_mode
 from .pool import parse_builders, pool_build
 
@@ -61,13 +62,20 @@ def build(
         plan = bake_print(settings(c), targets, overrides, set or [])
         sys.stdout.write(json.dumps(plan, indent=2) + "\n")
         return
+    # Registry-free, what the tree's Dockerfiles pull (base images, `# syntax=` frontends) is made
+    # and put in the local registry before the first bake; elsewhere this does nothing.
+    config = settings(c)
+
+    def supply(invocation: BakeInvocation) -> None:
+        ensure_build_supply(config, invocation)
+
     if pool:
         pool_build(
-            settings(c), targets, pool, matrix_overrides=overrides, sets=set or [], keep_going=keep_going,
-            progress=progress,
+            config, targets, pool, matrix_overrides=overrides, sets=set or [], keep_going=keep_going,
+            progress=progress, before_bake=supply,
         )  # fmt: skip
         return
     bake_build(
-        settings(c), targets, matrix_overrides=overrides, sets=set or [], builder=builder,
-        keep_going=keep_going, progress=progress,
+        config, targets, matrix_overrides=overrides, sets=set or [], builder=builder,
+        keep_going=keep_going, progress=progress, before_bake=supply,
     )  # fmt: skip

@@ -28,6 +28,7 @@ from ..shared.settings import Settings
 
 CLI_PLUGIN_DIR = Path("/usr/local/lib/docker/cli-plugins")
 DEBIAN_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
+DEBOOTSTRAP_SCRIPTS = Path("/usr/share/debootstrap/scripts")
 
 
 # --- reachability ----------------------------------------------------------------------------
@@ -248,8 +249,10 @@ def debootstrap_image(config: Settings, image: str) -> None:
     shutil.rmtree(target, ignore_errors=True)
     say(f"making {image} with debootstrap (minbase, {suite})")
     started = time.monotonic()
+    # A suite newer than the host's debootstrap (no script of its name) is made like sid.
+    script = [] if (DEBOOTSTRAP_SCRIPTS / suite).exists() else [str(DEBOOTSTRAP_SCRIPTS / "sid")]
     run(["debootstrap", "--variant=minbase", "--include=ca-certificates", suite, str(target),
-         supply.mirror_suite_url], what=f"debootstrap {suite}")  # fmt: skip
+         supply.mirror_suite_url, *script], what=f"debootstrap {suite}")  # fmt: skip
     bundle = Path(supply.host_ca_bundle)
     if bundle.exists():
         # TLS may be intercepted: trust the host's CAs inside the image too.
@@ -267,11 +270,13 @@ def debootstrap_image(config: Settings, image: str) -> None:
     say(f"{image} ready ({time.monotonic() - started:.0f}s)")
 
 
-def push_to_registry(config: Settings, image: str) -> None:
-    """Serve a base image to docker-container builders, which can't see the engine's store."""
+def push_to_registry(config: Settings, image: str, source: str = "") -> None:
+    """Serve ``image`` (made from the engine's ``source``, by default the image of that name) to
+    docker-container builders, which can't see the engine's store: they pull it through the local
+    registry, their docker.io mirror."""
     name, _, tag = image.partition(":")
     repo = name if "/" in name else f"library/{name}"
     local = f"{registry_address(config)}/{repo}:{tag or 'latest'}"
     client = whales.client()
-    client.image.tag(image, local)
+    client.image.tag(source or image, local)
     client.image.push(local, quiet=True)

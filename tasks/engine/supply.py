@@ -1,29 +1,37 @@
-"""Registry-free supply: base images, the local registry and the BuildKit image, where pulls fail."""
+"""Registry-free supply: base images, the local registry, the BuildKit image, and what a tree's
+Dockerfiles pull (its Debian base images and Dockerfile frontends), where pulls fail."""
 
 from __future__ import annotations
 
 import dataclasses
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from ..bake.definition import BakeInvocation, bake_print
 from ..bake.execution import bake_build
 from ..shared import whales
-from ..shared.errors import BakehouseError
-from ..shared.local_registry import start_registry
+from ..shared.errors import BakehouseError, bad_input
+from ..shared.local_registry import hub_image, recorded_mode, registry_address, registry_has, start_registry
 from ..shared.private_state import paths
 from ..shared.process import say
 from ..shared.settings import Settings
 from .provision import debootstrap_image, decide_mode, push_to_registry
+from .tree_images import ImageUse, Supply, frontend_serves, images_needed, supply_for
 
-# The BuildKit image's bake file and Dockerfile, shipped in the package: a project's tree needn't have them.
-BUILDKIT_DIR = Path(__file__).with_name("buildkit")
-BUILDKIT_BAKE_FILE = "buildkit.hcl"
+# bakehouse's own supply targets (the BuildKit image, the Dockerfile frontend image) ship in the
+# package and are built from there whatever tree bake.files names: a project's tree has no such targets.
+SUPPLY_ROOT = Path(__file__).with_name("buildkit")
+SUPPLY_FILE = "buildkit.hcl"
 
 
-def buildkit_bake_config(config: Settings) -> Settings:
-    """The settings that bake the packaged BuildKit target: its own file, run in its own directory
-    (its context), instead of the project's tree."""
-    bake = dataclasses.replace(config.bake, files=(BUILDKIT_BAKE_FILE,))
-    return dataclasses.replace(config, bake=bake, root=BUILDKIT_DIR)
+def supply_settings(config: Settings) -> Settings:
+    """The settings that build bakehouse's supply targets: its own bake file, no matrix."""
+    bake = dataclasses.replace(config.bake, files=(SUPPLY_FILE,), matrix={})
+    return dataclasses.replace(config, bake=bake, root=SUPPLY_ROOT)
 
 
 def ensure_buildkit_image(config: Settings) -> None:
@@ -34,9 +42,117 @@ def ensure_buildkit_image(config: Settings) -> None:
     say(f"building {supply.buildkit_image} from the Go module (once; several minutes)")
     # The tag comes from config (the one place); the bake file's default is only for raw bake runs.
     tag = f"{supply.buildkit_target}.tags={supply.buildkit_image}"
-    bake_build(buildkit_bake_config(config), [supply.buildkit_target], builder="default", sets=[tag])
+    bake_build(supply_settings(config), [supply.buildkit_target], builder="default", sets=[tag])
     if not client.image.exists(supply.buildkit_image):
         raise BakehouseError(f"target {supply.buildkit_target} did not produce {supply.buildkit_image}")
+
+
+@dataclass(frozen=True)
+class Frontend:
+    """The Dockerfile frontend image bakehouse builds: its tag in the engine's store and the
+    Dockerfile syntax version it implements (both pinned in the supply bake file)."""
+
+    image: str
+    syntax: str
+
+
+def frontend_of(config: Settings) -> Frontend:
+    target_name = config.supply.frontend_target
+    plan = bake_print(supply_settings(config), [target_name])
+    target = (plan.get("target") or {}).get(target_name) or {}
+    tags, syntax = target.get("tags") or [], (target.get("args") or {}).get("dockerfile_syntax")
+    if not tags or not syntax:
+        raise BakehouseError(f"{SUPPLY_FILE}: target {target_name} needs tags and a dockerfile_syntax arg")
+    return Frontend(str(tags[0]), str(syntax))
+
+
+def ensure_frontend_image(config: Settings, frontend: Frontend) -> None:
+    client = whales.client()
+    if client.image.exists(frontend.image):
+        return
+    say(f"building {frontend.image} (Dockerfile frontend {frontend.syntax}) from the Go module (once)")
+    bake_build(supply_settings(config), [config.supply.frontend_target], builder="default")
+    if not client.image.exists(frontend.image):
+        raise BakehouseError(f"target {config.supply.frontend_target} did not produce {frontend.image}")
+
+
+def suite_in_archive(config: Settings, suite: str) -> bool:
+    """Whether Debian's archive (supply.mirror_suite_url) has ``suite``: its Release file answers."""
+    url = f"{config.supply.mirror_suite_url.rstrip('/')}/dists/{suite}/Release"
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=20) as answer:
+            return int(answer.status) == 200
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return False
+        raise BakehouseError(f"Debian's archive answered {exc.code} for {url}") from exc
+    except OSError as exc:
+        raise BakehouseError(f"Debian's archive did not answer ({url}): {exc}") from exc
+
+
+def missing_images(config: Settings, uses: list[ImageUse]) -> list[ImageUse]:
+    """The first use of each Docker Hub image the local registry doesn't hold. Images of other
+    registries are left alone: whether the builder reaches them is not known here."""
+    address = registry_address(config)
+    missing: dict[str, ImageUse] = {}
+    for use in uses:
+        image = hub_image(use.image)
+        if image is None or use.image in missing:
+            continue
+        if not registry_has(address, image.repository, image.reference):
+            missing[use.image] = use
+    return list(missing.values())
+
+
+def plan_supplies(config: Settings, missing: list[ImageUse]) -> tuple[list[Supply], Frontend | None]:
+    """How each missing image is made; the first one that can't be made is one line (nothing done)."""
+    supplies: list[Supply] = []
+    frontend: Frontend | None = None
+    for use in missing:
+        how = supply_for(use)
+        if isinstance(how, str):
+            raise BakehouseError(f"{use.where()}: can't be supplied registry-free: {how}")
+        if how.frontend:
+            frontend = frontend or frontend_of(config)
+            if not frontend_serves(how.image.tag, frontend.syntax):
+                raise BakehouseError(
+                    f"{use.where()}: can't be supplied registry-free: the frontend built here implements "
+                    f"Dockerfile syntax {frontend.syntax} (dockerfile_syntax in bakehouse's {SUPPLY_FILE})"
+                )
+        elif not suite_in_archive(config, how.suite):
+            archive = config.supply.mirror_suite_url
+            raise bad_input(f"{use.where()}: Debian's archive has no suite {how.suite!r} ({archive})")
+        supplies.append(how)
+    return supplies, frontend
+
+
+def ensure_tree_supply(config: Settings, plan: Mapping[str, Any], root: Path) -> None:
+    """Put every base image and Dockerfile frontend the plan's Dockerfiles pull into the local
+    registry (registry-free mode only); what can't be made is one line before anything is made."""
+    missing = missing_images(config, images_needed(plan, root))
+    if not missing:
+        return
+    supplies, frontend = plan_supplies(config, missing)
+    say("supplying for the tree: " + ", ".join(supply.image.short_name for supply in supplies))
+    client = whales.client()
+    for supply in supplies:
+        name = supply.image.short_name
+        if supply.frontend and frontend is not None:
+            ensure_frontend_image(config, frontend)
+            push_to_registry(config, name, source=frontend.image)
+            continue
+        if not client.image.exists(name):
+            debootstrap_image(config, name)
+        push_to_registry(config, name)
+
+
+def ensure_build_supply(config: Settings, invocation: BakeInvocation) -> None:
+    """Before a build on a docker-container builder in registry-free mode: what its Dockerfiles pull
+    is in the local registry (made now when missing). The engine's own builder reads the engine's
+    store instead, and with registries reachable nothing is supplied."""
+    if invocation.builder == "default" or recorded_mode(config) != "registry-free":
+        return
+    ensure_tree_supply(config, invocation.plan, invocation.root)
 
 
 def ensure_supply(config: Settings) -> str:
@@ -58,4 +174,15 @@ def ensure_supply(config: Settings) -> str:
     ensure_buildkit_image(config)
     mode_file.parent.mkdir(parents=True, exist_ok=True)
     mode_file.write_text(mode + "\n")
+    supply_configured_tree(config)
     return mode
+
+
+def supply_configured_tree(config: Settings) -> None:
+    """What the configured tree's default targets pull; a tree that doesn't resolve is left to `inv build`."""
+    try:
+        plan = bake_print(config, list(config.bake.default_targets))
+    except BakehouseError as exc:
+        say(f"not supplying for the tree's default targets: they don't resolve ({exc.reason})")
+        return
+    ensure_tree_supply(config, plan, config.root)

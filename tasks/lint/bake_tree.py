@@ -210,7 +210,13 @@ def run_bake_checks(
     if not completed.ok and not builder_exists(name):
         result.skipped = f"builder {name} does not exist (inv builder.create, or --builder NAME)"
         return result
-    if not completed.ok and lint_bake.checks_unsupported(completed.stderr + completed.stdout):
+    output = completed.stderr + completed.stdout
+    if not completed.ok and (syntax_line := lint_bake.unpulled_frontend(output, default_plan, tree.root)):
+        # Not the builder's age: the frontend image the tree asks for can't be pulled (registry-free,
+        # `inv build` supplies docker/dockerfile 1.x; see docs/foreign-trees.md).
+        result.skipped = f"builder {name} can't pull the Dockerfile frontend that {syntax_line} names"
+        return result
+    if not completed.ok and lint_bake.checks_unsupported(output):
         result.skipped = f"builder {name} can't run checks (its Dockerfile frontend is too old)"
         return result
     try:

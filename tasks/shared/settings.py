@@ -153,6 +153,8 @@ class SupplySettings:
     probe_image: str = "moby/buildkit:buildx-stable-1"
     buildkit_target: str = "buildkit"
     buildkit_image: str = "bakehouse/buildkit:v0.33.1"
+    # bakehouse's own target (images/buildkit.hcl) of the frontend served as docker/dockerfile:<tag>.
+    frontend_target: str = "dockerfile-frontend"
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,8 @@ class LintSettings:
 
     exclude: tuple[str, ...] = ("tests/fixtures",)
     pin_allowed: tuple[str, ...] = ("debian:*", "input")
+    # Frontends a `# syntax=` line may name (repositories, globs allowed); each must carry a digest.
+    syntax_allowed: tuple[str, ...] = ("docker/dockerfile",)
     # Empty: the bake.matrix vectors. Not the sample tree's full matrix (invoke.yaml has that): it
     # describes one tree's validation blocks, and a tree of its own would get our dimensions.
     full_matrix: Mapping[str, Vector] = field(default_factory=lambda: _frozen({}))

@@ -67,3 +67,35 @@ target "buildkit" {
   tags         = [buildkit_image]
   output       = ["type=docker"]
 }
+
+# The Dockerfile frontend image registry-free mode serves as docker/dockerfile:<tag> (`inv engine.up`,
+# and `inv build` for a tree whose Dockerfiles start with `# syntax=docker/dockerfile:…`). Built from the
+# same module release as BuildKit; the Dockerfile syntax version that release's frontend implements is
+# pinned beside it and checked against the module when building.
+variable "dockerfile_syntax" {
+  description = "Dockerfile syntax version of the frontend in buildkit_version (frontend/dockerfile/version)"
+  default     = "1.27"
+  validation {
+    condition     = can(regex("^[0-9]+\\.[0-9]+$", dockerfile_syntax))
+    error_message = "dockerfile_syntax must be a version such as 1.27, got: ${dockerfile_syntax}"
+  }
+}
+
+variable "dockerfile_frontend_image" {
+  description = "tag of the Dockerfile frontend image in the engine's store"
+  default     = "bakehouse/dockerfile-frontend:${dockerfile_syntax}"
+}
+
+target "dockerfile-frontend" {
+  description = "Dockerfile frontend image (served as docker/dockerfile:<tag> from the local registry)"
+  inherits    = ["buildkit"]
+  target      = "dockerfile-frontend"
+  args = {
+    dockerfile_syntax = dockerfile_syntax
+  }
+  labels = {
+    "org.opencontainers.image.title"   = "dockerfile-frontend"
+    "org.opencontainers.image.version" = dockerfile_syntax
+  }
+  tags = [dockerfile_frontend_image]
+}

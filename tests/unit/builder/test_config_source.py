@@ -27,3 +27,9 @@ def test_a_file_the_project_names_must_exist(make_settings, tmp_path):
     (tmp_path / "ci").mkdir()
     (tmp_path / "ci" / "buildkitd.toml").write_text("debug = false\n")
     assert config_source(config) == tmp_path / "ci" / "buildkitd.toml"
+
+
+def test_this_checkouts_buildkitd_toml_is_the_packaged_default(repo_root):
+    """Our checkout keeps its buildkitd.toml at the root (the project's file, as in any project) and
+    it is the default a project without one gets: the two must not drift apart."""
+    assert (repo_root / "buildkitd.toml").read_bytes() == PACKAGED_CONFIG_FILE.read_bytes()
