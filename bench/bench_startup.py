@@ -6,9 +6,9 @@ floor's. Goal: `inv --list` ≤ 1.6 x `python -c 'import invoke'`. A command who
 installed (looked up beside this Python, then on PATH) is skipped with a note in the row, so a row
 for a command still to come (`bakehouse --list`) is one more line in COMMANDS.
 
-`--before DIR` adds `inv --list` run in another checkout (e.g. `git archive` of an older commit
-unpacked in /tmp), for a before/after pair measured in the same run. Needs no engine.
-Run: .venv/bin/python bench/bench_startup.py [--no-write] [--before DIR]
+`--checkout DIR` (repeatable) adds `inv --list` run in another checkout (e.g. `git archive` of an
+older commit unpacked in /tmp), for before/after figures measured in the same run. Needs no engine.
+Run: .venv/bin/python bench/bench_startup.py [--no-write] [--checkout DIR]...
 """
 
 from __future__ import annotations
@@ -100,13 +100,12 @@ def row(floor: float, figures: list[str], skipped: list[Startup], repeats: int, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-write", action="store_true", help="print only; don't append to RESULTS.md")
-    parser.add_argument("--before", type=Path, help="another checkout: `inv --list` there is timed too")
+    parser.add_argument(
+        "--checkout", type=Path, action="append", default=[], help="time `inv --list` there too"
+    )
     options = parser.parse_args()
-    commands = list(COMMANDS)
-    if options.before:
-        commands.insert(
-            0, Startup(f"inv --list before ({options.before})", ("inv", "--list"), options.before)
-        )
+    others = [Startup(f"inv --list in {path}", ("inv", "--list"), path) for path in options.checkout]
+    commands = [*others, *COMMANDS]
     present = [s for s in commands if program(s.argv[0])]
     skipped = [s for s in commands if s not in present]
     load = os.getloadavg()[0]
