@@ -4,7 +4,7 @@ Bake takes cache settings per target: ``--set NAME.cache-to=...`` / ``--set NAME
 Each target exports its own steps only, so every target of the build gets one (a leaf's cache alone
 leaves its parents to be rebuilt). Measured here: a fresh docker-container builder importing the
 tests-smoke chain's cache ran none of the parents' steps; the smoke leaf's one step ran again in 4 of
-10 builds although its key was in the imported layout (BuildKit, docker/buildx#414; README).
+10 builds although its key was in the imported layout (BuildKit, docker/buildx#414; docs/cache.md).
 
 Local layout: ``DIR/<target>/`` is one OCI layout per target (its own index.json), and every
 ``DIR/<target>/blobs`` is a symlink to the shared ``DIR/blobs``, so targets share layers on disk.

@@ -4,7 +4,7 @@ GitLab: `parallel: matrix:` is read only from the pipeline's own YAML, when the 
 so a matrix a job computes can't be spliced into it; GitLab documents dynamic child pipelines
 (`trigger: include: - artifact:`) for configuration a job generates. The gitlab format is such a
 child pipeline: one fan-out job whose `parallel: matrix:` lists the cell ids, and the gate after it;
-their scripts come from job templates the project keeps (GITLAB_TEMPLATES, see README).
+their scripts come from job templates the project keeps (GITLAB_TEMPLATES, see docs/ci.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""`inv ci.*` tasks: thin wrappers over tasks.bake.cells and tasks.ci.formats."""
+"""`inv ci.*` tasks: thin wrappers over tasks.bake.cells and tasks.ci.formats (imported when a task
+runs: see tasks/cli/__init__.py)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import sys
 
 from invoke import Context
 
-from ..bake.cells import selected_cells
-from ..bake.definition import bake_print
 from ..cli.context import settings, task
-from .formats import FORMATS, check_format, render
+
+# The formats of `ci.matrix`, here for its --help; tests/unit/layout checks they are ci.formats'.
+FORMATS = ("json", "github", "gitlab")
 
 
 @task(
@@ -26,6 +27,10 @@ def matrix_cells(
     matrix: list[str] | None = None,
 ) -> None:
     """The selected matrix cells, each with a stable id and the overrides that select it, for a CI."""
+    from ..bake.cells import selected_cells
+    from ..bake.definition import bake_print
+    from .formats import check_format, render
+
     check_format(format)
     cells = selected_cells(settings(c), matrix or [])
     # The tree's own validation blocks judge the values: a cell bake refuses must not reach a CI
