@@ -153,7 +153,8 @@ class SupplySettings:
     probe_image: str = "moby/buildkit:buildx-stable-1"
     buildkit_target: str = "buildkit"
     buildkit_image: str = "bakehouse/buildkit:v0.33.1"
-    # bakehouse's own target (tasks/engine/buildkit/buildkit.hcl) of the frontend served as docker/dockerfile:<tag>.
+    # bakehouse's own target (tasks/engine/buildkit/buildkit.hcl) of the frontend served as
+    # docker/dockerfile:<tag>.
     frontend_target: str = "dockerfile-frontend"
 
 
