@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
+from tasks.builder.lifecycle import default_builder_name
 from tasks.cache.export import CacheSettings, cache_plan, scoped_entries
+from tasks.cache.maintenance import cache_scope, plan_with_cache
 from tasks.cache.trust import (
     RunTrust,
     TrustPolicy,
@@ -20,6 +22,7 @@ from tasks.cache.trust import (
     trust_violations,
 )
 from tasks.shared.errors import BAD_INPUT, BakehouseError
+from tasks.shared.settings import Settings
 
 TRUSTED = "reg:5000/team/cache/trusted"
 SCOPES = "reg:5000/team/cache/scopes/{scope}"
@@ -267,3 +270,65 @@ def test_scope_settings_from_config():
     assert err.value.code == BAD_INPUT
     with pytest.raises(BakehouseError):
         scoped_refs(TRUSTED, SCOPES, "Not A Key", TRUSTED_RUN)
+
+
+# --- the bake runner's entry points: settings + environment + plan --------------------------------
+
+CI_VARIABLES = (
+    "CI",
+    "GITHUB_ACTIONS",
+    "GITLAB_CI",
+    "GITHUB_ACTOR",
+    "GITLAB_USER_LOGIN",
+    "BUILDKITE_BUILD_CREATOR",
+)
+
+
+def _settings(tmp_path: Path, **cache: object) -> Settings:
+    values = {"backend": "registry", "trusted_ref": TRUSTED, "scope_ref": SCOPES, **cache}
+    return Settings.from_mapping({"cache": values}, root=tmp_path)
+
+
+@pytest.fixture
+def local_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process as a local run: no CI's variables."""
+    for name in CI_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_a_local_plan_exporting_to_the_trusted_ref_is_refused_and_printed_plans_show_the_cache(
+    tmp_path: Path, local_run: None
+):
+    plan = {"target": {"base": {"cache-to": [_registry(f"{TRUSTED}:base")]}, "leaf": {}}}
+    with pytest.raises(BakehouseError) as err:
+        cache_scope(_settings(tmp_path), plan)
+    assert err.value.code == BAD_INPUT
+    assert str(err.value) == f"cache trust: base: an untrusted run would export to the trusted ref {TRUSTED}"
+    # Configured as trusted, the same plan is what a trusted run does.
+    trusted = cache_scope(_settings(tmp_path, trust_local=True), plan)
+    assert trusted is not None and trusted.trust.trusted and trusted.export == TRUSTED
+
+    shown = plan_with_cache(_settings(tmp_path), {"target": {"leaf": {"context": "."}}})
+    scope = scoped_refs(TRUSTED, SCOPES, default_builder_name(tmp_path), UNTRUSTED_RUN).export
+    assert shown["target"]["leaf"] == {
+        "context": ".",
+        "cache-from": [_registry(f"{scope}:leaf"), _registry(f"{TRUSTED}:leaf")],
+        "cache-to": [
+            _registry(
+                f"{scope}:leaf",
+                mode="max",
+                compression="zstd",
+                **{"oci-mediatypes": "true", "image-manifest": "true"},
+            )
+        ],
+    }
+
+
+def test_mixing_the_single_ref_with_scopes_is_refused_by_the_bake_runner(tmp_path: Path, local_run: None):
+    with pytest.raises(BakehouseError) as err:
+        cache_scope(_settings(tmp_path, ref="reg:5000/team/cache"), {"target": {}})
+    assert err.value.code == BAD_INPUT
+    assert (
+        cache_scope(Settings.from_mapping({"cache": {"backend": "registry", "ref": "reg:5000/c"}}), {})
+        is None
+    )
