@@ -123,11 +123,15 @@ def cells_together(scenario: Scenario, builders: list[str]) -> list[tuple[float,
         return [run.result() for run in runs]
 
 
-def repeated(readers: list[RawJsonReader]) -> tuple[int, int]:
-    """(step digests executed by two or more runners, executions beyond the first of each)."""
+def repeated(readers: list[RawJsonReader], label: str) -> tuple[int, int]:
+    """(step digests executed by two or more runners, executions beyond the first of each); prints
+    each such step's name."""
     counts = Counter(digest for reader in readers for digest in {v.digest for v in reader.executed_steps()})
-    again = [count for count in counts.values() if count > 1]
-    return len(again), sum(count - 1 for count in again)
+    again = {digest: count for digest, count in counts.items() if count > 1}
+    names = {v.digest: v.name for reader in readers for v in reader.executed_steps()}
+    for digest, count in again.items():
+        print(f"  {label}: executed by {count} runners: {names[digest]}")
+    return len(again), sum(count - 1 for count in again.values())
 
 
 def main() -> None:
@@ -151,7 +155,7 @@ def measure(plain: Scenario, waved: Scenario) -> None:
     runs = cells_together(plain, builders)
     plain_wall = time.monotonic() - started
     plain_seconds = sum(took for took, _ in runs)
-    plain_repeated = repeated([reader for _, reader in runs])
+    plain_repeated = repeated([reader for _, reader in runs], "without a wave")
 
     # With a wave: the targets come from `inv ci.matrix --waves`, as in the workflow.
     wave = json.loads(waved.inv("ci.matrix", "--waves").stdout)["wave"]
@@ -161,7 +165,7 @@ def measure(plain: Scenario, waved: Scenario) -> None:
     runs = cells_together(waved, builders)
     waved_wall = time.monotonic() - started
     waved_seconds = wave_time + sum(took for took, _ in runs)
-    waved_repeated = repeated([wave_reader, *(reader for _, reader in runs)])
+    waved_repeated = repeated([wave_reader, *(reader for _, reader in runs)], "with a wave")
 
     # Trusted -> untrusted: a pull request's fresh builder after the trusted runs exported.
     _, untrusted = waved.build(waved.builder(), "--matrix", f"feat_set={CELLS[0]}", env=PULL_REQUEST)
