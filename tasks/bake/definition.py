@@ -23,7 +23,7 @@ from ..builder.lifecycle import (
     resolve_builder_name,
 )
 from ..cache import export as cache_export
-from ..cache.maintenance import bake_cache_args
+from ..cache.maintenance import bake_cache_args, cache_scope
 from ..shared.command import Command
 from ..shared.errors import BakehouseError, bad_input
 from ..shared.process import failure_reason, git_output, run, say
@@ -303,15 +303,16 @@ def bake_invocation(
 ) -> BakeInvocation:
     """The bake command line for a resolved build on ``builder`` (created when it is the configured
     one and missing), with the configured cache export and import."""
-    # Checked before the builder may be created: bad cache settings change nothing.
-    config.cache.validate()
+    # Checked before the builder may be created: bad cache settings (and a plan whose cache entries
+    # break the run's trust scope) change nothing.
+    scoped = cache_scope(config, resolved.plan)
     builder_name = prepare_builder(config, builder)
     command = builder_bake_command(config, resolved, sets, builder_name)
     if builder_name != "default":
         # Every target of the plan, dependencies included: each exports only its own steps.
         plan_targets = sorted(resolved.plan.get("target", {}))
         siblings = matrix_siblings(config, resolved, sets)
-        command = command.args(*bake_cache_args(config, plan_targets, builder_name, siblings))
+        command = command.args(*bake_cache_args(config, plan_targets, builder_name, siblings, scoped))
     return BakeInvocation(
         resolved.names, command.argv, resolved.env, builder_name, resolved.plan, resolved.plan_key,
         resolved.plan_remembered, resolved.root,

@@ -8,6 +8,7 @@ import sys
 from invoke import Context
 
 from ..builder.lifecycle import resolve_builder_name
+from ..cache.maintenance import plan_with_cache
 from ..cli.context import settings, task
 from ..engine.supply import ensure_build_supply
 from ..shared.errors import bad_input
@@ -59,7 +60,7 @@ def build(
             sys.stdout.write(f"{name}\t{description}\n" if description else f"{name}\n")
         return
     if print:
-        plan = bake_print(settings(c), targets, overrides, set or [])
+        plan = plan_with_cache(settings(c), bake_print(settings(c), targets, overrides, set or []))
         sys.stdout.write(json.dumps(plan, indent=2) + "\n")
         return
     # Registry-free, what the tree's Dockerfiles pull (base images, `# syntax=` frontends) is made

@@ -30,16 +30,22 @@ GITLAB_TEMPLATES = ".gitlab/bakehouse.yml"
 GITLAB_CELL_TEMPLATE = ".bakehouse-cell"
 GITLAB_GATE_TEMPLATE = ".bakehouse-gate"
 GITLAB_CELL_VARIABLE = "BAKEHOUSE_CELL"
+# With --waves: the wave job's template, and the variable holding its targets (space-separated).
+GITLAB_WAVE_TEMPLATE = ".bakehouse-wave"
+GITLAB_WAVE_VARIABLE = "BAKEHOUSE_WAVE_TARGETS"
 
 
-def as_json(cells: Sequence[Cell]) -> str:
-    """A list: each cell's id and the singular overrides that select it."""
+def as_json(cells: Sequence[Cell], wave: Sequence[str] | None = None) -> str:
+    """A list: each cell's id and the singular overrides that select it. With a wave: an object,
+    the wave's targets under ``wave`` and that list under ``cells``."""
     entries = [{"id": cell.id, "overrides": cell.overrides} for cell in cells]
-    return json.dumps(entries, indent=2) + "\n"
+    document: object = entries if wave is None else {"wave": list(wave), "cells": entries}
+    return json.dumps(document, indent=2) + "\n"
 
 
-def as_github(cells: Sequence[Cell]) -> str:
-    """One `matrix=<JSON>` line for $GITHUB_OUTPUT; `fromJSON` of it is a `strategy.matrix`."""
+def as_github(cells: Sequence[Cell], wave: Sequence[str] | None = None) -> str:
+    """One `matrix=<JSON>` line for $GITHUB_OUTPUT; `fromJSON` of it is a `strategy.matrix`. With a
+    wave, first a `wave=<JSON list of targets>` line (`[]`: no wave job needed)."""
     _refuse_over(len(cells), GITHUB_MAX_JOBS, "GitHub runs at most", "jobs of one matrix")
     include = []
     for cell in cells:
@@ -47,15 +53,27 @@ def as_github(cells: Sequence[Cell]) -> str:
             raise bad_input(f"a matrix dimension named {ID_KEY!r} clashes with the id in --format github")
         include.append({ID_KEY: cell.id, **cell.overrides})
     # Compact: an output line must not break.
-    return "matrix=" + json.dumps({"include": include}, separators=(",", ":")) + "\n"
+    wave_line = "" if wave is None else "wave=" + json.dumps(list(wave), separators=(",", ":")) + "\n"
+    return wave_line + "matrix=" + json.dumps({"include": include}, separators=(",", ":")) + "\n"
 
 
-def as_gitlab(cells: Sequence[Cell]) -> str:
-    """A dynamic child pipeline: the cells fanned out with `parallel: matrix:`, then the gate."""
+def as_gitlab(cells: Sequence[Cell], wave: Sequence[str] | None = None) -> str:
+    """A dynamic child pipeline: the cells fanned out with `parallel: matrix:`, then the gate; with
+    a (non-empty) wave, its job in a stage before the cells."""
     _refuse_over(len(cells), GITLAB_MAX_JOBS, "GitLab runs at most", "jobs of one parallel:matrix")
+    wave_jobs: dict[str, object] = {}
+    if wave:
+        wave_jobs["bakehouse-wave"] = {
+            "extends": GITLAB_WAVE_TEMPLATE,
+            "stage": "wave",
+            "variables": {GITLAB_WAVE_VARIABLE: " ".join(wave)},
+            # A failed wave costs the cells time (they build the shared targets), not their run.
+            "allow_failure": True,
+        }
     pipeline = {
         "include": [{"local": GITLAB_TEMPLATES}],
-        "stages": ["cells", "gate"],
+        "stages": [*(["wave"] if wave else []), "cells", "gate"],
+        **wave_jobs,
         "bakehouse-cell": {
             "extends": GITLAB_CELL_TEMPLATE,
             "stage": "cells",
@@ -80,9 +98,10 @@ def check_format(output_format: str) -> None:
         raise bad_input(f"--format {output_format}: expected one of {', '.join(FORMATS)}")
 
 
-def render(cells: Sequence[Cell], output_format: str) -> str:
+def render(cells: Sequence[Cell], output_format: str, wave: Sequence[str] | None = None) -> str:
+    """The cells in ``output_format``; with ``wave`` (targets, maybe none), the wave job too."""
     check_format(output_format)
-    return RENDERERS[output_format](cells)
+    return RENDERERS[output_format](cells, wave)
 
 
 def _refuse_over(count: int, limit: int, who: str, what: str) -> None:

@@ -189,6 +189,13 @@ class CacheSettings:
     compression: str = "zstd"
     import_cache: bool = field(default=True, metadata=_key("import"))
     export_cache: bool = field(default=True, metadata=_key("export"))
+    # Trust scopes (tasks.cache.trust), instead of the one shared ``ref``: trusted runs import and
+    # export ``trusted_ref``; others import their scope and ``trusted_ref``, export their scope.
+    trusted_ref: str = ""
+    scope_ref: str = ""
+    trusted_repository: str = ""
+    trusted_refs: tuple[str, ...] = ()
+    trust_local: bool = False
 
     def __post_init__(self) -> None:
         # An empty value has always meant the default (INVOKE_BAKEHOUSE_CACHE_DIR= included).
@@ -216,10 +223,19 @@ class CacheSettings:
             raise bad_input(
                 f"cache.compression {self.compression!r}: expected one of {', '.join(CACHE_COMPRESSIONS)}"
             )
-        if self.backend == "registry" and (not self.ref or ":" in self.ref.rsplit("/", 1)[-1]):
+        if (
+            self.backend == "registry"
+            and not self.scoped
+            and (not self.ref or ":" in self.ref.rsplit("/", 1)[-1])
+        ):
             raise bad_input(
                 f"cache.ref {self.ref!r}: expected a repository without tag, e.g. host:5000/team/cache"
             )
+
+    @property
+    def scoped(self) -> bool:
+        """Whether trust scopes are configured (checked by tasks.cache.trust where they are used)."""
+        return bool(self.trusted_ref or self.scope_ref)
 
     def local_dir(self, repo_root: Path) -> Path:
         path = Path(self.directory)
