@@ -41,14 +41,14 @@ def _write_reports(path: Path, result: GateResult, summary: RunSummary) -> None:
             handle.write(markdown + "\n")
 
 
-def _comparable_baseline(config: Settings, cell_results: CellResults, selection: Selection) -> dict[Key, str]:
+def _comparable_baseline(config: Settings, cell_run: CellResults, selection: Selection) -> dict[Key, str]:
     """The baseline with legacy rows placed on this run's keys; refuses a blind gate.
 
     Raises (exit 1, whatever --report-only says) when the baseline and the run share no test:
     the gate would pass having compared nothing. An interrupted run is left to its own error.
     """
     conf = config.complement
-    state = cell_results.state
+    state = cell_run.state
     loaded = load_results(config.path(conf.baseline))
     if loaded.malformed:
         say(f"baseline {conf.baseline}: {loaded.malformed} malformed row(s) ignored")
@@ -56,7 +56,7 @@ def _comparable_baseline(config: Settings, cell_results: CellResults, selection:
         say(f"baseline {conf.baseline}: {len(loaded.conflicts)} test(s) listed with different outcomes "
             f"(the worse kept): {_listed(test for _, test in loaded.conflicts)}")  # fmt: skip
     placement = place_legacy(
-        loaded.results, state.results, selection, packages_done=state.packages, listing=cell_results.listing
+        loaded.results, state.results, selection, packages_done=state.packages, listing=cell_run.listing
     )
     if placement.legacy:
         say(f"baseline {conf.baseline}: {placement.legacy} test(s) without a package (legacy rows), "
@@ -83,9 +83,9 @@ def _comparable_baseline(config: Settings, cell_results: CellResults, selection:
     for package, (before, now) in sorted(check.disjoint.items()):
         say(f"package {short_package(package)}: the baseline ({before} tests) and this run ({now} tests) "
             "share no test")  # fmt: skip
-    if check.blind and cell_results.interrupted_by is None:
-        say(f"results and logs in {os.path.relpath(cell_results.directory.path)}")
-        incomplete = "" if cell_results.complete else f" (incomplete run: {'; '.join(cell_results.problems)})"
+    if check.blind and cell_run.interrupted_by is None:
+        say(f"results and logs in {os.path.relpath(cell_run.directory.path)}")
+        incomplete = "" if cell_run.complete else f" (incomplete run: {'; '.join(cell_run.problems)})"
         raise BakehouseError(check.message() + incomplete)
     return placement.baseline
 
@@ -98,38 +98,38 @@ def _listed(names: Iterable[str], limit: int = 5) -> str:
 
 def gate_cell(
     config: Settings,
-    cell_results: CellResults,
+    cell_run: CellResults,
     selection: Selection,
     *,
     update_baseline: bool,
     accept_regressions: bool,
 ) -> list[str]:
     """Gate one cell's results against the baseline, report, maybe update it; return failures."""
-    state = cell_results.state
-    baseline = _comparable_baseline(config, cell_results, selection)
+    state = cell_run.state
+    baseline = _comparable_baseline(config, cell_run, selection)
     result = classify(
         baseline,
         state.results,
         selection,
         packages_done=state.packages,
-        listing=cell_results.listing,
-        lost=cell_results.lost,
+        listing=cell_run.listing,
+        lost=cell_run.lost,
     )
-    report_cell(config, cell_results, result)
-    raise_if_interrupted(cell_results)
+    report_cell(config, cell_run, result)
+    raise_if_interrupted(cell_run)
     if update_baseline:
-        update_cell_baseline(config, cell_results, result, accept_regressions=accept_regressions)
-    return cell_failures(cell_results, result)
+        update_cell_baseline(config, cell_run, result, accept_regressions=accept_regressions)
+    return cell_failures(cell_run, result)
 
 
-def report_cell(config: Settings, cell_results: CellResults, result: GateResult) -> None:
+def report_cell(config: Settings, cell_run: CellResults, result: GateResult) -> None:
     """The new failures' logs, the reports on disk, the table, and what an incomplete run left."""
-    state = cell_results.state
+    state = cell_run.state
     summary = RunSummary(
-        label=cell_results.label,
+        label=cell_run.label,
         outcomes=state.counts(),
         malformed=state.malformed,
-        elapsed=cell_results.seconds,
+        elapsed=cell_run.seconds,
         failure_output=state.failure_output,
     )
     # Complement prints the homeserver logs into a failed test's output: show them for new failures.
@@ -137,12 +137,12 @@ def report_cell(config: Settings, cell_results: CellResults, result: GateResult)
     if shown:
         max_lines = config.complement.failure_log_lines
         sys.stderr.write(failure_report(summary, shown, max_lines=max_lines, tty=sys.stderr.isatty()))
-    _write_reports(cell_results.directory.path, result, summary)
+    _write_reports(cell_run.directory.path, result, summary)
     sys.stdout.write(render_table(result, summary))
     sys.stdout.flush()
-    where = os.path.relpath(cell_results.directory.path)
+    where = os.path.relpath(cell_run.directory.path)
     say(f"results, logs, JUnit XML, summary and report.html in {where}")
-    tail = None if cell_results.complete else cell_results.directory.tester_stderr_tail(15)
+    tail = None if cell_run.complete else cell_run.directory.tester_stderr_tail(15)
     if tail is not None:  # a merge has no tester of its own
         for line in tail:
             say(f"tester: {for_terminal(line, tty=sys.stderr.isatty())}")
@@ -150,24 +150,24 @@ def report_cell(config: Settings, cell_results: CellResults, result: GateResult)
         say(f"malformed line: {one_line(sample)}")
 
 
-def raise_if_interrupted(cell_results: CellResults) -> None:
+def raise_if_interrupted(cell_run: CellResults) -> None:
     """An interrupted run is reported (above) but never gated: its exit status is the signal's."""
-    signal_name = cell_results.interrupted_by
+    signal_name = cell_run.interrupted_by
     if signal_name is not None:
         raise BakehouseError(
-            f"interrupted by {signal_name}; run {cell_results.run_id} cleaned up",
+            f"interrupted by {signal_name}; run {cell_run.run_id} cleaned up",
             signal_exit_code(signal_name),
         )
 
 
 def update_cell_baseline(
-    config: Settings, cell_results: CellResults, result: GateResult, *, accept_regressions: bool
+    config: Settings, cell_run: CellResults, result: GateResult, *, accept_regressions: bool
 ) -> None:
     """Write fixes, new and removed tests into the baseline: only from a complete run, and with
     regressions only when they are accepted."""
     conf = config.complement
-    if not cell_results.complete:
-        say(f"baseline not updated: incomplete run ({'; '.join(cell_results.problems)})")
+    if not cell_run.complete:
+        say(f"baseline not updated: incomplete run ({'; '.join(cell_run.problems)})")
     elif result.regressions and not accept_regressions:
         say(
             f"baseline not updated: {len(result.regressions)} regression(s) "
@@ -184,13 +184,13 @@ def update_cell_baseline(
         )
 
 
-def cell_failures(cell_results: CellResults, result: GateResult) -> list[str]:
+def cell_failures(cell_run: CellResults, result: GateResult) -> list[str]:
     """What fails the cell: an incomplete run, and regressions (the first five named)."""
     failures: list[str] = []
-    if not cell_results.complete:
-        failures.append(f"{cell_results.label}: incomplete run ({'; '.join(cell_results.problems)})")
+    if not cell_run.complete:
+        failures.append(f"{cell_run.label}: incomplete run ({'; '.join(cell_run.problems)})")
     if result.regressions:
         names = ", ".join(one_line(v.key[1]) for v in result.regressions[:5])
         more = f" and {len(result.regressions) - 5} more" if len(result.regressions) > 5 else ""
-        failures.append(f"{cell_results.label}: {len(result.regressions)} regression(s): {names}{more}")
+        failures.append(f"{cell_run.label}: {len(result.regressions)} regression(s): {names}{more}")
     return failures
