@@ -140,8 +140,7 @@ def report_cell(config: Settings, cell_run: CellResults, result: GateResult) -> 
     _write_reports(cell_run.directory.path, result, summary)
     sys.stdout.write(render_table(result, summary))
     sys.stdout.flush()
-    where = os.path.relpath(cell_run.directory.path)
-    say(f"results, logs, JUnit XML, summary and report.html in {where}")
+    say(f"results, logs, JUnit XML, summary and report.html in {os.path.relpath(cell_run.directory.path)}")
     tail = None if cell_run.complete else cell_run.directory.tester_stderr_tail(15)
     if tail is not None:  # a merge has no tester of its own
         for line in tail:
