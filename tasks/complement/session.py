@@ -24,20 +24,11 @@ from ..shared.process import say
 from ..shared.settings import Settings
 from ..shared.text_clean import for_terminal
 from .cell_gate import gate_cell
-from .docker_run import (
-    CellJob,
-    CellRun,
-    Interrupted,
-    daemon_held,
-    list_tests,
-    record_shard_without_tests,
-    refuse_if_busy,
-    run_cell,
-    sweep_leftovers,
-)
+from .cell_job import CellJob, CellRun, record_shard_without_tests, run_cell
+from .daemon_lock import daemon_held, refuse_if_busy
 from .isolation import make_run_id, namespaces_for, run_container_name, valid_run_id
 from .options import RunOptions, parse_testee_env, suite_settings
-from .results import DURATIONS_FILE, load_durations
+from .results_dir import ResultsDir
 from .run_cells import ComplementCell, SuiteSettings, cells_from_plan
 from .select import Selection
 from .shards import (
@@ -48,6 +39,9 @@ from .shards import (
     plan_shards,
     restrict_pattern,
 )
+from .signals import Interrupted
+from .sweep import sweep_leftovers
+from .tester_container import list_tests
 
 
 @dataclass(frozen=True)
@@ -152,14 +146,14 @@ def run_and_gate(config: Settings, session: Session, cell: ComplementCell, run_i
         if job.shard is not None and not job.shard.tests:
             record_shard_without_tests(job)
             say(f"{job.cell.label}: no test to run (more shards than tests); recorded in "
-                f"{os.path.relpath(job.directory)}")  # fmt: skip
+                f"{os.path.relpath(job.directory.path)}")  # fmt: skip
             return []
         cell_run = run_one_cell(job)
         refuse_if_engine_lost(cell_run)
         refuse_if_crashed(cell, cell_run)
         return gate_cell(
             config,
-            cell_run,
+            cell_run.results,
             selection,
             update_baseline=options.update_baseline,
             accept_regressions=options.accept_regressions,
@@ -179,7 +173,7 @@ def cell_job(
         name_prefix=conf.name_prefix,
         namespaces=session.namespaces,
         stop_timeout=conf.stop_timeout,
-        directory=config.path(conf.results_dir) / cell.label,
+        directory=ResultsDir(config.path(conf.results_dir) / cell.label),
     )
     if session.shard is None:
         return job, session.selection
@@ -194,7 +188,7 @@ def shard_job(job: CellJob, selection: Selection, spec: ShardSpec) -> tuple[Cell
     listing = list_tests(job.cell.tester_image, job.settings, lister, job.run_id)
     if listing is None:
         raise BakehouseError(f"{job.cell.label}: can't shard: the tester could not list its tests")
-    durations = durations_by_name(load_durations(job.directory / DURATIONS_FILE))
+    durations = durations_by_name(job.directory.load_durations())
     plan = plan_shards(job.cell.label, selection, listing, spec.count, durations)
     record = ShardRecord(spec.index, plan)
     names = record.tests
@@ -206,7 +200,7 @@ def shard_job(job: CellJob, selection: Selection, spec: ShardSpec) -> tuple[Cell
         job,
         cell=replace(job.cell, label=f"{job.cell.label} shard {spec}"),
         settings=replace(job.settings, run=run),
-        directory=job.directory / spec.directory_name,
+        directory=ResultsDir(job.directory.path / spec.directory_name),
         listing=listing,
         shard=record,
     )
@@ -228,9 +222,10 @@ def run_one_cell(job: CellJob) -> CellRun:
 
 def refuse_if_engine_lost(cell_run: CellRun) -> None:
     """A run the engine died under is never gated: its results are incomplete."""
-    if lost := engine_lost(f"Complement run {cell_run.run_id}"):
+    results = cell_run.results
+    if lost := engine_lost(f"Complement run {results.run_id}"):
         raise BakehouseError(
-            f"{lost.reason}; the results in {os.path.relpath(cell_run.directory)} are incomplete "
+            f"{lost.reason}; the results in {os.path.relpath(results.directory.path)} are incomplete "
             "and the baseline is unchanged"
         )
 
@@ -245,9 +240,9 @@ def refuse_if_crashed(cell: ComplementCell, cell_run: CellRun) -> None:
     log = for_terminal(cell_run.outcome.crash_log or "(no output)", tty=sys.stderr.isatty())
     sys.stderr.write(log + "\n---\n")
     raise BakehouseError(
-        f"{cell.label}: {crash.describe()}; run {cell_run.run_id} stopped after "
+        f"{cell.label}: {crash.describe()}; run {cell_run.results.run_id} stopped after "
         f"{cell_run.outcome.seconds:.0f}s (its log is above; tester output in "
-        f"{os.path.relpath(cell_run.directory)})"
+        f"{os.path.relpath(cell_run.results.directory.path)})"
     )
 
 
