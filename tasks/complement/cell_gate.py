@@ -14,6 +14,7 @@ from ..shared.settings import Settings
 from ..shared.text_clean import for_terminal, one_line
 from .classify import NEW, REGRESSION, GateResult, blindness, classify, updated_baseline
 from .events import Key, short_package
+from .known_failures import load_known_failures
 from .legacy_baseline import place_legacy
 from .report import (
     RunSummary,
@@ -131,6 +132,7 @@ def report_cell(config: Settings, cell_run: CellResults, result: GateResult) -> 
         malformed=state.malformed,
         elapsed=cell_run.seconds,
         failure_output=state.failure_output,
+        known_failures=load_known_failures(config.path(config.complement.known_failures)),
     )
     # Complement prints the homeserver logs into a failed test's output: show them for new failures.
     shown = [v.key for v in result.verdicts if v.after == "fail" and v.klass in (REGRESSION, NEW)]

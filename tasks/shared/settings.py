@@ -301,6 +301,7 @@ class ComplementSettings:
     always_print_server_logs: bool = False
     share_env_prefix: str = "BAKEHOUSE_TESTEE_"
     baseline: str = "tests/complement/results.jsonl"
+    known_failures: str = "tests/complement/known-failures.yaml"
     results_dir: str = "build/complement"
     name_prefix: str = "bakehouse-complement"
     lock_dir: str = "/var/lock"
