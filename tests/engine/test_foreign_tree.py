@@ -262,7 +262,7 @@ def test_a_frontend_that_cannot_be_supplied_is_one_line(tmp_path: Path, tree_bui
     assert failed.stderr.strip().splitlines()[-1] == (
         "bakehouse: docker/Dockerfile.system:1: # syntax= docker/dockerfile:1.99: can't be supplied "
         "registry-free: the frontend built here implements Dockerfile syntax 1.27 "
-        "(dockerfile_syntax in bakehouse's images/buildkit.hcl)"
+        "(dockerfile_syntax in bakehouse's engine/buildkit/buildkit.hcl)"
     )
     assert not registry_has("docker/dockerfile", "1.99")
 
