@@ -117,7 +117,8 @@ def plan_supplies(config: Settings, missing: list[ImageUse]) -> tuple[list[Suppl
             if not frontend_serves(how.image.tag, frontend.syntax):
                 raise BakehouseError(
                     f"{use.where()}: can't be supplied registry-free: the frontend built here implements "
-                    f"Dockerfile syntax {frontend.syntax} (dockerfile_syntax in bakehouse's engine/buildkit/{SUPPLY_FILE})"
+                    f"Dockerfile syntax {frontend.syntax} "
+                    f"(dockerfile_syntax in bakehouse's engine/buildkit/{SUPPLY_FILE})"
                 )
         elif not suite_in_archive(config, how.suite):
             archive = config.supply.mirror_suite_url
