@@ -15,5 +15,5 @@ target "complement-testee" {
   }
   labels = oci_labels("bakehouse complement testee: synapse ${synapse_version} (${sys_name} ${sys_version}, ${feat_set})")
   tags   = [elem_tag("complement-testee", [sys_name, sys_version, feat_set])]
-  output = ["type=docker,compression=zstd,rewrite-timestamp=true"]
+  output = ["type=docker,compression=zstd"]
 }

@@ -82,5 +82,5 @@ target "complement-tester" {
   )
   entitlements = ["network.host"]
   tags         = [elem_tag("complement-tester", [sys_name, sys_version])]
-  output       = ["type=docker,compression=zstd,rewrite-timestamp=true"]
+  output       = ["type=docker,compression=zstd"]
 }

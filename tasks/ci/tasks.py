@@ -8,6 +8,7 @@ from invoke import Context
 
 from ..bake.cells import selected_cells
 from ..bake.definition import bake_print
+from ..bake.request import BakeSelection
 from ..cli.context import settings, task
 from .formats import FORMATS, check_format, render
 
@@ -30,5 +31,5 @@ def matrix_cells(
     cells = selected_cells(settings(c), matrix or [])
     # The tree's own validation blocks judge the values: a cell bake refuses must not reach a CI
     # matrix, where every job would fail the same way.
-    bake_print(settings(c), [*settings(c).bake.default_targets], matrix or [])
+    bake_print(settings(c), BakeSelection.of(settings(c).bake.default_targets, matrix or []))
     sys.stdout.write(render(cells, format))

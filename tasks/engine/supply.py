@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from ..bake.definition import resolve_bake
 from ..bake.execution import bake_build
+from ..bake.request import BakeSelection, build_request
 from ..shared import whales
 from ..shared.errors import BakehouseError
 from ..shared.local_registry import start_registry
@@ -20,7 +22,8 @@ def ensure_buildkit_image(config: Settings) -> None:
     say(f"building {supply.buildkit_image} from the Go module (once; several minutes)")
     # The tag comes from config (the one place); the bake file's default is only for raw bake runs.
     tag = f"{supply.buildkit_target}.tags={supply.buildkit_image}"
-    bake_build(config, [supply.buildkit_target], builder="default", sets=[tag])
+    selection = BakeSelection.of([supply.buildkit_target], sets=[tag])
+    bake_build(config, build_request(config, selection, builder="default"), resolve_bake(config, selection))
     if not client.image.exists(supply.buildkit_image):
         raise BakehouseError(f"target {supply.buildkit_target} did not produce {supply.buildkit_image}")
 
