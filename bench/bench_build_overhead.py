@@ -102,14 +102,15 @@ def main() -> None:
     named_gits = sum(1 for path in named if Path(path).name == "git")
 
     # (d) cold default build on a fresh builder, then the warm no-op on it.
-    subprocess.run(["docker", "buildx", "rm", cold_builder], capture_output=True)
+    remove = [INV, "builder.rm", "--name", cold_builder]  # with its rendered buildkitd.toml
+    subprocess.run(remove, cwd=ROOT, capture_output=True)
     subprocess.run([INV, "builder.create", "--name", cold_builder], cwd=ROOT, check=True, capture_output=True)
     try:
         cold = timed(inv_build(cold_builder))
         timed(inv_build(cold_builder))  # the first warm build may still load a changed image
         warm = statistics.median(timed(inv_build(cold_builder)) for _ in range(REPEATS))
     finally:
-        subprocess.run(["docker", "buildx", "rm", cold_builder], capture_output=True)
+        subprocess.run(remove, cwd=ROOT, capture_output=True)
 
     load = os.getloadavg()[0]
     rows = {
