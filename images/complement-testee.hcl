@@ -21,7 +21,7 @@ target "complement-testee" {
   }
   labels = testee_labels(sys_name, sys_version, feat_set)
   tags   = [elem_tag("complement-testee", [sys_name, sys_version, feat_set])]
-  output = ["type=docker,compression=zstd,rewrite-timestamp=true"]
+  output = ["type=docker,compression=zstd"]
 }
 
 # Leaf: the testee's structure spec (images/structure/specs/complement-testee.yaml).

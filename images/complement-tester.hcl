@@ -88,7 +88,7 @@ target "complement-tester" {
   labels = tester_labels(sys_name, sys_version)
   entitlements = ["network.host"]
   tags         = [elem_tag("complement-tester", [sys_name, sys_version])]
-  output       = ["type=docker,compression=zstd,rewrite-timestamp=true"]
+  output       = ["type=docker,compression=zstd"]
 }
 
 # Leaf: the tester's structure spec (images/structure/specs/complement-tester.yaml).

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..shared import whales
 from ..shared.buildx import BuilderRecord, buildx_config_dir, disk_usage, list_builders
+from ..shared.checkout import Commit
 from ..shared.command import Command
 from ..shared.engine import require_engine
 from ..shared.errors import BakehouseError, bad_input
@@ -36,23 +37,68 @@ BUILDKITD_FLAGS_PREFIX = "--allow-insecure-entitlement="
 INSECURE_ENTITLEMENTS = ("network.host", "security.insecure", "device")
 
 
-def default_builder_name(root: Path) -> str:
+def default_builder_name(root: Path, commit: Commit | None = None) -> str:
     """bakehouse-<actor>-<repo>-<branch>: from CI variables, else from the project's git and the
-    login name."""
+    login name. ``commit``: the checkout's commit when the caller read it already (its branch
+    saves a git process)."""
     identity = ci_identity(os.environ)
     if identity is None:
         origin = git_output("remote", "get-url", "origin", cwd=root)
         repo = Path(origin.removesuffix(".git")).name if origin else root.name
-        branch = git_output("rev-parse", "--abbrev-ref", "HEAD", cwd=root) or "detached"
+        if commit is not None:
+            branch = commit.branch
+        else:
+            branch = git_output("rev-parse", "--abbrev-ref", "HEAD", cwd=root) or "detached"
         actor = getpass.getuser()
         identity = (actor, repo, branch)
     return isolation_key(*identity)
 
 
-def resolve_builder_name(config: Settings, name: str | None) -> str:
+def resolve_builder_name(config: Settings, name: str | None, commit: Commit | None = None) -> str:
     """The builder to use: an explicit name, else the configured one, else the isolation key."""
-    chosen = name or config.builder.name or default_builder_name(config.root)
+    chosen = name or config.builder.name or default_builder_name(config.root, commit)
     return chosen if chosen == "default" else validate_builder_name(chosen)
+
+
+def check_builder_option(config: Settings, name: str | None) -> None:
+    """The names a build could use are valid (no git, nothing asked of buildx): for the modes that
+    build nothing (--print, --list), where a typo must not pass silently either."""
+    for given in (name, config.builder.name):
+        if given and given != "default":
+            validate_builder_name(given)
+
+
+@dataclass(frozen=True)
+class BuilderChoice:
+    """The builder a build runs on, decided once per command."""
+
+    name: str
+    # The configured builder (or the isolation key): made by the first build that needs it. Any
+    # other named builder must exist already: a typo must not quietly make a new, empty builder.
+    made_on_first_use: bool
+
+
+def choose_builder(config: Settings, option: str | None, commit: Commit | None = None) -> BuilderChoice:
+    """``--builder`` (or the configured one) resolved and checked; only reads (a builder named
+    explicitly, not 'default', not the configured one, must exist)."""
+    name = resolve_builder_name(config, option, commit)
+    if name == "default":
+        return BuilderChoice(name, made_on_first_use=False)
+    if not option or builder_recorded(name):
+        return BuilderChoice(name, made_on_first_use=not option)
+    # Named explicitly and unknown to buildx's config dir: it is the configured one or must exist.
+    configured = name == resolve_builder_name(config, None, commit)
+    if not configured:
+        require_builder(name)
+    return BuilderChoice(name, made_on_first_use=configured)
+
+
+def prepare_builder(config: Settings, choice: BuilderChoice) -> str:
+    """The chosen builder, made first when it is the configured one and doesn't exist yet."""
+    if choice.made_on_first_use and not builder_recorded(choice.name) and current_state(choice.name) is None:
+        say(f"builder {choice.name} doesn't exist yet: creating it")
+        ensure_builder(config, choice.name)
+    return choice.name
 
 
 @dataclass(frozen=True)

@@ -137,6 +137,7 @@ def bake_cache_args(
     builder: str,
     siblings: Mapping[str, Sequence[str]] | None = None,
     scoped: cache_trust.ScopedRefs | None = None,
+    driver: str | None = None,
 ) -> list[str]:
     """``--allow``/``--set`` arguments that export and import the cache of ``targets`` (bake names).
 
@@ -145,11 +146,13 @@ def bake_cache_args(
     leaves its parents to be rebuilt). Add the result to the bake command line, and call
     ``collect_exported_garbage`` after a successful build. ``siblings``: see cache_export.cache_plan;
     ``scoped``: what cache_scope returned (trust scopes), checked before the builder was prepared.
+    The cache settings are checked once, by the caller (the build request). ``driver``: the
+    builder's buildx driver when the caller knows it (else `buildx ls` says).
     """
-    cache = cache_settings(config)
+    cache = config.cache
     if not cache.backend:
         return []
-    driver = builder_record(builder).driver
+    driver = driver or builder_record(builder).driver
     directory = cache.local_dir(config.root)
     exported = [target for target in targets if (directory / target / "index.json").is_file()]
     if cache.scoped and scoped is None:
@@ -180,8 +183,9 @@ def prepare_layout(layout: Path) -> None:
 
 
 def collect_exported_garbage(config: Settings) -> tuple[int, int]:
-    """Delete blobs of the local cache directory no target's index reaches any more; (blobs, bytes)."""
-    cache = cache_settings(config)
+    """Delete blobs of the local cache directory no target's index reaches any more; (blobs, bytes).
+    The cache settings are checked by the caller (the build request, or `cache.prune --exported`)."""
+    cache = config.cache
     directory = cache.local_dir(config.root)
     blob_dir = directory / "blobs" / "sha256"
     if cache.backend != "local" or not blob_dir.is_dir():

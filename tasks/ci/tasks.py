@@ -31,6 +31,7 @@ def matrix_cells(
     """The selected matrix cells, each with a stable id and the overrides that select it, for a CI."""
     from ..bake.cells import selected_cells
     from ..bake.definition import bake_print
+    from ..bake.request import BakeSelection
     from .formats import check_format, render
     from .waves import shared_targets
 
@@ -40,12 +41,14 @@ def matrix_cells(
     targets = [*config.bake.default_targets]
     # The tree's own validation blocks judge the values: a cell bake refuses must not reach a CI
     # matrix, where every job would fail the same way.
-    bake_print(config, targets, matrix or [])
+    bake_print(config, BakeSelection.of(targets, matrix or []))
     wave = None
     if waves:
         # One `bake --print` per cell: its plan's targets, dependencies included.
         plans = {
-            cell.id: bake_print(config, targets, [*(matrix or []), *cell.matrix_options()]).get("target", {})
+            cell.id: bake_print(
+                config, BakeSelection.of(targets, [*(matrix or []), *cell.matrix_options()])
+            ).get("target", {})
             for cell in cells
         }
         wave = shared_targets(plans)

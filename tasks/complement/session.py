@@ -16,8 +16,10 @@ import os
 import sys
 from dataclasses import dataclass, replace
 
-from ..bake.definition import bake_print
+from ..bake.definition import ResolvedBake, narrowed, resolve_bake
 from ..bake.execution import bake_build
+from ..bake.request import BakeSelection, BuildRequest, build_request
+from ..shared.checkout import read_commit
 from ..shared.engine import engine_lost
 from ..shared.errors import BakehouseError, bad_input
 from ..shared.process import say
@@ -54,7 +56,16 @@ class Session:
     testee_env: dict[str, str]
     cells: list[ComplementCell]
     namespaces: list[str]
+    images: CellImages
     shard: ShardSpec | None = None
+
+
+@dataclass(frozen=True)
+class CellImages:
+    """The cells' testers and testees as one build, resolved once: the plan the cells came from."""
+
+    request: BuildRequest
+    resolved: ResolvedBake
 
 
 def run_complement(config: Settings, options: RunOptions) -> None:
@@ -74,9 +85,9 @@ def plan_session(config: Settings, options: RunOptions) -> Session:
     env = parse_testee_env(options.testee_env)
     shard = parse_shard(options.shard) if options.shard is not None else None
     check_gate_options(options)
-    cells = plan_cells(config, options)
+    cells, images = plan_cells(config, options)
     namespaces = complement_namespaces(config, settings)
-    return Session(options, settings, selection, env, cells, namespaces, shard)
+    return Session(options, settings, selection, env, cells, namespaces, images, shard)
 
 
 def check_gate_options(options: RunOptions) -> None:
@@ -90,19 +101,27 @@ def check_gate_options(options: RunOptions) -> None:
         raise bad_input("a shard can't update the baseline: complement.merge --update-baseline can")
 
 
-def plan_cells(config: Settings, options: RunOptions) -> list[ComplementCell]:
-    """The matrix cells to run, each a tester and a testee image from the bake plan."""
+def plan_cells(config: Settings, options: RunOptions) -> tuple[list[ComplementCell], CellImages]:
+    """The matrix cells to run, each a tester and a testee image from the bake plan, and the build
+    of those images (the same plan: bake's definition is resolved once per run)."""
     conf = config.complement
-    plan = bake_print(config, list(conf.targets), options.matrix)
+    # The checkout's commit, read once: the default builder name and the bake variables use it.
+    commit = read_commit(config.root)
+    selection = BakeSelection.of(conf.targets, options.matrix)
+    request = build_request(
+        config, selection, builder=options.builder, progress=options.progress, commit=commit
+    )
+    resolved = resolve_bake(config, selection, commit)
     try:
-        cells = cells_from_plan(plan, conf.tester_target, conf.testee_target)
+        cells = cells_from_plan(resolved.plan, conf.tester_target, conf.testee_target)
     except ValueError as exc:
         raise bad_input(str(exc)) from None
     if not cells:
         raise bad_input(f"the bake plan for {', '.join(conf.targets)} has no {conf.testee_target} target")
     if options.update_baseline and len(cells) > 1:
         raise bad_input("--update-baseline needs exactly one matrix cell (narrow it with --matrix)")
-    return cells
+    images = [t for cell in cells for t in (cell.tester_target, cell.testee_target)]
+    return cells, CellImages(request, narrowed(config, resolved, images))
 
 
 def complement_namespaces(config: Settings, settings: SuiteSettings) -> list[str]:
@@ -116,14 +135,9 @@ def complement_namespaces(config: Settings, settings: SuiteSettings) -> list[str
 
 def build_images(config: Settings, session: Session) -> None:
     """Build every cell's tester and testee (with --no-wait, only while no other run holds the daemon)."""
-    options = session.options
-    cells = session.cells
-    targets = list(dict.fromkeys(t for cell in cells for t in (cell.tester_target, cell.testee_target)))
-    if options.no_wait:
+    if session.options.no_wait:
         refuse_if_busy(str(config.path(config.complement.lock_dir)))
-    bake_build(
-        config, targets, matrix_overrides=options.matrix, builder=options.builder, progress=options.progress
-    )
+    bake_build(config, session.images.request, session.images.resolved)
 
 
 def cell_run_id(

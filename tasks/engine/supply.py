@@ -6,13 +6,14 @@ from __future__ import annotations
 import dataclasses
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..bake.definition import BakeInvocation, bake_print
+from ..bake.definition import ResolvedBake, bake_print, resolve_bake
 from ..bake.execution import bake_build
+from ..bake.request import BakeSelection, build_request
 from ..shared import whales
 from ..shared.errors import BakehouseError, bad_input
 from ..shared.local_registry import hub_image, recorded_mode, registry_address, registry_has, start_registry
@@ -42,7 +43,9 @@ def ensure_buildkit_image(config: Settings) -> None:
     say(f"building {supply.buildkit_image} from the Go module (once; several minutes)")
     # The tag comes from config (the one place); the bake file's default is only for raw bake runs.
     tag = f"{supply.buildkit_target}.tags={supply.buildkit_image}"
-    bake_build(supply_settings(config), [supply.buildkit_target], builder="default", sets=[tag])
+    own = supply_settings(config)
+    selection = BakeSelection.of([supply.buildkit_target], sets=[tag])
+    bake_build(own, build_request(own, selection, builder="default"), resolve_bake(own, selection))
     if not client.image.exists(supply.buildkit_image):
         raise BakehouseError(f"target {supply.buildkit_target} did not produce {supply.buildkit_image}")
 
@@ -58,7 +61,7 @@ class Frontend:
 
 def frontend_of(config: Settings) -> Frontend:
     target_name = config.supply.frontend_target
-    plan = bake_print(supply_settings(config), [target_name])
+    plan = bake_print(supply_settings(config), BakeSelection.of([target_name]))
     target = (plan.get("target") or {}).get(target_name) or {}
     tags, syntax = target.get("tags") or [], (target.get("args") or {}).get("dockerfile_syntax")
     if not tags or not syntax:
@@ -71,7 +74,9 @@ def ensure_frontend_image(config: Settings, frontend: Frontend) -> None:
     if client.image.exists(frontend.image):
         return
     say(f"building {frontend.image} (Dockerfile frontend {frontend.syntax}) from the Go module (once)")
-    bake_build(supply_settings(config), [config.supply.frontend_target], builder="default")
+    own = supply_settings(config)
+    selection = BakeSelection.of([config.supply.frontend_target])
+    bake_build(own, build_request(own, selection, builder="default"), resolve_bake(own, selection))
     if not client.image.exists(frontend.image):
         raise BakehouseError(f"target {config.supply.frontend_target} did not produce {frontend.image}")
 
@@ -147,13 +152,13 @@ def ensure_tree_supply(config: Settings, plan: Mapping[str, Any], root: Path) ->
         push_to_registry(config, name)
 
 
-def ensure_build_supply(config: Settings, invocation: BakeInvocation) -> None:
-    """Before a build on a docker-container builder in registry-free mode: what its Dockerfiles pull
+def ensure_build_supply(config: Settings, resolved: ResolvedBake, builders: Sequence[str]) -> None:
+    """Before a build on docker-container builders in registry-free mode: what its Dockerfiles pull
     is in the local registry (made now when missing). The engine's own builder reads the engine's
     store instead, and with registries reachable nothing is supplied."""
-    if invocation.builder == "default" or recorded_mode(config) != "registry-free":
+    if all(name == "default" for name in builders) or recorded_mode(config) != "registry-free":
         return
-    ensure_tree_supply(config, invocation.plan, invocation.root)
+    ensure_tree_supply(config, resolved.plan, resolved.root)
 
 
 def ensure_supply(config: Settings) -> str:
@@ -182,7 +187,7 @@ def ensure_supply(config: Settings) -> str:
 def supply_configured_tree(config: Settings) -> None:
     """What the configured tree's default targets pull; a tree that doesn't resolve is left to `inv build`."""
     try:
-        plan = bake_print(config, list(config.bake.default_targets))
+        plan = bake_print(config, BakeSelection.of(config.bake.default_targets))
     except BakehouseError as exc:
         say(f"not supplying for the tree's default targets: they don't resolve ({exc.reason})")
         return

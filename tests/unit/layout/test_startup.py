@@ -30,10 +30,6 @@ DOMAINS = sorted(
 # the settings are made of. Anything else is logic, which a task imports when it runs.
 LIGHT_SHARED = {"command", "config_files", "errors", "process", "settings"}
 
-# bake/tasks.py is rewritten on another branch; the same pattern is applied to it at merge, and then
-# strict xfail turns into a failure that says to drop this mark.
-NOT_YET = {"bake": "bake/tasks.py still imports its logic at the top (applied at merge)"}
-
 
 def allowed(module: str) -> bool:
     parts = module.split(".")
@@ -76,26 +72,16 @@ def python(script: str, *args: str) -> object:
 
 @pytest.fixture(scope="module")
 def added_by_task_module() -> dict[str, list[str]]:
-    order = [domain for domain in DOMAINS if domain not in NOT_YET] + sorted(NOT_YET)
-    added = python(PER_TASK_MODULE, *order)
+    added = python(PER_TASK_MODULE, *DOMAINS)
     assert isinstance(added, dict)
     return added
 
 
-@pytest.mark.parametrize(
-    "domain",
-    [
-        pytest.param(domain, marks=pytest.mark.xfail(strict=True, reason=NOT_YET[domain]))
-        if domain in NOT_YET
-        else domain
-        for domain in DOMAINS
-    ],
-)
+@pytest.mark.parametrize("domain", DOMAINS)
 def test_a_task_module_imports_no_logic_when_imported(domain, added_by_task_module):
     assert [module for module in added_by_task_module[domain] if not allowed(module)] == []
 
 
-@pytest.mark.xfail(strict=True, reason="; ".join(NOT_YET.values()))
 def test_inv_loading_tasks_py_and_building_the_namespace_loads_no_logic():
     loaded = python(AS_INV_DOES)
     assert isinstance(loaded, list)
