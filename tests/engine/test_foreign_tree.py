@@ -17,10 +17,12 @@ import json
 import os
 import re
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from enginekit import INV, REPO_ROOT, docker, inv
 
 from tasks.cli.context import project_settings
@@ -329,3 +331,31 @@ def test_engine_up_supplies_what_the_configured_trees_default_targets_pull(tmp_p
     supply_configured_tree(project_settings(tree))
     assert registry_has("docker/dockerfile", tag)
     assert registry_has("library/debian", "testing-slim")
+
+
+def test_bakehouse_init_finds_the_seven_dimensions_and_the_plan_is_bakes(tmp_path: Path) -> None:
+    """`bakehouse init` on the reference-shaped tree (no config of ours in it): all seven dimensions
+    with their defaults, in the order the file declares them; with the bakehouse.yaml it wrote,
+    `bakehouse build --print` plans what raw bake plans with the same variables."""
+    tree = write_reference_shaped_tree(tmp_path / "homeserver", "bh-foreign-init")
+    (tree / "invoke.yaml").unlink()
+    bakehouse = str(Path(sys.executable).with_name("bakehouse"))
+    found = subprocess.run([bakehouse, "init"], cwd=tree, capture_output=True, text=True, env=clean_env())
+    assert found.returncode == 0, found.stderr
+    written = yaml.safe_load((tree / "bakehouse.yaml").read_text())["bakehouse"]
+    assert written["bake"]["files"] == ["docker/bake.hcl"]
+    assert written["bake"]["matrix"] == SEVEN_DIMENSIONS
+    assert list(written["bake"]["matrix"]) == list(SEVEN_DIMENSIONS)
+    printed = subprocess.run(
+        [bakehouse, "build", "--print", "--target=default"], cwd=tree, capture_output=True, text=True,
+        env=clean_env(),
+    )  # fmt: skip
+    assert printed.returncode == 0, printed.stderr
+    raw_env = {**clean_env(), **{name: json.dumps(values) for name, values in SEVEN_DIMENSIONS.items()}}
+    raw = subprocess.run(
+        ["docker", "buildx", "bake", "--provenance=false", f"--set=*.args.nprocs={os.cpu_count() or 1}",
+         "-f", "docker/bake.hcl", "--print", "default"],
+        cwd=tree, capture_output=True, text=True, env=raw_env,
+    )  # fmt: skip
+    assert raw.returncode == 0, raw.stderr
+    assert sorted(json.loads(printed.stdout)["target"]) == sorted(json.loads(raw.stdout)["target"])
