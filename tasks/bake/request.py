@@ -79,6 +79,11 @@ class BuildRequest:
     # The builders of `--builders a,b` (each must exist); empty for a serial build.
     pool: tuple[str, ...] = ()
 
+    @property
+    def builder_names(self) -> tuple[str, ...]:
+        """The builders this build runs on: the pool's, or the serial build's one."""
+        return self.pool or ((self.builder.name,) if self.builder else ())
+
 
 def build_request(
     config: Settings,

@@ -72,7 +72,7 @@ def build(
     resolved = resolve_bake(config, selection, commit)
     # Registry-free, what the tree's Dockerfiles pull (base images, `# syntax=` frontends) is made
     # and put in the local registry before the first bake; elsewhere this does nothing.
-    ensure_build_supply(config, resolved, request.pool or [request.builder.name if request.builder else ""])
+    ensure_build_supply(config, resolved, request.builder_names)
     if request.pool:
         pool_build(config, request, resolved)
     else:

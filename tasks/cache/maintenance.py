@@ -155,8 +155,6 @@ def bake_cache_args(
     driver = driver or builder_record(builder).driver
     directory = cache.local_dir(config.root)
     exported = [target for target in targets if (directory / target / "index.json").is_file()]
-    if cache.scoped and scoped is None:
-        scoped = cache_scope(config, {"target": {target: {} for target in targets}})
     if scoped is not None:
         say(
             f"cache: {'trusted' if scoped.trust.trusted else 'untrusted'} run ({scoped.trust.system}: "
