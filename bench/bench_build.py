@@ -27,8 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.benchkit import build_pass_progress  # noqa: E402
-from tasks.bake.definition import bake_command  # noqa: E402
+from tasks.bake.definition import bake_invocation, resolve_bake  # noqa: E402
 from tasks.bake.progress import RawJsonReader  # noqa: E402
+from tasks.bake.request import BakeSelection  # noqa: E402
 from tasks.cli.context import project_settings  # noqa: E402
 
 INV = str(Path(sys.executable).with_name("inv"))
@@ -84,7 +85,7 @@ def fresh_builder(name: str) -> None:
 
 
 def main() -> None:
-    c = project_settings()
+    c = project_settings(ROOT)
     builder = "bakehouse-bench"
     fresh_builder(builder)
 
@@ -111,10 +112,11 @@ def main() -> None:
     listing = statistics.median(timed([INV, "--list"]) for _ in range(REPEATS))
 
     # (a): the same leaf, cached, through inv and through raw bake with identical flags.
-    invocation = bake_command(c, [LEAF], builder=builder)
-    raw_cmd = [*invocation.cmd, *invocation.names, "--progress=quiet"]
-    timed(raw_cmd, invocation.env)
-    raw = statistics.median(timed(raw_cmd, invocation.env) for _ in range(REPEATS))
+    invocation = bake_invocation(c, resolve_bake(c, BakeSelection.of([LEAF])), builder)
+    names, env = list(invocation.resolved.names), invocation.resolved.env
+    raw_cmd = [*invocation.cmd, *names, "--progress=quiet"]
+    timed(raw_cmd, env)
+    raw = statistics.median(timed(raw_cmd, env) for _ in range(REPEATS))
     # Warm-up, as for raw bake: the first run asks bake for the plan and remembers it.
     timed([INV, "build", "--builder", builder, "--target", LEAF, "--progress", "quiet"])
     wrapped = statistics.median(
@@ -127,17 +129,17 @@ def main() -> None:
     try:
         SMOKE_SCRIPT.write_text(original + f"\n# bench edit {time.time()}\n")
         result = subprocess.run(
-            [*invocation.cmd, *invocation.names, "--progress=rawjson"],
-            cwd=ROOT, env=invocation.env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+            [*invocation.cmd, *names, "--progress=rawjson"],
+            cwd=ROOT, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
         )  # fmt: skip
     finally:
         SMOKE_SCRIPT.write_text(original)
-    reader = RawJsonReader(single_target=invocation.names[0] if len(invocation.names) == 1 else None)
+    reader = RawJsonReader(single_target=names[0] if len(names) == 1 else None)
     for line in result.stderr.splitlines():
         reader.feed(line)
     executed = reader.executed_steps()
-    below = [v.name for v in executed if v.target not in set(invocation.names)]
-    in_leaf = [v.name for v in executed if v.target in set(invocation.names)]
+    below = [v.name for v in executed if v.target not in set(names)]
+    in_leaf = [v.name for v in executed if v.target in set(names)]
 
     rows = {
         "(a) inv build vs raw bake, cached tests-smoke (median of 5)": (

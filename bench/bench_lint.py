@@ -90,7 +90,7 @@ def recording() -> Iterator[list[Recorded]]:
 
 def lint_commands(root: Path) -> list[Recorded]:
     """The lint commands `inv lint` starts on ``root``, in the order they were started."""
-    c = project_settings()
+    c = project_settings(ROOT)
     with recording() as calls:
         results = lint_tree(c, BakeTree.of(c, root, []), False, None)
     skipped = [f"{result.tool}: {result.skipped}" for result in results if result.skipped]

@@ -65,7 +65,7 @@ def shared_steps_executed(reader: RawJsonReader, first_runner_steps: set[str]) -
 
 
 def main() -> None:
-    registry = project_settings().supply.registry
+    registry = project_settings(ROOT).supply.registry
     ref = f"{registry}/bakehouse/bench-cache-{uuid.uuid4().hex[:8]}"
     # As on CI: the configured matrix holds every cell, each runner narrows it to its own.
     config = {

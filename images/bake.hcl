@@ -164,6 +164,12 @@ function "oci_labels" {
   }
 }
 
+# Labels of the runtime image; its structure test is given the same (a build step can't read them).
+function "install_labels" {
+  params = [sys_name, sys_version, feat_set, sys_arch]
+  result = oci_labels("bakehouse synapse ${synapse_version} (${sys_name} ${sys_version} ${sys_arch}, ${feat_set})")
+}
+
 # pip extras of a feature set.
 function "feat_pip_extras" {
   params = [feat_set]
@@ -187,8 +193,8 @@ function "feat_smoke_imports" {
 # ---------------------------------------------------------------------------------------------
 
 group "default" {
-  description = "runtime images and smoke tests"
-  targets     = ["install", "tests-smoke"]
+  description = "runtime images, smoke and structure tests"
+  targets     = ["install", "tests-smoke", "tests-structure-install"]
 }
 
 group "smoke" {
@@ -198,7 +204,14 @@ group "smoke" {
 
 group "tests" {
   description = "all tests"
-  targets     = ["tests-smoke"]
+  targets     = ["tests-smoke", "tests-structure"]
+}
+
+# A structure spec per image (images/structure/specs/), checked in a build step against the image.
+# The complement ones are defined beside their images (images/complement-*.hcl).
+group "tests-structure" {
+  description = "structure tests of every image"
+  targets     = ["tests-structure-install", "tests-structure-complement-testee", "tests-structure-complement-tester"]
 }
 
 # Targets defined in images/complement-tester.hcl and images/complement-testee.hcl.
@@ -348,10 +361,59 @@ target "install" {
     input = "target:${elem("base", [sys_name, sys_version, sys_arch])}"
     deps  = "target:${elem("deps", [sys_name, sys_version, feat_set, sys_arch])}"
   }
-  labels = oci_labels("bakehouse synapse ${synapse_version} (${sys_name} ${sys_version} ${sys_arch}, ${feat_set})")
+  labels = install_labels(sys_name, sys_version, feat_set, sys_arch)
   tags   = [elem_tag("install", [sys_name, sys_version, feat_set, sys_arch])]
-  # rewrite-timestamp: file mtimes newer than SOURCE_DATE_EPOCH (the commit time) are set to it.
-  output = ["type=docker,compression=zstd,rewrite-timestamp=true"]
+  # No rewrite-timestamp here: it rewrites every layer on every export, cached or not (3 s of a
+  # no-op build). The builds that promise bit-for-bit images (inv publish, export, verify) set their
+  # own outputs with rewrite-timestamp=true, clamping file mtimes to SOURCE_DATE_EPOCH.
+  output = ["type=docker,compression=zstd"]
+}
+
+# Structure tests (images/Dockerfile.tests-structure): what the targets inheriting this share.
+# The Go toolchain stage starts from the same image as Complement's compile stage, so it is one
+# cached layer for both.
+variable "structure_go_base" {
+  description = "Debian trixie image the structure-test runner is compiled in"
+  default     = "debian:trixie-slim"
+}
+
+target "_tests-structure" {
+  context    = "images"
+  dockerfile = "Dockerfile.tests-structure"
+  contexts = {
+    go_base = "docker-image://${structure_go_base}"
+  }
+  args = {
+    GOPROXY   = GOPROXY
+    GOSUMDB   = GOSUMDB
+    GONOSUMDB = GONOSUMDB
+    GOFLAGS   = GOFLAGS
+  }
+  entitlements = ["network.host"]
+  output       = ["type=cacheonly"]
+}
+
+# Leaf: the runtime image's structure spec (images/structure/specs/install.yaml).
+target "tests-structure-install" {
+  description = "structure test of the runtime image"
+  inherits    = ["_tests-structure"]
+  name        = elem("tests-structure-install", [sys_name, sys_version, feat_set, sys_arch])
+  matrix = {
+    sys_name    = distinct(jsondecode(sys_names))
+    sys_version = distinct(jsondecode(sys_versions))
+    feat_set    = distinct(jsondecode(feat_sets))
+    sys_arch    = distinct(jsondecode(sys_archs))
+  }
+  platforms = [sys_platform(sys_arch)]
+  contexts = {
+    image = "target:${elem("install", [sys_name, sys_version, feat_set, sys_arch])}"
+  }
+  args = {
+    image_name       = elem("install", [sys_name, sys_version, feat_set, sys_arch])
+    image_spec       = "structure/specs/install.yaml"
+    image_dockerfile = "Dockerfile.install"
+    image_labels     = jsonencode(install_labels(sys_name, sys_version, feat_set, sys_arch))
+  }
 }
 
 # Leaf: starts the server once and exercises registration and login; fails the build otherwise.

@@ -50,6 +50,18 @@ variable "complement_go_base" {
   default     = "debian:trixie-slim"
 }
 
+# Labels of the tester; its structure test is given the same (a build step can't read them).
+function "tester_labels" {
+  params = [sys_name, sys_version, sys_arch]
+  result = merge(
+    oci_labels("bakehouse complement tester: complement ${complement_version} (${complement_tags}, ${sys_name} ${sys_version} ${sys_arch})"),
+    {
+      "io.github.bakehouse.complement.version" = complement_version
+      "io.github.bakehouse.complement.tags"    = complement_tags
+    }
+  )
+}
+
 target "complement-tester" {
   description = "Complement test binaries + test2json, loaded into the engine"
   name        = elem("complement-tester", [sys_name, sys_version, sys_arch])
@@ -75,14 +87,30 @@ target "complement-tester" {
     GONOSUMDB           = GONOSUMDB
     GOFLAGS             = GOFLAGS
   }
-  labels = merge(
-    oci_labels("bakehouse complement tester: complement ${complement_version} (${complement_tags}, ${sys_name} ${sys_version} ${sys_arch})"),
-    {
-      "io.github.bakehouse.complement.version" = complement_version
-      "io.github.bakehouse.complement.tags"    = complement_tags
-    }
-  )
+  labels = tester_labels(sys_name, sys_version, sys_arch)
   entitlements = ["network.host"]
   tags         = [elem_tag("complement-tester", [sys_name, sys_version, sys_arch])]
-  output       = ["type=docker,compression=zstd,rewrite-timestamp=true"]
+  output       = ["type=docker,compression=zstd"]
+}
+
+# Leaf: the tester's structure spec (images/structure/specs/complement-tester.yaml).
+target "tests-structure-complement-tester" {
+  description = "structure test of the Complement tester image"
+  inherits    = ["_tests-structure"]
+  name        = elem("tests-structure-complement-tester", [sys_name, sys_version, sys_arch])
+  matrix = {
+    sys_name    = distinct(jsondecode(sys_names))
+    sys_version = distinct(jsondecode(sys_versions))
+    sys_arch    = distinct(jsondecode(sys_archs))
+  }
+  platforms = [sys_platform(sys_arch)]
+  contexts = {
+    image = "target:${elem("complement-tester", [sys_name, sys_version, sys_arch])}"
+  }
+  args = {
+    image_name       = elem("complement-tester", [sys_name, sys_version, sys_arch])
+    image_spec       = "structure/specs/complement-tester.yaml"
+    image_dockerfile = "Dockerfile.complement-tester"
+    image_labels     = jsonencode(tester_labels(sys_name, sys_version, sys_arch))
+  }
 }

@@ -1,5 +1,8 @@
 """The `inv` namespace: every domain's tasks under its name (`build` and `complement` at the top).
 
+The same collection is the `bakehouse` command's, and what a project's own tasks.py mounts
+(``from bakehouse.namespace import namespace``, then ``ns.configure({"bakehouse": {...}})``).
+
 It also registers the code's defaults (tasks.shared.settings) with invoke, at the collection level:
 below every config file and INVOKE_* variable, so invoke.yaml and the rest override them, and a tree
 without our invoke.yaml runs on them.
@@ -15,6 +18,7 @@ from .cache import tasks as cache_tasks
 from .ci import tasks as ci_tasks
 from .complement import tasks as complement_tasks
 from .engine import tasks as engine_tasks
+from .init import tasks as init_tasks
 from .lint import tasks as lint_tasks
 from .publish import tasks as publish_tasks
 from .release import tasks as release_tasks
@@ -28,6 +32,8 @@ def namespace() -> Collection:
     # `inv verify` and `inv export`, at the top like `inv build`.
     ns.add_task(release_tasks.verify)
     ns.add_task(release_tasks.export)
+    # `bakehouse init`: the project's bakehouse.yaml, from its bake tree.
+    ns.add_task(init_tasks.init)
     # `inv complement` runs the suite (the default task); `inv complement.import-baseline` converts.
     ns.add_collection(Collection.from_module(complement_tasks, name="complement"))
     # `inv publish` pushes (its default task); later publish.* tasks join it there.

@@ -1,5 +1,5 @@
-"""The bake plan of a build: bake files, environment, `--print`, requested targets, entitlements,
-and the exact bake command line.
+"""The bake plan of a build: bake files, environment, `--print`/`--list` (the one place that calls
+them; lint's trees too), requested targets, entitlements, and the exact bake command line.
 
 bake is called through the docker CLI: python-on-whales' `buildx.bake` has no `--allow`, no
 rawjson progress, and evaluates `--print` a second time after every build.
@@ -11,34 +11,34 @@ import json
 import os
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..builder.emulation import check_host_can_provide, ensure_platforms
-from ..builder.lifecycle import (
-    builder_recorded,
-    current_state,
-    ensure_builder,
-    require_builder,
-    resolve_builder_name,
-)
 from ..cache import export as cache_export
-from ..cache.maintenance import bake_cache_args
+from ..cache.maintenance import bake_cache_args, cache_scope
+from ..cache.trust import ScopedRefs
+from ..shared.checkout import Commit, read_commit
 from ..shared.command import Command
-from ..shared.errors import BakehouseError, bad_input
-from ..shared.process import failure_reason, git_output, run, say
+from ..shared.errors import BAD_INPUT, BakehouseError, bad_input
+from ..shared.process import Completed, failure_reason, git_output, run
 from ..shared.settings import Settings
 from . import matrix as matrix_logic
 from . import plan_cache
 from .platforms import Platform, all_platforms
+from .request import BakeSelection
+
+# What a project without (the right) bake files configured is told to do.
+NO_BAKE_FILES_HINT = "set bake.files (bakehouse.yaml or invoke.yaml) or run `bakehouse init`"
 
 
 def bake_files(config: Settings, root: Path | None = None) -> list[str]:
     files = list(config.bake.files)
+    if not files:
+        raise bad_input(f"no bake files configured: {NO_BAKE_FILES_HINT}")
     for f in files:
         if not ((root or config.root) / f).exists():
-            raise bad_input(f"bake file {f} not found (bake.files in invoke.yaml)")
+            raise bad_input(f"bake file {f} not found in {root or config.root}: {NO_BAKE_FILES_HINT}")
     return files
 
 
@@ -46,11 +46,11 @@ def resolve_matrix(config: Settings, matrix_overrides: Sequence[str] = ()) -> ma
     return matrix_logic.resolve(config.bake.matrix, os.environ, matrix_overrides)
 
 
-def _git_variables(root: Path) -> dict[str, str]:
+def _git_variables(root: Path, commit: Commit | None) -> dict[str, str]:
     return {
         "git_version": git_output("describe", "--tags", "--always", "--dirty", cwd=root) or "unknown",
-        "git_revision": git_output("rev-parse", "HEAD", cwd=root) or "unknown",
-        "git_created": git_output("log", "-1", "--format=%cI", cwd=root) or "1970-01-01T00:00:00Z",
+        "git_revision": commit.revision if commit else "unknown",
+        "git_created": commit.created if commit else "1970-01-01T00:00:00Z",
     }
 
 
@@ -63,34 +63,34 @@ def _go_variables() -> dict[str, str]:
     return {name: value for name, value in zip(names, result.stdout.splitlines(), strict=False) if value}
 
 
-def source_date_epoch(root: Path) -> str:
-    """The commit's time in seconds, for SOURCE_DATE_EPOCH; empty outside a git checkout."""
-    return git_output("log", "-1", "--format=%ct", cwd=root)
+# buildx's own settings for the bakes it runs (the user's value wins). BUILDX_GIT_INFO: buildx asks
+# git about the build context (~7 git processes per target) for provenance only, which the bake
+# command turns off (--provenance=false); the images don't change.
+BUILDX_QUIET = {"BUILDX_GIT_INFO": "false"}
 
 
-def bake_env(config: Settings, matrix: matrix_logic.Matrix) -> dict[str, str]:
+def bake_env(config: Settings, matrix: matrix_logic.Matrix, commit: Commit | None = None) -> dict[str, str]:
+    """The environment bake runs in: the matrix, git and Go variables, configured variables.
+    ``commit``: the checkout's commit, when the caller read it already."""
     env = dict(os.environ)
     bake = config.bake
+    commit = commit if commit is not None else read_commit(config.root)
     if bake.git_variables:
-        env.update(_git_variables(config.root))
+        env.update(_git_variables(config.root, commit))
     # Reproducible timestamps (image config, history, file mtimes with rewrite-timestamp): buildx
     # passes it to every build as an arg. The user's own value wins.
-    if "SOURCE_DATE_EPOCH" not in os.environ and (epoch := source_date_epoch(config.root)):
-        env["SOURCE_DATE_EPOCH"] = epoch
+    if "SOURCE_DATE_EPOCH" not in os.environ and commit is not None and commit.epoch:
+        env["SOURCE_DATE_EPOCH"] = commit.epoch
     configured = dict(bake.variables)
-    env.update({k: v for k, v in {**_go_variables(), **configured}.items() if k not in os.environ})
+    env.update(
+        {k: v for k, v in {**_go_variables(), **BUILDX_QUIET, **configured}.items() if k not in os.environ}
+    )
     env.update(matrix_logic.as_bake_variables(matrix))
     return env
 
 
-def check_sets(sets: Sequence[str]) -> None:
-    for s in sets:
-        if "=" not in s or "." not in s.split("=", 1)[0]:
-            raise bad_input(f"--set {s!r}: expected pattern.key=value")
-
-
-def _base_args(config: Settings, files: Sequence[str], sets: Sequence[str]) -> list[str]:
-    check_sets(sets)
+def base_args(files: Sequence[str], sets: Sequence[str]) -> list[str]:
+    """The bake command line every build starts with (its --set values checked in BakeSelection)."""
     return (
         Command("docker", "buildx", "bake", "--provenance=false")
         .option("--set", f"*.args.nprocs={os.cpu_count() or 1}", joined=True)
@@ -100,30 +100,62 @@ def _base_args(config: Settings, files: Sequence[str], sets: Sequence[str]) -> l
     )
 
 
-def bake_print(
-    config: Settings,
-    targets: list[str],
-    matrix_overrides: Sequence[str] = (),
+class BakeRejected(BakehouseError):
+    """bake refused the definition (`--print`/`--list` failed): bad input. ``why`` is bake's own
+    line, for callers that report it elsewhere (lint makes a finding of it)."""
+
+    def __init__(self, result: Completed) -> None:
+        self.why = result.reason()
+        super().__init__(f"bake rejected the definition: {failure_reason(result.stderr)}", BAD_INPUT)
+
+
+def print_plan(
+    files: Sequence[str],
+    targets: Sequence[str],
+    env: dict[str, str],
+    root: Path,
     sets: Sequence[str] = (),
-    root: Path | None = None,
+    *,
+    as_built: bool = True,
 ) -> dict[str, Any]:
-    """The resolved bake definition (`--print`) for targets under the resolved matrix."""
-    env = bake_env(config, resolve_matrix(config, matrix_overrides))
-    return _print_plan(config, targets, sets, env, root or config.root)
-
-
-def _print_plan(
-    config: Settings, targets: list[str], sets: Sequence[str], env: dict[str, str], root: Path
-) -> dict[str, Any]:
-    cmd = [*_base_args(config, bake_files(config, root), sets), "--print", *targets]
-    result = run(cmd, check=False, env=env, cwd=root)
+    """The one `bake --print`: the resolved definition of ``targets``. ``as_built``: with the build's
+    own arguments (provenance, core count), as a build resolves it; without, bake's plain view of
+    a tree bakehouse doesn't build (lint's other trees)."""
+    start = (
+        base_args(files, sets) if as_built else Command("docker", "buildx", "bake").options("-f", files).argv
+    )
+    result = run([*start, "--print", *targets], check=False, env=env, cwd=root)
     if not result.ok:
-        raise bad_input(f"bake rejected the definition: {failure_reason(result.stderr)}")
+        raise BakeRejected(result)
     try:
         plan: dict[str, Any] = json.loads(result.stdout)
     except json.JSONDecodeError as exc:
         raise BakehouseError(f"bake --print did not print JSON: {exc}") from exc
     return plan
+
+
+def list_names(files: Sequence[str], env: dict[str, str], root: Path) -> list[dict[str, Any]]:
+    """The one `bake --list`: the tree's targets and groups (names before matrix expansion), one
+    record each (name, description, ...)."""
+    command = Command("docker", "buildx", "bake", "--list=type=targets,format=json").options("-f", files)
+    result = run(command, check=False, env=env, cwd=root)
+    if not result.ok:
+        raise BakeRejected(result)
+    rows: list[dict[str, Any]] = json.loads(result.stdout)
+    return rows
+
+
+def bake_print(config: Settings, selection: BakeSelection) -> dict[str, Any]:
+    """The resolved bake definition (`--print`) of the selection, fresh from bake."""
+    env = bake_env(config, resolve_matrix(config, selection.matrix_overrides))
+    return print_plan(bake_files(config), selection.targets, env, config.root, selection.sets)
+
+
+def list_targets(config: Settings, matrix_overrides: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """Targets and groups of the tree (names before matrix expansion, as bake --list shows them)."""
+    env = bake_env(config, resolve_matrix(config, matrix_overrides))
+    rows = list_names(bake_files(config), env, config.root)
+    return [(str(r.get("name")), str(r.get("description") or "")) for r in rows]
 
 
 def requested_targets(plan: dict[str, Any], targets: list[str]) -> list[str]:
@@ -161,63 +193,44 @@ def needed_entitlements(config: Settings, plan: dict[str, Any], names: list[str]
     return wanted
 
 
-def check_named_builder(config: Settings, builder: str | None) -> str:
-    """The name of the builder to build on; one named explicitly (not 'default', not the
-    configured one) must exist: a typo must not quietly make a new, empty builder. Only reads."""
-    name = resolve_builder_name(config, builder)
-    if builder and name not in ("default", resolve_builder_name(config, None)) and not builder_recorded(name):
-        require_builder(name)
-    return name
-
-
-def prepare_builder(config: Settings, builder: str | None) -> str:
-    """The builder to build on: 'default', one that exists, or the configured one (made on first use)."""
-    name = check_named_builder(config, builder)
-    if name == "default" or builder_recorded(name):
-        return name
-    if builder and name != resolve_builder_name(config, None):
-        return name  # named explicitly: check_named_builder found it
-    if current_state(name) is None:
-        say(f"builder {name} doesn't exist yet: creating it")
-        ensure_builder(config, name)
-    return name
-
-
-@dataclass
+@dataclass(frozen=True)
 class ResolvedBake:
-    """What a bake call needs before a builder is chosen: everything bad input is refused by."""
+    """A build resolved once: the environment (git and Go variables), the plan, the concrete
+    targets and their entitlements. Everything bad input is refused by; changes nothing."""
 
-    files: list[str]
+    selection: BakeSelection
+    files: tuple[str, ...]
     env: dict[str, str]
     plan: dict[str, Any]
     # The concrete targets the requested targets and groups expand to, and their --allow flags.
-    names: list[str]
-    allow: list[str]
+    names: tuple[str, ...]
+    allow: tuple[str, ...]
     # The plan cache's key, and whether the plan came from it (no `bake --print` this time).
     plan_key: str
     plan_remembered: bool
-    # The targets and groups as requested (before expansion).
-    requested: list[str] = field(default_factory=list)
     # Where bake runs: the project root its bake files are relative to.
-    root: Path = field(default_factory=Path.cwd)
+    root: Path
+    # With cache trust scopes: this run's cache refs (decided and checked with the plan, before any
+    # builder is prepared); None without scopes.
+    cache_scope: ScopedRefs | None = None
+
+    def store_plan(self) -> None:
+        """Remember the plan a build succeeded with (the plan cache), unless it came from there."""
+        if not self.plan_remembered:
+            plan_cache.store(plan_cache.cache_dir(self.env), self.plan_key, self.plan)
 
 
-@dataclass
+@dataclass(frozen=True)
 class BakeInvocation:
-    names: list[str]
-    cmd: list[str]
-    env: dict[str, str]
+    """A resolved build on one builder: what the builder adds is its name and the command line."""
+
+    resolved: ResolvedBake
     builder: str
-    plan: dict[str, Any]
-    # The plan cache's key, and whether the plan came from it (no `bake --print` this time).
-    plan_key: str
-    plan_remembered: bool
-    # Where bake runs: the project root its bake files are relative to.
-    root: Path = field(default_factory=Path.cwd)
+    cmd: tuple[str, ...]
 
 
 def remembered_plan(
-    root: Path, files: Sequence[str], targets: list[str], sets: Sequence[str], env: dict[str, str]
+    root: Path, files: Sequence[str], targets: Sequence[str], sets: Sequence[str], env: dict[str, str]
 ) -> tuple[str, dict[str, Any] | None]:
     """The plan cache's key for this build, and the plan stored under it by an earlier build."""
     contents = [(name, (root / name).read_bytes()) for name in files]
@@ -228,48 +241,56 @@ def remembered_plan(
     return key, plan_cache.load(plan_cache.cache_dir(env), key)
 
 
-def resolve_bake(
-    config: Settings, targets: list[str], *, matrix_overrides: Sequence[str] = (), sets: Sequence[str] = ()
-) -> ResolvedBake:
-    """Environment, plan, concrete targets and entitlements of a build; changes nothing."""
-    # One environment (git and Go variables cost subprocesses) for the plan and the build.
-    env = bake_env(config, resolve_matrix(config, matrix_overrides))
-    check_sets(sets)  # before the plan cache: a remembered plan must not skip the check
+def resolve_bake(config: Settings, selection: BakeSelection, commit: Commit | None = None) -> ResolvedBake:
+    """Environment, plan (remembered, else `bake --print`), concrete targets and entitlements of a
+    build, each once. ``commit``: the checkout's commit, when read already."""
+    env = bake_env(config, resolve_matrix(config, selection.matrix_overrides), commit)
     files = bake_files(config)
-    key, remembered = remembered_plan(config.root, files, targets, sets, env)
-    plan = remembered if remembered is not None else _print_plan(config, targets, sets, env, config.root)
-    names = requested_targets(plan, targets)
+    key, remembered = remembered_plan(config.root, files, selection.targets, selection.sets, env)
+    plan = remembered
+    if plan is None:
+        plan = print_plan(files, selection.targets, env, config.root, selection.sets)
+    return resolved_plan(config, selection, files, env, plan, key, plan_remembered=remembered is not None)
+
+
+def resolved_plan(
+    config: Settings,
+    selection: BakeSelection,
+    files: Sequence[str],
+    env: dict[str, str],
+    plan: dict[str, Any],
+    plan_key: str = "",
+    *,
+    plan_remembered: bool = False,
+) -> ResolvedBake:
+    """A build resolved from its plan: the concrete targets and their entitlements (refused
+    unless the config allows them)."""
+    names = requested_targets(plan, list(selection.targets))
     allow = needed_entitlements(config, plan, names)
+    # Bad cache settings, and a plan whose cache entries break the run's trust scope, are refused here.
+    scoped = cache_scope(config, plan)
     return ResolvedBake(
-        files, env, plan, names, allow, key, remembered is not None, list(targets), config.root
-    )
+        selection, tuple(files), env, plan, tuple(names), tuple(allow), plan_key, plan_remembered,
+        config.root, scoped,
+    )  # fmt: skip
 
 
-def builder_bake_command(
-    config: Settings, resolved: ResolvedBake, sets: Sequence[str], builder_name: str
-) -> Command:
+def narrowed(config: Settings, resolved: ResolvedBake, names: Sequence[str]) -> ResolvedBake:
+    """The resolved build limited to some of its concrete targets (and their entitlements)."""
+    kept = [name for name in resolved.names if name in names]
+    return replace(resolved, names=tuple(kept), allow=tuple(needed_entitlements(config, resolved.plan, kept)))
+
+
+def builder_bake_command(resolved: ResolvedBake, builder_name: str) -> Command:
     """bake on one builder with the build's files, settings and entitlements; no cache export."""
     return (
-        Command(*_base_args(config, resolved.files, sets))
+        Command(*base_args(resolved.files, resolved.selection.sets))
         .option("--builder", builder_name, joined=True)
         .options("--allow", resolved.allow, joined=True)
     )
 
 
-def bake_command(
-    config: Settings,
-    targets: list[str],
-    *,
-    matrix_overrides: Sequence[str] = (),
-    sets: Sequence[str] = (),
-    builder: str | None = None,
-) -> BakeInvocation:
-    """The exact bake command line (without targets and progress) and environment for a build."""
-    resolved = resolve_bake(config, targets, matrix_overrides=matrix_overrides, sets=sets)
-    return bake_invocation(config, resolved, sets, builder)
-
-
-def matrix_siblings(config: Settings, resolved: ResolvedBake, sets: Sequence[str]) -> dict[str, list[str]]:
+def matrix_siblings(config: Settings, resolved: ResolvedBake) -> dict[str, list[str]]:
     """For a registry cache import: per target, the same layer in the other cells of the configured
     matrix (before --matrix/--cell and env narrowed it), whose exports hold steps the cells share.
 
@@ -281,14 +302,15 @@ def matrix_siblings(config: Settings, resolved: ResolvedBake, sets: Sequence[str
         return {}
     configured = matrix_logic.resolve(config.bake.matrix, {}, ())
     full_env = {**resolved.env, **matrix_logic.as_bake_variables(configured)}
+    targets, sets = resolved.selection.targets, resolved.selection.sets
     if full_env == resolved.env:
         full_plan = resolved.plan
     else:
-        key, remembered = remembered_plan(config.root, resolved.files, resolved.requested, sets, full_env)
+        key, remembered = remembered_plan(config.root, resolved.files, targets, sets, full_env)
         full_plan = (
             remembered
             if remembered is not None
-            else _print_plan(config, resolved.requested, sets, full_env, config.root)
+            else print_plan(resolved.files, targets, full_env, config.root, sets)
         )
         if remembered is None:
             plan_cache.store(plan_cache.cache_dir(full_env), key, full_plan)
@@ -301,37 +323,17 @@ def plan_platforms(plan: dict[str, Any]) -> list[Platform]:
 
 
 def bake_invocation(
-    config: Settings, resolved: ResolvedBake, sets: Sequence[str], builder: str | None
+    config: Settings, resolved: ResolvedBake, builder_name: str, driver: str | None = None
 ) -> BakeInvocation:
-    """The bake command line for a resolved build on ``builder`` (created when it is the configured
-    one and missing), with the configured cache export and import."""
-    # Checked before the builder may be created: bad cache settings change nothing, and a platform
-    # no builder here could run is refused before anything is made or built.
-    config.cache.validate()
-    needed = plan_platforms(resolved.plan)
-    check_host_can_provide(needed, resolve_builder_name(config, builder))
-    builder_name = prepare_builder(config, builder)
-    for done in ensure_platforms(builder_name, needed):
-        say(f"builder {builder_name}: {done}")
-    command = builder_bake_command(config, resolved, sets, builder_name)
+    """The bake command line (without targets and progress) of a resolved build on a builder that
+    exists, with the configured cache export and import (settings checked by the build request).
+    ``driver``: the builder's buildx driver, when known (else asked only if a cache is configured)."""
+    command = builder_bake_command(resolved, builder_name)
     if builder_name != "default":
         # Every target of the plan, dependencies included: each exports only its own steps.
         plan_targets = sorted(resolved.plan.get("target", {}))
-        siblings = matrix_siblings(config, resolved, sets)
-        command = command.args(*bake_cache_args(config, plan_targets, builder_name, siblings))
-    return BakeInvocation(
-        resolved.names, command.argv, resolved.env, builder_name, resolved.plan, resolved.plan_key,
-        resolved.plan_remembered, resolved.root,
-    )  # fmt: skip
-
-
-def list_targets(config: Settings, matrix_overrides: Sequence[str] = ()) -> list[tuple[str, str]]:
-    """Targets and groups of the tree (names before matrix expansion, as bake --list shows them)."""
-    matrix = resolve_matrix(config, matrix_overrides)
-    listing = Command("docker", "buildx", "bake", "--list=type=targets,format=json")
-    command = listing.options("-f", bake_files(config))
-    result = run(command, check=False, env=bake_env(config, matrix), cwd=config.root)
-    if not result.ok:
-        raise bad_input(f"bake rejected the definition: {failure_reason(result.stderr)}")
-    rows = json.loads(result.stdout)
-    return [(str(r.get("name")), str(r.get("description") or "")) for r in rows]
+        siblings = matrix_siblings(config, resolved)
+        command = command.args(
+            *bake_cache_args(config, plan_targets, builder_name, siblings, resolved.cache_scope, driver)
+        )
+    return BakeInvocation(resolved, builder_name, tuple(command.argv))

@@ -1,30 +1,32 @@
 """Running a build: one or more `docker buildx bake` calls with their progress shown, then the
-summary table and the verdict."""
+summary table and the verdict. `run_build` is the one lifecycle of every build, serial or pooled:
+engine → builder(s) → bakes → summary → remembered plan → cache GC → verdict."""
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..builder.lifecycle import builder_stopped
+from ..builder.emulation import check_host_can_provide, ensure_platforms
+from ..builder.lifecycle import builder_stopped, prepare_builder
 from ..cache.maintenance import collect_exported_garbage
+from ..shared.buildx import list_builders
 from ..shared.engine import engine_lost, require_engine
 from ..shared.errors import BakehouseError, bad_input
 from ..shared.process import failure_reason, run, say, stream
 from ..shared.settings import Settings
-from . import engine_load, plan_cache
-from .definition import BakeInvocation, bake_command
+from . import engine_load
+from .definition import BakeInvocation, ResolvedBake, bake_invocation, plan_platforms
 from .platforms import platforms_by_target
 from .progress import RawJsonReader, TargetOutcome
+from .request import BuildRequest
 from .summary import print_summary
 
-PROGRESS_MODES = ("auto", "plain", "tty", "quiet", "rawjson")
 # gRPC's words for a dropped connection: the builder may be what went away.
 CONNECTION_LOST = ("code = Unavailable", "EOF", "connection reset")
 
@@ -53,15 +55,22 @@ class BakeRun:
         return self.loaded and all(call.ok for call in self.calls)
 
 
-def progress_mode(requested: str | None, config: Settings) -> str:
-    mode = requested or config.bake.progress
-    if mode not in PROGRESS_MODES:
-        raise bad_input(f"--progress {mode!r}: choose one of {', '.join(PROGRESS_MODES)}")
-    if os.environ.get("CI", "").lower() == "true" and mode == "auto":
-        return "plain"
-    if mode == "auto":
-        return "tty" if sys.stderr.isatty() else "plain"
-    return mode
+def with_progress(cmd: Sequence[str], mode: str) -> list[str]:
+    """The bake command as run in a progress mode: buildx's own tty display, else rawjson, which
+    bakehouse reads (and renders plain, passes through, or keeps quiet)."""
+    return [*cmd, "--progress=tty" if mode == "tty" else "--progress=rawjson"]
+
+
+def batch_command(
+    invocation: BakeInvocation,
+    batch: Sequence[str],
+    *,
+    extra_args: Sequence[str] = (),
+    export: Sequence[str] = (),
+) -> list[str]:
+    """One bake of a build, before its progress option: the invocation's command, the caller's
+    extra arguments, the image export arguments of targets meant for the engine, the targets."""
+    return [*invocation.cmd, *extra_args, *export, *batch]
 
 
 def run_bake(
@@ -73,11 +82,11 @@ def run_bake(
     started = time.monotonic()
     if mode == "tty":
         # Let buildx draw its own display; the summary then knows only success or failure.
-        shown = run([*cmd, "--progress=tty"], check=False, capture=False, env=env, cwd=cwd)
+        shown = run(with_progress(cmd, mode), check=False, capture=False, env=env, cwd=cwd)
         return BakeCall(targets, shown.ok, time.monotonic() - started, None, None)
     reader = RawJsonReader(single_target=targets[0] if len(targets) == 1 else None)
     tail: list[str] = []
-    with stream([*cmd, "--progress=rawjson"], read="stderr", env=env, cwd=cwd) as bake:
+    with stream(with_progress(cmd, mode), read="stderr", env=env, cwd=cwd) as bake:
         for line in bake.lines():
             if mode == "rawjson":
                 print(line, end="", file=sys.stderr)
@@ -140,10 +149,11 @@ def bake_and_load(
     Images for the engine go to the builder's store first (see engine_load). ``label`` starts each
     plain progress row; ``quiet_load`` hides the load's progress (a cached bake that says nothing new).
     """
+    resolved = invocation.resolved
     cmd = [*invocation.cmd, *extra_args]
-    env = {**invocation.env, **(extra_env or {})}
+    env = {**resolved.env, **(extra_env or {})}
     names = [name for batch in batches for name in batch]
-    loads = engine_load.engine_loads(invocation.plan, names) if invocation.builder != "default" else {}
+    loads = engine_load.engine_loads(resolved.plan, names) if invocation.builder != "default" else {}
     calls: list[BakeCall] = []
     metadata: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="bakehouse-bake-") as scratch:
@@ -151,65 +161,133 @@ def bake_and_load(
             batch_loads = {name: loads[name] for name in batch if name in loads}
             metadata_file = Path(scratch) / f"metadata-{number}.json"
             export = (
-                engine_load.image_export_args(batch_loads, metadata_file, invocation.plan)
+                engine_load.image_export_args(batch_loads, metadata_file, resolved.plan)
                 if batch_loads
                 else []
             )
-            calls.append(run_bake([*cmd, *export, *batch], env, mode, batch, invocation.root, label=label))
+            command = batch_command(invocation, batch, extra_args=extra_args, export=export)
+            calls.append(run_bake(command, env, mode, batch, resolved.root, label=label))
             metadata.update(engine_load.read_metadata(metadata_file))
     built = {name: loads[name] for call in calls if call.ok for name in call.targets if name in loads}
     loaded = not built or load_changed(
-        built, metadata, cmd, env, "quiet" if quiet_load else mode, invocation.root
+        built, metadata, cmd, env, "quiet" if quiet_load else mode, resolved.root
     )
     # buildx sees only a dropped connection (EOF, reset): the builder's container says why.
     lost = builder_stopped(invocation.builder, wait=3.0) if connection_lost(calls) else None
     return BakeRun(calls, loaded, lost)
 
 
-def bake_build(
+@dataclass
+class Baked:
+    """What the bakes of a build came to, for the summary and the verdict."""
+
+    outcomes: list[TargetOutcome]
+    ok: bool
+    # The one line a failed build ends with.
+    failure: str = ""
+    # The builder of each summary row (a pool's); None: one builder, no column.
+    builders: list[str] | None = None
+
+
+def run_build(
     config: Settings,
-    targets: list[str],
+    request: BuildRequest,
+    resolved: ResolvedBake,
+    bake: Callable[[list[BakeInvocation]], Baked],
+) -> Baked:
+    """The lifecycle of every build: engine, builder(s) and their bake commands, the bakes
+    (``bake``, given one invocation per builder), summary table, then on success the plan
+    remembered and the exported cache collected; on failure BakehouseError (the engine's or the
+    builder's loss named first)."""
+    require_engine()
+    needed = plan_platforms(resolved.plan)
+    if request.pool:
+        require_builders(request.pool)
+        builders = list(request.pool)
+        for name in builders:
+            check_host_can_provide(needed, name)
+    else:
+        assert request.builder is not None  # a serial request always has its builder
+        # A platform no builder here could run is refused before the builder is made.
+        check_host_can_provide(needed, request.builder.name)
+        builders = [prepare_builder(config, request.builder)]
+    for name in builders:
+        for done in ensure_platforms(name, needed):
+            say(f"builder {name}: {done}")
+    # Each builder's bake command, made here, one after the other: what that costs (a `bake --print`
+    # for the cache's matrix siblings, the cache directories) is done once per build, and what
+    # fails stops the build before any builder has started.
+    invocations = [bake_invocation(config, resolved, builder) for builder in builders]
+    started = time.monotonic()
+    baked = bake(invocations)
+    exit_status = 0 if baked.ok else 1
+    platforms = platforms_by_target(resolved.plan, [outcome.name for outcome in baked.outcomes])
+    print_summary(
+        baked.outcomes, time.monotonic() - started, exit_status, builders=baked.builders, platforms=platforms
+    )
+    if baked.ok:
+        resolved.store_plan()
+        collect_exported_garbage(config)
+        return baked
+    if lost := engine_lost("the build"):
+        # buildx's own message (EOF, connection reset) hides the cause and the fix.
+        raise lost
+    raise BakehouseError(baked.failure)
+
+
+def require_builders(names: Sequence[str]) -> None:
+    """Every builder of a pool must exist: a pool never creates one (a typo would build on an
+    empty builder)."""
+    existing = {builder.name for builder in list_builders()}
+    missing = [name for name in names if name not in existing]
+    if missing:
+        raise bad_input(
+            f"--builders: no builder named {', '.join(missing)} (builders: {', '.join(sorted(existing))}); "
+            "`inv builder.create --name NAME` makes one"
+        )
+
+
+def serial_bakes(
+    request: BuildRequest,
+    names: Sequence[str],
     *,
-    matrix_overrides: Sequence[str] = (),
-    sets: Sequence[str] = (),
-    builder: str | None = None,
-    keep_going: bool = False,
-    progress: str | None = None,
     extra_args: Sequence[str] = (),
     extra_env: Mapping[str, str] | None = None,
-) -> list[TargetOutcome]:
-    """Build targets; print a summary table; raise BakehouseError if any target failed.
+) -> Callable[[list[BakeInvocation]], Baked]:
+    """The bakes of a serial build of ``names`` on its one builder: all in one bake, or with
+    --keep-going one per target, so a failing cell can't cancel the others (shared layers are
+    cached by the first call that builds them).
 
     ``extra_env`` reaches the bake processes only, not the plan or its cache key (registry
     credentials for a push: a temporary DOCKER_CONFIG must not make a new plan)."""
-    mode = progress_mode(progress, config)
-    require_engine()
-    invocation = bake_command(config, targets, matrix_overrides=matrix_overrides, sets=sets, builder=builder)
-    names = invocation.names
-    remembered = " (plan remembered)" if invocation.plan_remembered else ""
-    say(f"building {', '.join(names)} on builder {invocation.builder}{remembered}")
-    started = time.monotonic()
-    # One bake per target with --keep-going, so a failing cell can't cancel the others; shared
-    # layers are cached by the first call that builds them.
-    batches = [[name] for name in names] if keep_going else [names]
-    baked = bake_and_load(invocation, batches, mode, extra_args=extra_args, extra_env=extra_env)
-    outcomes = summarize(baked.calls)
-    failed = [o for o in outcomes if o.status == "failed"]
-    exit_status = 1 if failed or not baked.ok else 0
-    platforms = platforms_by_target(invocation.plan, [o.name for o in outcomes])
-    print_summary(outcomes, time.monotonic() - started, exit_status, platforms=platforms)
-    if exit_status and (lost := engine_lost("the build")):
-        # buildx's own message (EOF, connection reset) hides the cause and the fix.
-        raise lost
-    if baked.builder_lost:
-        raise BakehouseError(baked.builder_lost)
-    if exit_status == 0:
-        if not invocation.plan_remembered:
-            plan_cache.store(plan_cache.cache_dir(invocation.env), invocation.plan_key, invocation.plan)
-        collect_exported_garbage(config)
-    if exit_status:
-        raise BakehouseError(f"{len(failed) or 'some'} of {len(outcomes)} target(s) failed")
-    return outcomes
+
+    def bake(invocations: list[BakeInvocation]) -> Baked:
+        (invocation,) = invocations
+        remembered = " (plan remembered)" if invocation.resolved.plan_remembered else ""
+        say(f"building {', '.join(names)} on builder {invocation.builder}{remembered}")
+        batches = [[name] for name in names] if request.keep_going else [list(names)]
+        run = bake_and_load(invocation, batches, request.progress, extra_args=extra_args, extra_env=extra_env)
+        outcomes = summarize(run.calls)
+        failed = [o for o in outcomes if o.status == "failed"]
+        ok = not failed and run.ok
+        failure = run.builder_lost or f"{len(failed) or 'some'} of {len(outcomes)} target(s) failed"
+        return Baked(outcomes, ok, failure)
+
+    return bake
+
+
+def bake_build(
+    config: Settings,
+    request: BuildRequest,
+    resolved: ResolvedBake,
+    *,
+    extra_args: Sequence[str] = (),
+    extra_env: Mapping[str, str] | None = None,
+) -> list[TargetOutcome]:
+    """Build the resolved targets on the request's builder; print a summary table; raise
+    BakehouseError if any target failed."""
+    bakes = serial_bakes(request, resolved.names, extra_args=extra_args, extra_env=extra_env)
+    return run_build(config, request, resolved, bakes).outcomes
 
 
 def summarize(calls: list[BakeCall]) -> list[TargetOutcome]:

@@ -16,52 +16,19 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from ..builder.naming import validate_builder_name
-from ..cache.maintenance import collect_exported_garbage
-from ..shared.buildx import list_builders
-from ..shared.engine import engine_lost, require_engine
-from ..shared.errors import BakehouseError, bad_input
 from ..shared.process import say
 from ..shared.settings import Settings
-from . import plan_cache
 from .cells import Cell, selected_cells
-from .definition import BakeInvocation, ResolvedBake, bake_invocation, resolve_bake
-from .execution import bake_and_load, progress_mode, summarize
-from .platforms import platforms_by_target
+from .definition import BakeInvocation, ResolvedBake, resolve_bake
+from .execution import Baked, bake_and_load, run_build, summarize
 from .progress import TargetOutcome
-from .summary import print_summary
+from .request import BakeSelection, BuildRequest
 
 NOT_STARTED = "not started"
-
-
-def parse_builders(text: str) -> list[str]:
-    """`a,b` -> ["a", "b"]: at least one name, each valid, none twice."""
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    if not names:
-        raise bad_input(f"--builders {text!r}: expected builder names separated by commas, e.g. a,b")
-    for name in names:
-        if name != "default":
-            validate_builder_name(name)
-    twice = sorted({name for name in names if names.count(name) > 1})
-    if twice:
-        raise bad_input(f"--builders: {', '.join(twice)} given twice")
-    return names
-
-
-def require_builders(names: Sequence[str]) -> None:
-    """Every builder must exist: a pool never creates one (a typo would build on an empty builder)."""
-    existing = {builder.name for builder in list_builders()}
-    missing = [name for name in names if name not in existing]
-    if missing:
-        raise bad_input(
-            f"--builders: no builder named {', '.join(missing)} (builders: {', '.join(sorted(existing))}); "
-            "`inv builder.create --name NAME` makes one"
-        )
 
 
 @dataclass
@@ -86,12 +53,6 @@ class CellWork:
     membership: ResolvedBake
 
 
-def store_plan(resolved: ResolvedBake) -> None:
-    """Remember a plan a build succeeded with (the plan cache), unless it came from there."""
-    if not resolved.plan_remembered:
-        plan_cache.store(plan_cache.cache_dir(resolved.env), resolved.plan_key, resolved.plan)
-
-
 def build_cell(work: CellWork, invocation: BakeInvocation, mode: str) -> CellResult:
     """One bake of the cell's targets on the invocation's builder, then its changed images loaded
     into the engine (quietly: that cached bake's rows would carry no builder prefix)."""
@@ -105,14 +66,12 @@ def build_cell(work: CellWork, invocation: BakeInvocation, mode: str) -> CellRes
     if call.ok and not baked.loaded:
         result.error = "loading its images into the engine failed"
     if result.ok:
-        store_plan(work.membership)
+        work.membership.store_plan()
     say(f"[{builder}] cell {cell.id}: {'done' if result.ok else 'FAILED'} in {call.seconds:.1f}s")
     return result
 
 
-def split_into_cells(
-    config: Settings, targets: list[str], matrix_overrides: Sequence[str], selection: ResolvedBake
-) -> list[CellWork]:
+def split_into_cells(config: Settings, selection: ResolvedBake) -> list[CellWork]:
     """The selection's concrete targets, grouped by cell.
 
     Each cell's targets come from a plan of that cell alone, without --set: a --set naming one
@@ -122,9 +81,10 @@ def split_into_cells(
     """
     taken: set[str] = set()
     works = []
+    targets, matrix_overrides = selection.selection.targets, selection.selection.matrix_overrides
     for cell in selected_cells(config, matrix_overrides):
         membership = resolve_bake(
-            config, targets, matrix_overrides=[*matrix_overrides, *cell.matrix_options()]
+            config, BakeSelection.of(targets, [*matrix_overrides, *cell.matrix_options()])
         )
         names = [name for name in membership.names if name in selection.names and name not in taken]
         taken.update(names)
@@ -161,66 +121,38 @@ def hand_out(
     return results
 
 
-def pool_build(
-    config: Settings,
-    targets: list[str],
-    builders: Sequence[str],
-    *,
-    matrix_overrides: Sequence[str] = (),
-    sets: Sequence[str] = (),
-    keep_going: bool = False,
-    progress: str | None = None,
-) -> list[CellResult]:
-    """Build every selected cell on the next free builder of ``builders``; summary table with the
-    builder of each target; BakehouseError naming the failed cells."""
-    mode = progress_mode(progress, config)
-    # buildx's own display can't share a terminal with another bake's: rows with a builder prefix.
-    mode = "plain" if mode == "tty" else mode
-    cache = config.cache
-    cache.validate()
-    if cache.backend == "local" and cache.export_cache and len(builders) > 1:
-        # Cells share their parent targets: parallel bakes would write one layout (index.json and
-        # blobs) from several processes at once. A registry takes concurrent pushes.
-        raise bad_input(
-            f"--builders {','.join(builders)} with cache.backend local: parallel cells would export to "
-            "one cache directory at once; use cache.backend registry, or one builder"
+def pool_build(config: Settings, request: BuildRequest, resolved: ResolvedBake) -> list[CellResult]:
+    """Build every selected cell on the next free builder of the request's pool; summary table with
+    the builder of each target; BakehouseError naming the failed cells."""
+    results: list[CellResult] = []
+
+    def bake(invocations: list[BakeInvocation]) -> Baked:
+        by_builder = {invocation.builder: invocation for invocation in invocations}
+        works = split_into_cells(config, resolved)
+        say(f"building {len(works)} cell(s) on {len(by_builder)} builder(s): {', '.join(by_builder)}")
+        results.extend(
+            hand_out(
+                [work.cell for work in works],
+                list(by_builder),
+                request.keep_going,
+                lambda index, builder: build_cell(works[index], by_builder[builder], request.progress),
+            )
         )
-    require_engine()
-    require_builders(builders)
-    selection = resolve_bake(config, targets, matrix_overrides=matrix_overrides, sets=sets)
-    works = split_into_cells(config, targets, matrix_overrides, selection)
-    # Each builder's bake command, made here, one builder after the other: what that costs (a
-    # `bake --print` for the cache's matrix siblings, the cache directories) is done once, and what
-    # fails stops the build before any builder has started a cell.
-    invocations = {builder: bake_invocation(config, selection, sets, builder) for builder in builders}
-    say(f"building {len(works)} cell(s) on {len(builders)} builder(s): {', '.join(builders)}")
-    started = time.monotonic()
-    results = hand_out(
-        [work.cell for work in works],
-        builders,
-        keep_going,
-        lambda index, builder: build_cell(works[index], invocations[builder], mode),
-    )
-    outcomes: list[TargetOutcome] = []
-    column: list[str] = []
-    for result in results:
-        rows = result.outcomes or [
-            TargetOutcome(f"(cell {result.cell.id})", "failed" if result.builder else NOT_STARTED, 0.0, 0, 0,
-                          result.error)
-        ]  # fmt: skip
-        outcomes.extend(rows)
-        column.extend([result.builder or "-"] * len(rows))
-    # A cell never handed out isn't ok either.
-    exit_status = 0 if all(result.ok for result in results) else 1
-    platforms = platforms_by_target(selection.plan, [o.name for o in outcomes])
-    print_summary(outcomes, time.monotonic() - started, exit_status, builders=column, platforms=platforms)
-    if exit_status == 0:
-        store_plan(selection)
-        collect_exported_garbage(config)
-        return results
-    if lost := engine_lost("the build"):
-        raise lost
-    raise BakehouseError(failure_message(results))
+        outcomes: list[TargetOutcome] = []
+        column: list[str] = []
+        for result in results:
+            status = "failed" if result.builder else NOT_STARTED
+            rows = result.outcomes or [
+                TargetOutcome(f"(cell {result.cell.id})", status, 0.0, 0, 0, result.error)
+            ]
+            outcomes.extend(rows)
+            column.extend([result.builder or "-"] * len(rows))
+        # A cell never handed out isn't ok either.
+        ok = all(result.ok for result in results)
+        return Baked(outcomes, ok, "" if ok else failure_message(results), builders=column)
+
+    run_build(config, request, resolved, bake)
+    return results
 
 
 def failure_message(results: Sequence[CellResult]) -> str:

@@ -134,6 +134,9 @@ class RawJsonReader:
     def _attribute(self, vertex: Vertex) -> None:
         match = _BRACKET.match(vertex.name)
         if not match:
+            # A one-target call's own bookkeeping has no bracket ("exporting cache to registry"):
+            # it is that target's, so a registry refusing the export fails the target in its words.
+            vertex.target = self.single_target
             return
         words = match.group("inside").split(" ")
         vertex.rest = match.group("rest")

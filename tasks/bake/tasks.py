@@ -1,4 +1,6 @@
-"""`inv build` tasks: thin wrappers over tasks.bake.definition, tasks.bake.execution and tasks.bake.pool."""
+"""`inv build` tasks: the options decided once into a build request (tasks.bake.request), resolved
+once (tasks.bake.definition), built by tasks.bake.execution or tasks.bake.pool (imported when a task
+runs: see tasks/cli/__init__.py)."""
 
 from __future__ import annotations
 
@@ -7,13 +9,7 @@ import sys
 
 from invoke import Context
 
-from ..builder.lifecycle import resolve_builder_name
 from ..cli.context import settings, task
-from ..shared.errors import bad_input
-from .cells import with_cell
-from .definition import bake_print, list_targets
-from .execution import bake_build, progress_mode
-from .pool import parse_builders, pool_build
 
 
 @task(
@@ -45,29 +41,39 @@ def build(
     builders: str | None = None,
 ) -> None:
     """Build targets of the image tree with docker buildx bake, over the matrix."""
-    overrides = with_cell(settings(c), cell, matrix or [])
-    # Refused in every mode, though --print and --list use neither: a typo is never silently ignored.
-    progress_mode(progress, settings(c))
-    resolve_builder_name(settings(c), builder)
-    if builders is not None and builder:
-        raise bad_input("--builder and --builders: give one of them")
-    pool = parse_builders(builders) if builders is not None else None
-    targets = target or [*settings(c).bake.default_targets]  # `list` is the option here
+    from ..cache.maintenance import plan_with_cache
+    from ..engine.supply import ensure_build_supply
+    from ..shared.checkout import read_commit
+    from .cells import with_cell
+    from .definition import bake_print, list_targets, resolve_bake
+    from .execution import bake_build
+    from .pool import pool_build
+    from .request import BakeSelection, build_request, check_build_options
+
+    config = settings(c)
+    overrides = with_cell(config, cell, matrix or [])
+    selection = BakeSelection.of(target or [*config.bake.default_targets], overrides, set or [])
+    if list or print:
+        check_build_options(config, builder, builders, progress)
     if list:
-        for name, description in list_targets(settings(c), overrides):
+        for name, description in list_targets(config, overrides):
             sys.stdout.write(f"{name}\t{description}\n" if description else f"{name}\n")
         return
     if print:
-        plan = bake_print(settings(c), targets, overrides, set or [])
+        plan = plan_with_cache(config, bake_print(config, selection))
         sys.stdout.write(json.dumps(plan, indent=2) + "\n")
         return
-    if pool:
-        pool_build(
-            settings(c), targets, pool, matrix_overrides=overrides, sets=set or [], keep_going=keep_going,
-            progress=progress,
-        )  # fmt: skip
-        return
-    bake_build(
-        settings(c), targets, matrix_overrides=overrides, sets=set or [], builder=builder,
-        keep_going=keep_going, progress=progress,
+    # The checkout's commit, read once: the default builder name and the bake variables use it.
+    commit = read_commit(config.root)
+    request = build_request(
+        config, selection, builder=builder, pool=builders, progress=progress, keep_going=keep_going,
+        commit=commit,
     )  # fmt: skip
+    resolved = resolve_bake(config, selection, commit)
+    # Registry-free, what the tree's Dockerfiles pull (base images, `# syntax=` frontends) is made
+    # and put in the local registry before the first bake; elsewhere this does nothing.
+    ensure_build_supply(config, resolved, request.builder_names)
+    if request.pool:
+        pool_build(config, request, resolved)
+    else:
+        bake_build(config, request, resolved)

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..shared import whales
 from ..shared.buildx import BuilderRecord, buildx_config_dir, disk_usage, list_builders
+from ..shared.checkout import Commit
 from ..shared.command import Command
 from ..shared.engine import require_engine
 from ..shared.errors import BakehouseError, bad_input
@@ -25,6 +26,10 @@ from . import gc_policy as cache_gc
 from .naming import ci_identity, isolation_key, validate_builder_name
 
 CONFIG_NAME = "buildkitd.toml"
+# builder.config_file's default names a project file that may be absent: then the one shipped beside
+# this module is used.
+DEFAULT_CONFIG_FILE = CONFIG_NAME
+PACKAGED_CONFIG_FILE = Path(__file__).with_name(CONFIG_NAME)
 # Where the docker-container driver puts the files buildx copies in (CA files under certs/).
 BUILDER_CONFIG_DIR = "/etc/buildkit/"
 BUILDKITD_FLAGS_PREFIX = "--allow-insecure-entitlement="
@@ -32,23 +37,68 @@ BUILDKITD_FLAGS_PREFIX = "--allow-insecure-entitlement="
 INSECURE_ENTITLEMENTS = ("network.host", "security.insecure", "device")
 
 
-def default_builder_name(root: Path) -> str:
+def default_builder_name(root: Path, commit: Commit | None = None) -> str:
     """bakehouse-<actor>-<repo>-<branch>: from CI variables, else from the project's git and the
-    login name."""
+    login name. ``commit``: the checkout's commit when the caller read it already (its branch
+    saves a git process)."""
     identity = ci_identity(os.environ)
     if identity is None:
         origin = git_output("remote", "get-url", "origin", cwd=root)
         repo = Path(origin.removesuffix(".git")).name if origin else root.name
-        branch = git_output("rev-parse", "--abbrev-ref", "HEAD", cwd=root) or "detached"
+        if commit is not None:
+            branch = commit.branch
+        else:
+            branch = git_output("rev-parse", "--abbrev-ref", "HEAD", cwd=root) or "detached"
         actor = getpass.getuser()
         identity = (actor, repo, branch)
     return isolation_key(*identity)
 
 
-def resolve_builder_name(config: Settings, name: str | None) -> str:
+def resolve_builder_name(config: Settings, name: str | None, commit: Commit | None = None) -> str:
     """The builder to use: an explicit name, else the configured one, else the isolation key."""
-    chosen = name or config.builder.name or default_builder_name(config.root)
+    chosen = name or config.builder.name or default_builder_name(config.root, commit)
     return chosen if chosen == "default" else validate_builder_name(chosen)
+
+
+def check_builder_option(config: Settings, name: str | None) -> None:
+    """The names a build could use are valid (no git, nothing asked of buildx): for the modes that
+    build nothing (--print, --list), where a typo must not pass silently either."""
+    for given in (name, config.builder.name):
+        if given and given != "default":
+            validate_builder_name(given)
+
+
+@dataclass(frozen=True)
+class BuilderChoice:
+    """The builder a build runs on, decided once per command."""
+
+    name: str
+    # The configured builder (or the isolation key): made by the first build that needs it. Any
+    # other named builder must exist already: a typo must not quietly make a new, empty builder.
+    made_on_first_use: bool
+
+
+def choose_builder(config: Settings, option: str | None, commit: Commit | None = None) -> BuilderChoice:
+    """``--builder`` (or the configured one) resolved and checked; only reads (a builder named
+    explicitly, not 'default', not the configured one, must exist)."""
+    name = resolve_builder_name(config, option, commit)
+    if name == "default":
+        return BuilderChoice(name, made_on_first_use=False)
+    if not option or builder_recorded(name):
+        return BuilderChoice(name, made_on_first_use=not option)
+    # Named explicitly and unknown to buildx's config dir: it is the configured one or must exist.
+    configured = name == resolve_builder_name(config, None, commit)
+    if not configured:
+        require_builder(name)
+    return BuilderChoice(name, made_on_first_use=configured)
+
+
+def prepare_builder(config: Settings, choice: BuilderChoice) -> str:
+    """The chosen builder, made first when it is the configured one and doesn't exist yet."""
+    if choice.made_on_first_use and not builder_recorded(choice.name) and current_state(choice.name) is None:
+        say(f"builder {choice.name} doesn't exist yet: creating it")
+        ensure_builder(config, choice.name)
+    return choice.name
 
 
 @dataclass(frozen=True)
@@ -68,13 +118,23 @@ class BuilderSpec:
         return " ".join(self.flags)
 
 
+def config_source(config: Settings) -> Path:
+    """The buildkitd.toml a builder starts from: the project's, else (for the default name only) the
+    one bakehouse ships, so a project needs no copy of its own. A file the project names must exist."""
+    configured = config.builder.config_file
+    source = config.path(configured)
+    if source.exists():
+        return source
+    if configured == DEFAULT_CONFIG_FILE:
+        return PACKAGED_CONFIG_FILE
+    raise bad_input(f"{source}: no such file (builder.config_file)")
+
+
 def render_config(
     config: Settings, mirrors: tuple[str, ...] = (), insecure: tuple[str, ...] = ()
 ) -> dict[str, Any]:
     cfg = config.builder
-    source = config.path(cfg.config_file)
-    if not source.exists():
-        raise bad_input(f"{source}: no such file (builder.config_file)")
+    source = config_source(config)
     doc = buildkitd_config.load(source.read_text(), cfg.config_file)
     overrides = buildkitd_config.Overrides.from_config(
         cfg, extra_mirrors=mirrors, extra_insecure=insecure, ca_root=config.root

@@ -1,4 +1,5 @@
-"""`inv builder` tasks: thin wrappers over tasks.builder.lifecycle, .remote and .certs."""
+"""`inv builder` tasks: thin wrappers over tasks.builder.lifecycle, .remote and .certs (imported when
+a task runs: see tasks/cli/__init__.py)."""
 
 from __future__ import annotations
 
@@ -7,30 +8,12 @@ import sys
 
 from invoke import Context
 
-from ..bake.definition import bake_print, plan_platforms
 from ..cli.context import settings, task
-from ..shared.buildx import list_builders
-from ..shared.engine import require_engine
 from ..shared.errors import bad_input
-from ..shared.table import align
-from . import certs
-from .emulation import check_host_can_provide, describe_platforms, ensure_platforms, host_facts
-from .lifecycle import (
-    builder_disk_usage,
-    ensure_builder,
-    gc_policy_lines,
-    remove_builder,
-    require_builder,
-    resolve_builder_name,
-    state_of,
-)
-from .remote import (
-    REMOTE_DRIVER,
-    ExplicitTLS,
-    certs_root,
-    daemon_config_text,
-    ensure_remote_builder,
-)
+
+# The defaults of `builder.certs`, here for its --help; tests/unit/layout checks they are certs'.
+CERTS_PORT = 1234
+CERTS_DAYS = 365
 
 
 @task(
@@ -67,6 +50,12 @@ def create(
 ) -> None:
     """Create the builder: docker-container from buildkitd.toml, or remote with --endpoint (idempotent);
     platforms the selected cells need and it lacks are emulated (QEMU; as root on Debian)."""
+    from ..bake.definition import bake_print, plan_platforms
+    from ..bake.request import BakeSelection
+    from .emulation import check_host_can_provide, ensure_platforms
+    from .lifecycle import ensure_builder, resolve_builder_name
+    from .remote import ExplicitTLS, ensure_remote_builder
+
     container_options = {"--image": image, "--mirror": mirror, "--network": network}
     tls_options = {"--certs-dir": certs_dir, "--cacert": cacert, "--cert": cert, "--key": key}
     if endpoint or append_endpoint:
@@ -87,10 +76,11 @@ def create(
     # The tree's platforms for the selected cells, refused before anything is made if no builder
     # here could run them.
     config = settings(c)
-    needed = plan_platforms(bake_print(config, [*config.bake.default_targets], matrix or []))
-    check_host_can_provide(needed, resolve_builder_name(config, name))
-    resolved = resolve_builder_name(settings(c), name)
-    outcome = ensure_builder(settings(c), resolved, image, tuple(mirror or ()), network, force)
+    selection = BakeSelection.of(config.bake.default_targets, matrix or ())
+    needed = plan_platforms(bake_print(config, selection))
+    resolved = resolve_builder_name(config, name)
+    check_host_can_provide(needed, resolved)
+    outcome = ensure_builder(config, resolved, image, tuple(mirror or ()), network, force)
     print(f"builder {resolved}: {outcome}")
     for done in ensure_platforms(resolved, needed):
         print(f"builder {resolved}: {done}")
@@ -101,8 +91,8 @@ def create(
     help={
         "host": "the daemon's host as clients reach it: an IP address or a DNS name",
         "dir": "where to write (default: builder.certs_dir); the files go to <dir>/<host>/",
-        "port": f"the daemon's TCP port, for the flags printed (default {certs.DEFAULT_PORT})",
-        "days": f"validity of the certificates (default {certs.DEFAULT_DAYS})",
+        "port": f"the daemon's TCP port, for the flags printed (default {CERTS_PORT})",
+        "days": f"validity of the certificates (default {CERTS_DAYS})",
         "force": "replace existing certificates (the daemon host then needs the new daemon/ files)",
     },
 )
@@ -110,11 +100,14 @@ def certs_(
     c: Context,
     host: str | None = None,
     dir: str | None = None,  # noqa: A002 - the option is --dir
-    port: int = certs.DEFAULT_PORT,
-    days: int = certs.DEFAULT_DAYS,
+    port: int = CERTS_PORT,
+    days: int = CERTS_DAYS,
     force: bool = False,
 ) -> None:
     """Make a CA, a daemon and a client certificate for a remote BuildKit host; print its buildkitd flags."""
+    from . import certs
+    from .remote import certs_root
+
     if not host:
         raise bad_input("--host is required: the daemon's IP address or DNS name")
     host = certs.check_host(host)
@@ -136,12 +129,17 @@ def certs_(
 @task()
 def daemon_config(c: Context) -> None:
     """Print the buildkitd.toml a remote daemon should run with (what this machine's builders get)."""
+    from .remote import daemon_config_text
+
     sys.stdout.write(daemon_config_text(settings(c)))
 
 
 @task(help={"name": "builder name", "keep_state": "keep the cache volume for a later create"})
 def rm(c: Context, name: str | None = None, keep_state: bool = False) -> None:
     """Remove the builder (with --keep-state its cache survives)."""
+    from ..shared.engine import require_engine
+    from .lifecycle import remove_builder, require_builder, resolve_builder_name
+
     resolved = resolve_builder_name(settings(c), name)
     if resolved == "default":
         raise bad_input("'default' is the engine's own builder; bakehouse doesn't remove it")
@@ -154,6 +152,18 @@ def rm(c: Context, name: str | None = None, keep_state: bool = False) -> None:
 @task(help={"name": "builder name"})
 def status(c: Context, name: str | None = None) -> None:
     """Driver, status, BuildKit version, GC policies in words and disk used."""
+    from ..shared.engine import require_engine
+    from ..shared.table import align
+    from .emulation import describe_platforms, host_facts
+    from .lifecycle import (
+        builder_disk_usage,
+        gc_policy_lines,
+        require_builder,
+        resolve_builder_name,
+        state_of,
+    )
+    from .remote import REMOTE_DRIVER
+
     resolved = resolve_builder_name(settings(c), name)
     require_engine()
     record = require_builder(resolved)
@@ -182,6 +192,10 @@ def status(c: Context, name: str | None = None) -> None:
 @task()
 def ls(c: Context) -> None:
     """List builders with driver, status and BuildKit version."""
+    from ..shared.buildx import list_builders
+    from ..shared.engine import require_engine
+    from ..shared.table import align
+
     require_engine()
     rows = [("NAME", "DRIVER", "STATUS", "BUILDKIT")]
     for builder in list_builders():

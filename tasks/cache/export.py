@@ -4,7 +4,7 @@ Bake takes cache settings per target: ``--set NAME.cache-to=...`` / ``--set NAME
 Each target exports its own steps only, so every target of the build gets one (a leaf's cache alone
 leaves its parents to be rebuilt). Measured here: a fresh docker-container builder importing the
 tests-smoke chain's cache ran none of the parents' steps; the smoke leaf's one step ran again in 4 of
-10 builds although its key was in the imported layout (BuildKit, docker/buildx#414; README).
+10 builds although its key was in the imported layout (BuildKit, docker/buildx#414; docs/cache.md).
 
 Local layout: ``DIR/<target>/`` is one OCI layout per target (its own index.json), and every
 ``DIR/<target>/blobs`` is a symlink to the shared ``DIR/blobs``, so targets share layers on disk.
@@ -33,6 +33,10 @@ from typing import Any
 
 # The typed cache section (bakehouse.cache), with the values it can take: the plan is made from it.
 from ..shared.settings import CacheSettings as CacheSettings
+from .trust import RunTrust, ScopedRefs
+
+# Per target: its cache-from entries and its cache-to entries, as `bake --print` shows them.
+CacheEntries = dict[str, tuple[list[dict[str, str]], list[dict[str, str]]]]
 
 REF_NAME = "org.opencontainers.image.ref.name"
 
@@ -67,6 +71,7 @@ def cache_plan(
     driver: str,
     exported: Iterable[str] = (),
     siblings: Mapping[str, Sequence[str]] | None = None,
+    scoped: ScopedRefs | None = None,
 ) -> CachePlan:
     """The bake arguments that export/import the cache of ``targets`` (all bake target names).
 
@@ -74,6 +79,10 @@ def cache_plan(
     ``siblings``: per target, the same layer in the matrix's other cells (registry backend): their
     exports are imported too, after the target's own, because cells share steps under other target
     names (a runner building one cell finds them in the cache another runner's cell exported).
+    ``scoped``: the trust scopes' refs for this run (registry backend; replaces ``settings.ref``).
+
+    Registry exports carry no ``ignore-error``: a registry refusing the push (401/403) fails the
+    target with the registry's words, rather than leaving later runners without the cache unseen.
     """
     plan = CachePlan()
     if not settings.backend or not targets:
@@ -84,8 +93,9 @@ def cache_plan(
             "use a docker-container builder (inv builder.create)"
         )
         return plan
-    to_options = f"mode={settings.mode},compression={settings.compression},ignore-error=true"
     if settings.backend == "local":
+        # A local directory that can't be written is this machine's problem, not a rejected push.
+        to_options = f"mode={settings.mode},compression={settings.compression},ignore-error=true"
         directory = settings.local_dir(repo_root)
         available = set(exported)
         if settings.export_cache:
@@ -106,20 +116,60 @@ def cache_plan(
                 f"{missing} of {len(targets)} targets have no exported cache in {directory} yet"
             )
     else:
-        for target in targets:
-            if settings.export_cache:
-                plan.set_args.append(
-                    f"--set={target}.cache-to=type=registry,ref={settings.ref}:{target},{to_options},"
-                    "oci-mediatypes=true,image-manifest=true"
-                )
-            if settings.import_cache:
-                # A missing registry tag is only a warning for BuildKit, unlike a missing local index.
-                plan.set_args.append(f"--set={target}.cache-from=type=registry,ref={settings.ref}:{target}")
-                plan.set_args.extend(
-                    f"--set={target}.cache-from+=type=registry,ref={settings.ref}:{sibling}"
-                    for sibling in (siblings or {}).get(target, ())
-                )
+        entries = scoped_entries(settings, scoped or single_ref(settings.ref), targets, siblings)
+        plan.set_args.extend(entry_set_args(entries))
     return plan
+
+
+def single_ref(ref: str) -> ScopedRefs:
+    """The one shared ``cache.ref`` (no trust scopes): every run imports and exports it."""
+    return ScopedRefs(RunTrust(True, "any", "one shared cache.ref, no trust scopes"), ref, ref, (ref,), ref)
+
+
+def scoped_entries(
+    settings: CacheSettings,
+    scoped: ScopedRefs,
+    targets: Sequence[str],
+    siblings: Mapping[str, Sequence[str]] | None = None,
+) -> CacheEntries:
+    """Per target, the cache-from entries (each import repository in order: the target's tag, then
+    its matrix siblings') and the cache-to entry (the export repository) of a scoped registry cache."""
+    entries: CacheEntries = {}
+    for target in targets:
+        imports: list[dict[str, str]] = []
+        if settings.import_cache:
+            tags = [target, *(siblings or {}).get(target, ())]
+            imports = [
+                {"type": "registry", "ref": f"{repository}:{tag}"}
+                for repository in scoped.imports
+                for tag in tags
+            ]
+        exports: list[dict[str, str]] = []
+        if settings.export_cache:
+            exports = [
+                {
+                    "type": "registry",
+                    "ref": f"{scoped.export}:{target}",
+                    "mode": settings.mode,
+                    "compression": settings.compression,
+                    "oci-mediatypes": "true",
+                    "image-manifest": "true",
+                }
+            ]
+        entries[target] = (imports, exports)
+    return entries
+
+
+def entry_set_args(entries: CacheEntries) -> list[str]:
+    """``--set`` arguments giving each target exactly these entries (the first ``=`` replaces what
+    the bake files say, ``+=`` appends)."""
+    args: list[str] = []
+    for target, (imports, exports) in entries.items():
+        for key, listed_entries in (("cache-to", exports), ("cache-from", imports)):
+            for number, entry in enumerate(listed_entries):
+                value = ",".join(f"{name}={text}" for name, text in entry.items())
+                args.append(f"--set={target}.{key}{'=' if number == 0 else '+='}{value}")
+    return args
 
 
 def matrix_siblings(

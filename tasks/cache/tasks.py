@@ -1,4 +1,5 @@
-"""`inv cache` tasks: thin wrappers over tasks.cache.maintenance."""
+"""`inv cache` tasks: thin wrappers over tasks.cache.maintenance (imported when a task runs: see
+tasks/cli/__init__.py)."""
 
 from __future__ import annotations
 
@@ -6,24 +7,17 @@ from json import dumps as json_dumps
 
 from invoke import Context
 
-from ..builder.lifecycle import resolve_builder_name
-from ..builder.naming import validate_builder_name
 from ..cli.context import settings, task
 from ..shared.errors import bad_input
-from .maintenance import (
-    builder_record,
-    prune_builder,
-    prune_exported,
-    prune_orphans,
-    show_status,
-    usage,
-)
-from .usage import prune_command, render_summary
 
 
 @task(help={"builder": "builder name (default: the bakehouse builder)", "json": "print JSON"})
 def du(c: Context, builder: str | None = None, json: bool = False) -> None:
     """The builder's disk usage by record type: cache mounts, layers, source, other."""
+    from ..builder.lifecycle import resolve_builder_name
+    from .maintenance import builder_record, usage
+    from .usage import render_summary
+
     name = resolve_builder_name(settings(c), builder)
     builder_record(name)
     summary = usage(name)
@@ -63,6 +57,11 @@ def prune(
     dry_run: bool = False,
 ) -> None:
     """Remove build cache; prints what buildx reclaimed (its Total:) and usage before and after."""
+    from ..builder.lifecycle import resolve_builder_name
+    from ..builder.naming import validate_builder_name
+    from .maintenance import prune_builder, prune_exported, prune_orphans
+    from .usage import prune_command
+
     cache_options = all or until or filter or reserved_space or max_used_space or min_free_space
     if orphans:
         if cache_options or exported:
@@ -95,4 +94,7 @@ def prune(
 @task(help={"builder": "builder name (default: the bakehouse builder)", "json": "print JSON"})
 def status(c: Context, builder: str | None = None, json: bool = False) -> None:
     """Disk usage plus the builder's GC policies in words and how close usage is to each limit."""
+    from ..builder.lifecycle import resolve_builder_name
+    from .maintenance import show_status
+
     show_status(resolve_builder_name(settings(c), builder), as_json=json)

@@ -4,13 +4,13 @@ GitLab: `parallel: matrix:` is read only from the pipeline's own YAML, when the 
 so a matrix a job computes can't be spliced into it; GitLab documents dynamic child pipelines
 (`trigger: include: - artifact:`) for configuration a job generates. The gitlab format is such a
 child pipeline: one fan-out job whose `parallel: matrix:` lists the cell ids, and the gate after it;
-their scripts come from job templates the project keeps (GITLAB_TEMPLATES, see README).
+their scripts come from job templates the project keeps (GITLAB_TEMPLATES, see docs/ci.md).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import yaml
@@ -33,6 +33,9 @@ GITLAB_TEMPLATES = ".gitlab/bakehouse.yml"
 GITLAB_CELL_TEMPLATE = ".bakehouse-cell"
 GITLAB_GATE_TEMPLATE = ".bakehouse-gate"
 GITLAB_CELL_VARIABLE = "BAKEHOUSE_CELL"
+# With --waves: the wave job's template, and the variable holding its targets (space-separated).
+GITLAB_WAVE_TEMPLATE = ".bakehouse-wave"
+GITLAB_WAVE_VARIABLE = "BAKEHOUSE_WAVE_TARGETS"
 
 
 # A cell's platform as the tree sets it (tasks.bake.platforms.cell_platform), by cell id; "" when
@@ -62,14 +65,17 @@ class CellInfo:
         }
 
 
-def as_json(cells: Sequence[Cell], info: CellInfo) -> str:
-    """A list: each cell's id, its platform (and runner) and the singular overrides that select it."""
+def as_json(cells: Sequence[Cell], info: CellInfo, wave: Sequence[str] | None = None) -> str:
+    """A list: each cell's id, its platform (and runner) and the singular overrides that select it.
+    With a wave: an object, the wave's targets under ``wave`` and that list under ``cells``."""
     entries = [{ID_KEY: cell.id, **info.extra(cell), "overrides": cell.overrides} for cell in cells]
-    return json.dumps(entries, indent=2) + "\n"
+    document: object = entries if wave is None else {"wave": list(wave), "cells": entries}
+    return json.dumps(document, indent=2) + "\n"
 
 
-def as_github(cells: Sequence[Cell], info: CellInfo) -> str:
-    """One `matrix=<JSON>` line for $GITHUB_OUTPUT; `fromJSON` of it is a `strategy.matrix`."""
+def as_github(cells: Sequence[Cell], info: CellInfo, wave: Sequence[str] | None = None) -> str:
+    """One `matrix=<JSON>` line for $GITHUB_OUTPUT; `fromJSON` of it is a `strategy.matrix`. With a
+    wave, first a `wave=<JSON list of targets>` line (`[]`: no wave job needed)."""
     _refuse_over(len(cells), GITHUB_MAX_JOBS, "GitHub runs at most", "jobs of one matrix")
     include = []
     for cell in cells:
@@ -78,16 +84,28 @@ def as_github(cells: Sequence[Cell], info: CellInfo) -> str:
                 raise bad_input(f"a matrix dimension named {key!r} clashes with {what} in --format github")
         include.append({ID_KEY: cell.id, **info.extra(cell), **cell.overrides})
     # Compact: an output line must not break.
-    return "matrix=" + json.dumps({"include": include}, separators=(",", ":")) + "\n"
+    wave_line = "" if wave is None else "wave=" + json.dumps(list(wave), separators=(",", ":")) + "\n"
+    return wave_line + "matrix=" + json.dumps({"include": include}, separators=(",", ":")) + "\n"
 
 
-def as_gitlab(cells: Sequence[Cell], info: CellInfo) -> str:
-    """A dynamic child pipeline: the cells fanned out with `parallel: matrix:`, then the gate.
-    (The cell job finds its platform in the plan; GitLab's matrix carries the ids only.)"""
+def as_gitlab(cells: Sequence[Cell], info: CellInfo, wave: Sequence[str] | None = None) -> str:
+    """A dynamic child pipeline: the cells fanned out with `parallel: matrix:`, then the gate; with
+    a (non-empty) wave, its job in a stage before the cells. (The cell job finds its platform in the
+    plan; GitLab's matrix carries the ids only.)"""
     _refuse_over(len(cells), GITLAB_MAX_JOBS, "GitLab runs at most", "jobs of one parallel:matrix")
+    wave_jobs: dict[str, object] = {}
+    if wave:
+        wave_jobs["bakehouse-wave"] = {
+            "extends": GITLAB_WAVE_TEMPLATE,
+            "stage": "wave",
+            "variables": {GITLAB_WAVE_VARIABLE: " ".join(wave)},
+            # A failed wave costs the cells time (they build the shared targets), not their run.
+            "allow_failure": True,
+        }
     pipeline = {
         "include": [{"local": GITLAB_TEMPLATES}],
-        "stages": ["cells", "gate"],
+        "stages": [*(["wave"] if wave else []), "cells", "gate"],
+        **wave_jobs,
         "bakehouse-cell": {
             "extends": GITLAB_CELL_TEMPLATE,
             "stage": "cells",
@@ -104,11 +122,7 @@ def as_gitlab(cells: Sequence[Cell], info: CellInfo) -> str:
     return header + body
 
 
-RENDERERS: dict[str, Callable[[Sequence[Cell], CellInfo], str]] = {
-    "json": as_json,
-    "github": as_github,
-    "gitlab": as_gitlab,
-}
+RENDERERS = {"json": as_json, "github": as_github, "gitlab": as_gitlab}
 
 
 def check_format(output_format: str) -> None:
@@ -116,9 +130,13 @@ def check_format(output_format: str) -> None:
         raise bad_input(f"--format {output_format}: expected one of {', '.join(FORMATS)}")
 
 
-def render(cells: Sequence[Cell], output_format: str, info: CellInfo | None = None) -> str:
+def render(
+    cells: Sequence[Cell], output_format: str, info: CellInfo | None = None, wave: Sequence[str] | None = None
+) -> str:
+    """The cells in ``output_format``, each with its platform (and runner); with ``wave`` (targets,
+    maybe none), the wave job too."""
     check_format(output_format)
-    return RENDERERS[output_format](cells, info or CellInfo())
+    return RENDERERS[output_format](cells, info or CellInfo(), wave)
 
 
 def _refuse_over(count: int, limit: int, who: str, what: str) -> None:

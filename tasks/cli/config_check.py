@@ -49,15 +49,21 @@ def runtime_file() -> Path | None:
 
 
 def check(project_dir: Path, env: dict[str, str] | None = None) -> None:
-    """Refuse, with one line, config invoke would choke on or misread; change nothing."""
-    # What invoke will hold: the registered defaults, then each file in invoke's order.
-    settings: dict[str, Any] = registered_defaults()
+    """Refuse, with one line, config `inv` would choke on or misread; change nothing."""
     sources = [
         first_config_file(SYSTEM_PREFIX),
         first_config_file(USER_PREFIX),
         first_config_file(project_dir / "invoke"),
         runtime_file(),
     ]
+    check_sources(sources, env)
+
+
+def check_sources(sources: list[Path | None], env: dict[str, str] | None = None) -> None:
+    """The config files a command will load (in its order; None: absent) and the environment,
+    checked against the code's defaults."""
+    # What invoke will hold: the registered defaults, then each file in invoke's order.
+    settings: dict[str, Any] = registered_defaults()
     for path in (p for p in sources if p is not None):
         override = (config_files.load_document(path) or {}).get(config_files.SECTION) or {}
         config_files.check_settings(DEFAULTS, override, str(path))

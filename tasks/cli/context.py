@@ -18,7 +18,6 @@ from invoke.exceptions import Exit
 
 from ..shared import config_files
 from ..shared.errors import BakehouseError
-from ..shared.process import REPO_ROOT
 from ..shared.settings import Settings, registered_defaults
 
 _CACHED = "_bakehouse_settings"
@@ -68,7 +67,7 @@ def task(**kwargs: Any) -> Callable[[Callable[..., Any]], Task[Any]]:
     return decorate
 
 
-def project_context(root: Path = REPO_ROOT) -> Context:
+def project_context(root: Path) -> Context:
     """Config as `inv` would load it: the registered defaults, invoke.yaml beside tasks.py, then
     INVOKE_* env vars."""
     config = Config(project_location=root)
@@ -78,6 +77,6 @@ def project_context(root: Path = REPO_ROOT) -> Context:
     return Context(config)
 
 
-def project_settings(root: Path = REPO_ROOT) -> Settings:
+def project_settings(root: Path) -> Settings:
     """The settings `inv` would see in ``root`` (registered defaults, invoke.yaml, INVOKE_* vars)."""
     return settings(project_context(root))

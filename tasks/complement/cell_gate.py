@@ -1,4 +1,5 @@
-"""The gate of one cell: its results against the baseline, the reports, and the baseline update."""
+"""The gate of one cell: its results (results_dir.CellResults) against the baseline, the reports,
+and the baseline update."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from ..shared.process import say
 from ..shared.settings import Settings
 from ..shared.text_clean import for_terminal, one_line
 from .classify import NEW, REGRESSION, GateResult, blindness, classify, updated_baseline
-from .docker_run import CellRun
 from .events import Key, short_package
+from .known_failures import load_known_failures
 from .legacy_baseline import place_legacy
 from .report import (
     RunSummary,
@@ -23,25 +24,25 @@ from .report import (
     render_markdown,
     render_table,
 )
-from .results import (
-    load_results,
-    write_results,
-)
+from .results import load_results, write_results
+from .results_dir import CellResults, ResultsDir
 from .select import Selection
+from .signals import signal_exit_code
 
 
-def _write_reports(directory: Path, result: GateResult, summary: RunSummary) -> None:
-    (directory / "junit.xml").write_bytes(render_junit(result, summary))
-    (directory / "report.html").write_text(render_html(result, summary), encoding="utf-8")
+def _write_reports(path: Path, result: GateResult, summary: RunSummary) -> None:
+    directory = ResultsDir(path)
+    directory.junit.write_bytes(render_junit(result, summary))
+    directory.html_report.write_text(render_html(result, summary), encoding="utf-8")
     markdown = render_markdown(result, summary)
-    (directory / "summary.md").write_text(markdown, encoding="utf-8")
+    directory.summary.write_text(markdown, encoding="utf-8")
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         with open(step_summary, "a", encoding="utf-8") as handle:
             handle.write(markdown + "\n")
 
 
-def _comparable_baseline(config: Settings, cell_run: CellRun, selection: Selection) -> dict[Key, str]:
+def _comparable_baseline(config: Settings, cell_run: CellResults, selection: Selection) -> dict[Key, str]:
     """The baseline with legacy rows placed on this run's keys; refuses a blind gate.
 
     Raises (exit 1, whatever --report-only says) when the baseline and the run share no test:
@@ -83,8 +84,8 @@ def _comparable_baseline(config: Settings, cell_run: CellRun, selection: Selecti
     for package, (before, now) in sorted(check.disjoint.items()):
         say(f"package {short_package(package)}: the baseline ({before} tests) and this run ({now} tests) "
             "share no test")  # fmt: skip
-    if check.blind and cell_run.outcome.interrupted is None:
-        say(f"results and logs in {os.path.relpath(cell_run.directory)}")
+    if check.blind and cell_run.interrupted_by is None:
+        say(f"results and logs in {os.path.relpath(cell_run.directory.path)}")
         incomplete = "" if cell_run.complete else f" (incomplete run: {'; '.join(cell_run.problems)})"
         raise BakehouseError(check.message() + incomplete)
     return placement.baseline
@@ -98,7 +99,7 @@ def _listed(names: Iterable[str], limit: int = 5) -> str:
 
 def gate_cell(
     config: Settings,
-    cell_run: CellRun,
+    cell_run: CellResults,
     selection: Selection,
     *,
     update_baseline: bool,
@@ -122,46 +123,46 @@ def gate_cell(
     return cell_failures(cell_run, result)
 
 
-def report_cell(config: Settings, cell_run: CellRun, result: GateResult) -> None:
+def report_cell(config: Settings, cell_run: CellResults, result: GateResult) -> None:
     """The new failures' logs, the reports on disk, the table, and what an incomplete run left."""
     state = cell_run.state
     summary = RunSummary(
         label=cell_run.label,
         outcomes=state.counts(),
         malformed=state.malformed,
-        elapsed=cell_run.outcome.seconds,
+        elapsed=cell_run.seconds,
         failure_output=state.failure_output,
+        known_failures=load_known_failures(config.path(config.complement.known_failures)),
     )
     # Complement prints the homeserver logs into a failed test's output: show them for new failures.
     shown = [v.key for v in result.verdicts if v.after == "fail" and v.klass in (REGRESSION, NEW)]
     if shown:
         max_lines = config.complement.failure_log_lines
         sys.stderr.write(failure_report(summary, shown, max_lines=max_lines, tty=sys.stderr.isatty()))
-    _write_reports(cell_run.directory, result, summary)
+    _write_reports(cell_run.directory.path, result, summary)
     sys.stdout.write(render_table(result, summary))
     sys.stdout.flush()
-    say(f"results, logs, JUnit XML, summary and report.html in {os.path.relpath(cell_run.directory)}")
-    stderr_log = cell_run.directory / "tester-stderr.log"
-    if not cell_run.complete and stderr_log.exists():  # a merge has no tester of its own
-        tail = stderr_log.read_text(errors="replace").splitlines()[-15:]
+    say(f"results, logs, JUnit XML, summary and report.html in {os.path.relpath(cell_run.directory.path)}")
+    tail = None if cell_run.complete else cell_run.directory.tester_stderr_tail(15)
+    if tail is not None:  # a merge has no tester of its own
         for line in tail:
             say(f"tester: {for_terminal(line, tty=sys.stderr.isatty())}")
     for sample in state.malformed_samples[:3]:
         say(f"malformed line: {one_line(sample)}")
 
 
-def raise_if_interrupted(cell_run: CellRun) -> None:
+def raise_if_interrupted(cell_run: CellResults) -> None:
     """An interrupted run is reported (above) but never gated: its exit status is the signal's."""
-    interrupted = cell_run.outcome.interrupted
-    if interrupted is not None:
+    signal_name = cell_run.interrupted_by
+    if signal_name is not None:
         raise BakehouseError(
-            f"interrupted by {interrupted.signal_name}; run {cell_run.run_id} cleaned up",
-            interrupted.exit_code,
+            f"interrupted by {signal_name}; run {cell_run.run_id} cleaned up",
+            signal_exit_code(signal_name),
         )
 
 
 def update_cell_baseline(
-    config: Settings, cell_run: CellRun, result: GateResult, *, accept_regressions: bool
+    config: Settings, cell_run: CellResults, result: GateResult, *, accept_regressions: bool
 ) -> None:
     """Write fixes, new and removed tests into the baseline: only from a complete run, and with
     regressions only when they are accepted."""
@@ -184,7 +185,7 @@ def update_cell_baseline(
         )
 
 
-def cell_failures(cell_run: CellRun, result: GateResult) -> list[str]:
+def cell_failures(cell_run: CellResults, result: GateResult) -> list[str]:
     """What fails the cell: an incomplete run, and regressions (the first five named)."""
     failures: list[str] = []
     if not cell_run.complete:

@@ -2,20 +2,19 @@
 
 It takes results directories (a shard's own, a cell's holding its shards, a runner's whole
 build/complement, or a directory of downloaded CI artifacts) and finds every shard below them
-by its record (shards.SHARD_FILE). Per cell, the shards must come from one plan, with no shard
+by its record (results_dir.SHARD_FILE). Per cell, the shards must come from one plan, with no shard
 twice and no test in two shards; otherwise nothing is written (exit 2). The union of their
 results is then written and gated like one unsharded run of the same selection, in the cell's
 results directory: results.jsonl, durations.json, listing.json, run.json and the reports.
 
 A shard that is missing, or whose run did not complete, makes the merge incomplete (it fails)
-and each test of its top-level tests that has no result a regression (gate.classify's `lost`).
+and each test of its top-level tests that has no result a regression (classify.classify's `lost`).
 """
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,32 +22,10 @@ from ..shared.errors import bad_input
 from ..shared.process import say
 from ..shared.settings import Settings
 from .cell_gate import gate_cell
-from .docker_run import RUN_STATUS_FILE, CellRun, TesterOutcome, write_run_status
-from .events import FAIL, OUTCOMES, Key, RunEvents, worst
-from .results import (
-    DURATIONS_FILE,
-    LISTING_FILE,
-    load_durations,
-    load_listing,
-    load_results,
-    read_failure_output,
-    render_durations,
-    render_listing,
-    write_atomically,
-    write_results,
-)
+from .events import FAIL, Key, RunEvents, worst
+from .results_dir import COMPLETE, INCOMPLETE, RUNNING, SHARD_FILE, CellResults, ResultsDir, RunRecord
 from .session import conclude
-from .shards import (
-    SHARD_FILE,
-    FoundShard,
-    ShardSet,
-    check_shard_set,
-    read_shard_record,
-)
-
-# What one tester run leaves besides its results; a merge has no tester, so an earlier run's
-# copies in the cell's directory would describe another run.
-_TESTER_FILES = ("logs.jsonl", "tester.log", "tester-stderr.log")
+from .shards import FoundShard, ShardSet, check_shard_set, read_shard_record
 
 
 @dataclass(frozen=True)
@@ -100,10 +77,10 @@ def merge_complement(config: Settings, options: MergeOptions) -> None:
     output = Path(options.output) if options.output else config.path(config.complement.results_dir)
     failures: list[str] = []
     for cell, shard_set in shard_sets.items():
-        cell_run = merge_cell(cell, shard_set, output / cell)
+        merged = merge_cell(cell, shard_set, ResultsDir(output / cell))
         failures += gate_cell(
             config,
-            cell_run,
+            merged,
             shard_set.plan.selection,
             update_baseline=options.update_baseline,
             accept_regressions=options.accept_regressions,
@@ -111,32 +88,17 @@ def merge_complement(config: Settings, options: MergeOptions) -> None:
     conclude(failures, report_only=options.report_only)
 
 
-def _run_status(directory: Path) -> dict[str, object]:
-    try:
-        status = json.loads((directory / RUN_STATUS_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return status if isinstance(status, dict) else {}
-
-
-def _shard_problem(status: Mapping[str, object]) -> str | None:
-    """Why a shard's results are incomplete, from its run status; None when it completed."""
-    state = status.get("state")
-    if state == "complete":
+def _shard_problem(record: RunRecord | None) -> str | None:
+    """Why a shard's results are incomplete, from its run record; None when it completed."""
+    if record is None:
+        return "has no readable run status"
+    if record.state == COMPLETE:
         return None
-    if state == "running":
+    if record.state == RUNNING:
         return "did not finish (its run status still says running)"
-    problems = status.get("problems")
-    if state == "incomplete" and isinstance(problems, list) and problems:
-        return "incomplete: " + "; ".join(map(str, problems))
+    if record.state == INCOMPLETE and record.problems:
+        return "incomplete: " + "; ".join(record.problems)
     return "has no readable run status"
-
-
-def _package_outcomes(status: Mapping[str, object]) -> dict[str, str]:
-    packages = status.get("packages")
-    if not isinstance(packages, dict):
-        return {}
-    return {str(p): str(o) for p, o in packages.items() if o in OUTCOMES}
 
 
 @dataclass
@@ -150,26 +112,27 @@ class _Union:
     seconds: float = 0.0
     malformed: int = 0
 
-    def add(self, directory: Path) -> Mapping[str, object]:
-        loaded = load_results(directory / "results.jsonl")
+    def add(self, directory: ResultsDir) -> RunRecord | None:
+        loaded = directory.load_results()
         self.malformed += loaded.malformed
         for key, action in loaded.results.items():
             before = self.results.get(key)
             self.results[key] = action if before is None else worst(before, action)
-        self.durations.update(load_durations(directory / DURATIONS_FILE))
-        for package, names in (load_listing(directory / LISTING_FILE) or {}).items():
+        self.durations.update(directory.load_durations())
+        for package, names in (directory.load_listing() or {}).items():
             self.listing[package] = self.listing.get(package, frozenset()) | names
-        status = _run_status(directory)
-        for package, outcome in _package_outcomes(status).items():
+        record = directory.read_record()
+        if record is None:
+            return None
+        for package, outcome in (record.packages or {}).items():
             before = self.packages.get(package)
             self.packages[package] = outcome if before is None else worst(before, outcome)
-        seconds = status.get("seconds")
-        self.seconds += float(seconds) if isinstance(seconds, int | float) else 0.0
-        return status
+        self.seconds += record.seconds or 0.0
+        return record
 
 
-def merge_cell(cell: str, shard_set: ShardSet, directory: Path) -> CellRun:
-    """Fold the cell's shards into one run's files in `directory`, as a CellRun for the gate."""
+def merge_cell(cell: str, shard_set: ShardSet, directory: ResultsDir) -> CellResults:
+    """Fold the cell's shards into one run's files in `directory`, the results the gate reads."""
     plan = shard_set.plan
     union = _Union({}, {}, {}, {})
     problems: list[str] = []
@@ -179,7 +142,7 @@ def merge_cell(cell: str, shard_set: ShardSet, directory: Path) -> CellRun:
         problems.append(f"shard {index}/{plan.count} missing ({len(names)} top-level test(s))")
         lost.update(names)
     for found in shard_set.present:
-        problem = _shard_problem(union.add(found.directory))
+        problem = _shard_problem(union.add(ResultsDir(found.directory)))
         if problem is not None:
             problems.append(f"shard {found.record.spec} {problem}")
             lost.update(found.record.tests)
@@ -194,26 +157,19 @@ def merge_cell(cell: str, shard_set: ShardSet, directory: Path) -> CellRun:
     state = RunEvents(results=union.results, packages=union.packages, events=len(union.results))
     state.durations = union.durations
     for found in shard_set.present:
-        state.failure_output.update(
-            read_failure_output(found.directory / "logs.jsonl", failed, state.output_limit)
-        )
-    write_merged(directory, union, problems)
-    outcome = TesterOutcome(exit_code=None, interrupted=None, seconds=union.seconds)
+        state.failure_output.update(ResultsDir(found.directory).failure_output(failed, state.output_limit))
+    record = RunRecord.finished("merge", problems, packages=union.packages, seconds=union.seconds)
+    write_merged(directory, union, record)
     label = f"{cell} ({len(shard_set.present)} of {plan.count} shards merged)"
-    listing = union.listing or None
-    return CellRun(
-        label, "merge", state, outcome, directory, not problems, problems, listing, lost=frozenset(lost)
-    )
+    return CellResults(label, directory, record, state, union.listing or None, lost=frozenset(lost))
 
 
-def write_merged(directory: Path, union: _Union, problems: Sequence[str]) -> None:
+def write_merged(directory: ResultsDir, union: _Union, record: RunRecord) -> None:
     """The merged run's files (the reports follow from the gate). Shard directories below it stay."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for name in _TESTER_FILES:
-        (directory / name).unlink(missing_ok=True)
-    write_results(directory / "results.jsonl", union.results)
-    write_atomically(directory / DURATIONS_FILE, render_durations(union.durations))
+    directory.path.mkdir(parents=True, exist_ok=True)
+    directory.remove_tester_files()
+    directory.write_results(union.results)
+    directory.write_durations(union.durations)
     if union.listing:
-        write_atomically(directory / LISTING_FILE, render_listing(union.listing))
-    state = "incomplete" if problems else "complete"
-    write_run_status(directory, "merge", state, problems, packages=union.packages, seconds=union.seconds)
+        directory.write_listing(union.listing)
+    directory.write_record(record)

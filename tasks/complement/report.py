@@ -28,6 +28,7 @@ from .classify import (
     Verdict,
 )
 from .events import FAIL, OUTCOMES, SKIP, Key, short_package
+from .known_failures import KnownFailures
 
 # Classes listed test by test (the others are only counted); how many names each may show.
 _LISTED = {REGRESSION: None, FIX: 20, NEW: 20, REMOVED: 20, CHANGED: 20}
@@ -46,6 +47,8 @@ class RunSummary:
     malformed: int = 0
     elapsed: float | None = None
     failure_output: Mapping[Key, Sequence[str]] = field(default_factory=dict)
+    # Causes of the baseline's known failures (tests/complement/known-failures.yaml), shown beside them.
+    known_failures: KnownFailures = field(default_factory=KnownFailures)
 
 
 def _name(key: Key) -> str:
@@ -216,6 +219,29 @@ def failure_report(
     return "".join(chunk if chunk.endswith("\n") else chunk + "\n" for chunk in chunks)
 
 
+def _known_cause(verdict: Verdict, known: KnownFailures) -> str | None:
+    """The listed cause of a failure the baseline expects (never of a regression or a new test)."""
+    if verdict.klass in (REGRESSION, NEW):
+        return None
+    return known.cause_of(verdict.key)
+
+
+def _known_failures_section(failed: Sequence[Verdict], known: KnownFailures) -> list[str]:
+    """The known failures of this run with their listed causes (those without one are named too);
+    nothing when no list of causes was given."""
+    known_failed = [v for v in failed if v.klass not in (REGRESSION, NEW)]
+    if not known_failed or not known.causes:
+        return []
+    rows = (
+        [html_page.code(_name(v.key)), html_page.text(_known_cause(v, known) or "no cause listed")]
+        for v in known_failed
+    )
+    return [
+        f"<h2>Known failures ({len(known_failed)})</h2>",
+        html_page.table(["test", "cause"], rows),
+    ]
+
+
 def render_html(result: GateResult, summary: RunSummary) -> str:
     """One page per cell: the gate's classes, then failures with their output folded, then the rest."""
     counts = result.counts()
@@ -244,13 +270,16 @@ def render_html(result: GateResult, summary: RunSummary) -> str:
         summary_line = f"<summary>{html_page.text(klass)} ({len(verdicts)})</summary>"
         sections.append(f"<details{opened}>{summary_line}<ul>{items}</ul></details>")
     failed = _failures_first(result)
+    sections.extend(_known_failures_section(failed, summary.known_failures))
     sections.append(f"<h2>Failures ({len(failed)})</h2>")
     for verdict in failed:
         output = _failure_text(summary.failure_output.get(verdict.key))
         body = f"<pre>{html_page.block(output)}</pre>" if output else '<p class="muted">no output</p>'
+        cause = _known_cause(verdict, summary.known_failures)
+        because = f" — cause: {html_page.text(cause)}" if cause else ""
         sections.append(
             f"<details><summary>{html_page.code(_name(verdict.key))} — "
-            f"{html_page.text(_failure_message(verdict))}</summary>{body}</details>"
+            f"{html_page.text(_failure_message(verdict))}{because}</summary>{body}</details>"
         )
     others = [v for v in result.verdicts if _is_case(v) and v.after not in (FAIL, MISSING)]
     sections.append(f"<h2>Other tests ({len(others)})</h2>")

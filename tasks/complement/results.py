@@ -9,8 +9,8 @@ one, never a mix.
 Rows without a `Package` (the older `{"Action","Test"}` format some homeservers keep) load
 under the package `""`, which means "unknown": the gate matches them by test name.
 
-Beside them, a run keeps `durations.json` (seconds per top-level test, what the next sharded run
-balances by) and `listing.json` (the tester's top-level tests per package, what a merge gates by).
+Beside them, a run keeps its durations (seconds per top-level test) and its listing (the tester's
+top-level tests per package); the names of all of a run's files are in results_dir.py.
 """
 
 from __future__ import annotations
@@ -159,10 +159,6 @@ class LogsWriter:
             f'{{"Package":{_quote(package)},"Test":{_quote(test)},"Output":{_quote(output)}}}\n'
         )
         self.rows += 1
-
-
-DURATIONS_FILE = "durations.json"
-LISTING_FILE = "listing.json"
 
 
 def render_durations(durations: Mapping[Key, float]) -> str:

@@ -18,30 +18,23 @@ import sys
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..bake.definition import bake_print
+from ..bake.definition import ResolvedBake, narrowed, resolve_bake
 from ..bake.execution import bake_build
 from ..bake.platforms import parse_platform, platform_of
+from ..bake.request import BakeSelection, BuildRequest, build_request
 from ..builder.emulation import NATIVE
+from ..shared.checkout import read_commit
 from ..shared.engine import engine_lost
 from ..shared.errors import BakehouseError, bad_input
 from ..shared.process import say
 from ..shared.settings import Settings
 from ..shared.text_clean import for_terminal
 from .cell_gate import gate_cell
-from .docker_run import (
-    CellJob,
-    CellRun,
-    Interrupted,
-    daemon_held,
-    list_tests,
-    record_shard_without_tests,
-    refuse_if_busy,
-    run_cell,
-    sweep_leftovers,
-)
+from .cell_job import CellJob, CellRun, record_shard_without_tests, run_cell
+from .daemon_lock import daemon_held, refuse_if_busy
 from .isolation import make_run_id, namespaces_for, run_container_name, valid_run_id
 from .options import RunOptions, parse_testee_env, suite_settings
-from .results import DURATIONS_FILE, load_durations
+from .results_dir import ResultsDir
 from .run_cells import ComplementCell, SuiteSettings, cells_from_plan
 from .select import Selection
 from .shards import (
@@ -52,6 +45,9 @@ from .shards import (
     plan_shards,
     restrict_pattern,
 )
+from .signals import Interrupted
+from .sweep import sweep_leftovers
+from .tester_container import list_tests
 
 
 @dataclass(frozen=True)
@@ -64,7 +60,16 @@ class Session:
     testee_env: dict[str, str]
     cells: list[ComplementCell]
     namespaces: list[str]
+    images: CellImages
     shard: ShardSpec | None = None
+
+
+@dataclass(frozen=True)
+class CellImages:
+    """The cells' testers and testees as one build, resolved once: the plan the cells came from."""
+
+    request: BuildRequest
+    resolved: ResolvedBake
 
 
 def run_complement(config: Settings, options: RunOptions) -> None:
@@ -84,9 +89,9 @@ def plan_session(config: Settings, options: RunOptions) -> Session:
     env = parse_testee_env(options.testee_env)
     shard = parse_shard(options.shard) if options.shard is not None else None
     check_gate_options(options)
-    cells = plan_cells(config, options)
+    cells, images = plan_cells(config, options)
     namespaces = complement_namespaces(config, settings)
-    return Session(options, settings, selection, env, cells, namespaces, shard)
+    return Session(options, settings, selection, env, cells, namespaces, images, shard)
 
 
 def check_gate_options(options: RunOptions) -> None:
@@ -100,20 +105,28 @@ def check_gate_options(options: RunOptions) -> None:
         raise bad_input("a shard can't update the baseline: complement.merge --update-baseline can")
 
 
-def plan_cells(config: Settings, options: RunOptions) -> list[ComplementCell]:
-    """The matrix cells to run, each a tester and a testee image from the bake plan."""
+def plan_cells(config: Settings, options: RunOptions) -> tuple[list[ComplementCell], CellImages]:
+    """The matrix cells to run, each a tester and a testee image from the bake plan, and the build
+    of those images (the same plan: bake's definition is resolved once per run)."""
     conf = config.complement
-    plan = bake_print(config, list(conf.targets), options.matrix)
+    # The checkout's commit, read once: the default builder name and the bake variables use it.
+    commit = read_commit(config.root)
+    selection = BakeSelection.of(conf.targets, options.matrix)
+    request = build_request(
+        config, selection, builder=options.builder, progress=options.progress, commit=commit
+    )
+    resolved = resolve_bake(config, selection, commit)
     try:
-        cells = cells_from_plan(plan, conf.tester_target, conf.testee_target)
+        cells = cells_from_plan(resolved.plan, conf.tester_target, conf.testee_target)
     except ValueError as exc:
         raise bad_input(str(exc)) from None
     if not cells:
         raise bad_input(f"the bake plan for {', '.join(conf.targets)} has no {conf.testee_target} target")
     if options.update_baseline and len(cells) > 1:
         raise bad_input("--update-baseline needs exactly one matrix cell (narrow it with --matrix)")
-    refuse_foreign_cells(plan, cells, host_platform.machine())
-    return cells
+    refuse_foreign_cells(resolved.plan, cells, host_platform.machine())
+    images = [t for cell in cells for t in (cell.tester_target, cell.testee_target)]
+    return cells, CellImages(request, narrowed(config, resolved, images))
 
 
 def refuse_foreign_cells(plan: dict[str, Any], cells: list[ComplementCell], machine: str) -> None:
@@ -144,14 +157,9 @@ def complement_namespaces(config: Settings, settings: SuiteSettings) -> list[str
 
 def build_images(config: Settings, session: Session) -> None:
     """Build every cell's tester and testee (with --no-wait, only while no other run holds the daemon)."""
-    options = session.options
-    cells = session.cells
-    targets = list(dict.fromkeys(t for cell in cells for t in (cell.tester_target, cell.testee_target)))
-    if options.no_wait:
-        refuse_if_busy(config.complement.lock_dir)
-    bake_build(
-        config, targets, matrix_overrides=options.matrix, builder=options.builder, progress=options.progress
-    )
+    if session.options.no_wait:
+        refuse_if_busy(str(config.path(config.complement.lock_dir)))
+    bake_build(config, session.images.request, session.images.resolved)
 
 
 def cell_run_id(
@@ -169,19 +177,19 @@ def run_and_gate(config: Settings, session: Session, cell: ComplementCell, run_i
     options = session.options
     # The lock spans the run, the gate and the reports: a queued run must not touch this cell's
     # results directory (or the baseline) before they are all written.
-    with daemon_held(config.complement.lock_dir, run_id, wait=not options.no_wait):
+    with daemon_held(str(config.path(config.complement.lock_dir)), run_id, wait=not options.no_wait):
         job, selection = cell_job(config, session, cell, run_id)
         if job.shard is not None and not job.shard.tests:
             record_shard_without_tests(job)
             say(f"{job.cell.label}: no test to run (more shards than tests); recorded in "
-                f"{os.path.relpath(job.directory)}")  # fmt: skip
+                f"{os.path.relpath(job.directory.path)}")  # fmt: skip
             return []
         cell_run = run_one_cell(job)
         refuse_if_engine_lost(cell_run)
         refuse_if_crashed(cell, cell_run)
         return gate_cell(
             config,
-            cell_run,
+            cell_run.results,
             selection,
             update_baseline=options.update_baseline,
             accept_regressions=options.accept_regressions,
@@ -201,7 +209,7 @@ def cell_job(
         name_prefix=conf.name_prefix,
         namespaces=session.namespaces,
         stop_timeout=conf.stop_timeout,
-        directory=config.path(conf.results_dir) / cell.label,
+        directory=ResultsDir(config.path(conf.results_dir) / cell.label),
     )
     if session.shard is None:
         return job, session.selection
@@ -216,7 +224,7 @@ def shard_job(job: CellJob, selection: Selection, spec: ShardSpec) -> tuple[Cell
     listing = list_tests(job.cell.tester_image, job.settings, lister, job.run_id)
     if listing is None:
         raise BakehouseError(f"{job.cell.label}: can't shard: the tester could not list its tests")
-    durations = durations_by_name(load_durations(job.directory / DURATIONS_FILE))
+    durations = durations_by_name(job.directory.load_durations())
     plan = plan_shards(job.cell.label, selection, listing, spec.count, durations)
     record = ShardRecord(spec.index, plan)
     names = record.tests
@@ -228,7 +236,7 @@ def shard_job(job: CellJob, selection: Selection, spec: ShardSpec) -> tuple[Cell
         job,
         cell=replace(job.cell, label=f"{job.cell.label} shard {spec}"),
         settings=replace(job.settings, run=run),
-        directory=job.directory / spec.directory_name,
+        directory=ResultsDir(job.directory.path / spec.directory_name),
         listing=listing,
         shard=record,
     )
@@ -250,9 +258,10 @@ def run_one_cell(job: CellJob) -> CellRun:
 
 def refuse_if_engine_lost(cell_run: CellRun) -> None:
     """A run the engine died under is never gated: its results are incomplete."""
-    if lost := engine_lost(f"Complement run {cell_run.run_id}"):
+    results = cell_run.results
+    if lost := engine_lost(f"Complement run {results.run_id}"):
         raise BakehouseError(
-            f"{lost.reason}; the results in {os.path.relpath(cell_run.directory)} are incomplete "
+            f"{lost.reason}; the results in {os.path.relpath(results.directory.path)} are incomplete "
             "and the baseline is unchanged"
         )
 
@@ -267,9 +276,9 @@ def refuse_if_crashed(cell: ComplementCell, cell_run: CellRun) -> None:
     log = for_terminal(cell_run.outcome.crash_log or "(no output)", tty=sys.stderr.isatty())
     sys.stderr.write(log + "\n---\n")
     raise BakehouseError(
-        f"{cell.label}: {crash.describe()}; run {cell_run.run_id} stopped after "
+        f"{cell.label}: {crash.describe()}; run {cell_run.results.run_id} stopped after "
         f"{cell_run.outcome.seconds:.0f}s (its log is above; tester output in "
-        f"{os.path.relpath(cell_run.directory)})"
+        f"{os.path.relpath(cell_run.results.directory.path)})"
     )
 
 

@@ -29,7 +29,6 @@ from .events import Key
 from .results import write_atomically
 from .select import Selection, anchored_names, compile_pattern, split_pattern
 
-SHARD_FILE = "shard.json"
 BY_DURATIONS = "durations"
 BY_NAME = "name"
 
@@ -174,7 +173,7 @@ def plan_shards(
 
 @dataclass(frozen=True)
 class ShardRecord:
-    """What a shard's results directory says about it (SHARD_FILE): which shard of which plan."""
+    """What a shard's results directory says about it (results_dir.SHARD_FILE): which shard of which plan."""
 
     index: int
     plan: ShardPlan
@@ -188,9 +187,9 @@ class ShardRecord:
         return self.plan.tests_of(self.index)
 
 
-def write_shard_record(directory: Path, record: ShardRecord) -> None:
+def write_shard_record(path: Path, record: ShardRecord) -> None:
     document = {"shard": record.index, "of": record.plan.count, **record.plan.as_json()}
-    write_atomically(directory / SHARD_FILE, json.dumps(document, indent=1) + "\n")
+    write_atomically(path, json.dumps(document, indent=1) + "\n")
 
 
 def _strings(value: object) -> tuple[str, ...] | None:

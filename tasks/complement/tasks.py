@@ -1,4 +1,5 @@
-"""`inv complement` tasks: thin wrappers over tasks.complement.session and the baseline import."""
+"""`inv complement` tasks: thin wrappers over tasks.complement.session and the baseline import
+(imported when a task runs: see tasks/cli/__init__.py)."""
 
 from __future__ import annotations
 
@@ -6,18 +7,8 @@ from pathlib import Path
 
 from invoke import Context
 
-from ..bake.cells import with_cell
 from ..cli.context import settings, task
 from ..shared.errors import bad_input
-from .legacy_baseline import (
-    default_package,
-    import_baseline_file,
-    import_path,
-    import_summary,
-)
-from .merge import MergeOptions, merge_complement, split_directories
-from .options import RunOptions
-from .session import run_complement
 
 
 @task(
@@ -71,6 +62,10 @@ def complement(
     cell: str | None = None,
 ) -> None:
     """Run the Complement suite against the homeserver image and gate it against the baseline."""
+    from ..bake.cells import with_cell
+    from .options import RunOptions
+    from .session import run_complement
+
     matrix_options = tuple(with_cell(settings(c), cell, matrix or []))
     options = RunOptions(
         run=run, skip=skip, packages=packages, timeout=timeout, parallel=parallel, count=count,
@@ -92,6 +87,8 @@ def complement(
 )
 def import_baseline(c: Context, source: str, output: str | None = None, package: str | None = None) -> None:
     """Convert a Complement baseline (also the older {Action,Test} format) into ours, atomically."""
+    from .legacy_baseline import default_package, import_baseline_file, import_path, import_summary
+
     config = settings(c)
     conf = config.complement
     if package is not None and not package.strip():
@@ -121,6 +118,8 @@ def merge(
     report_only: bool = False,
 ) -> None:
     """Merge the shards of `inv complement --shard K/N` runs and gate their union like one run."""
+    from .merge import MergeOptions, merge_complement, split_directories
+
     options = MergeOptions(
         split_directories(dirs), output=output, update_baseline=update_baseline,
         accept_regressions=accept_regressions, report_only=report_only,

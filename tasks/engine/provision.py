@@ -29,6 +29,7 @@ from . import base_index
 
 CLI_PLUGIN_DIR = Path("/usr/local/lib/docker/cli-plugins")
 DEBIAN_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
+DEBOOTSTRAP_SCRIPTS = Path("/usr/share/debootstrap/scripts")
 
 
 # --- reachability ----------------------------------------------------------------------------
@@ -258,8 +259,10 @@ def debootstrap_image(config: Settings, image: str, arch: str | None = None) -> 
     say(f"making {image} with debootstrap (minbase, {suite}{', ' + arch + ' under QEMU' if arch else ''})")
     started = time.monotonic()
     arch_option = [f"--arch={arch}"] if arch else []
+    # A suite newer than the host's debootstrap (no script of its name) is made like sid.
+    script = [] if (DEBOOTSTRAP_SCRIPTS / suite).exists() else [str(DEBOOTSTRAP_SCRIPTS / "sid")]
     run(["debootstrap", *arch_option, "--variant=minbase", "--include=ca-certificates", suite, str(target),
-         supply.mirror_suite_url], what=f"debootstrap {suite}")  # fmt: skip
+         supply.mirror_suite_url, *script], what=f"debootstrap {suite}")  # fmt: skip
     bundle = Path(supply.host_ca_bundle)
     if bundle.exists():
         # TLS may be intercepted: trust the host's CAs inside the image too.
@@ -285,9 +288,11 @@ def registry_repository(image: str) -> tuple[str, str]:
     return (name if "/" in name else f"library/{name}"), (tag or "latest")
 
 
-def push_to_registry(config: Settings, image: str, tag: str | None = None) -> str:
-    """Serve a base image to docker-container builders, which can't see the engine's store; the
-    manifest's digest. ``tag`` pushes it under another tag of the image's repository.
+def push_to_registry(config: Settings, image: str, tag: str | None = None, source: str = "") -> str:
+    """Serve ``image`` (made from the engine's ``source``, by default the image of that name) to
+    docker-container builders, which can't see the engine's store: they pull it through the local
+    registry, their docker.io mirror. Returns the manifest's digest. ``tag`` pushes it under another
+    tag of the image's repository.
 
     A tag that already holds a manifest list with this image in it is left alone: pushing would
     replace the list (the other architectures) by this one image."""
@@ -295,13 +300,14 @@ def push_to_registry(config: Settings, image: str, tag: str | None = None) -> st
     address = registry_address(config)
     local = f"{address}/{repo}:{tag or own_tag}"
     client = whales.client()
-    pushed = _repo_digest(client.image.inspect(image).repo_digests, f"{address}/{repo}")
+    engine_image = source or image
+    pushed = _repo_digest(client.image.inspect(engine_image).repo_digests, f"{address}/{repo}")
     current = base_index.fetch(address, repo, tag or own_tag)
     if pushed and current is not None and pushed in {m.digest for m in current.members()}:
         return pushed
-    client.image.tag(image, local)
+    client.image.tag(engine_image, local)
     client.image.push(local, quiet=True)
-    digest = _repo_digest(client.image.inspect(image).repo_digests, f"{address}/{repo}")
+    digest = _repo_digest(client.image.inspect(engine_image).repo_digests, f"{address}/{repo}")
     if not digest:
         raise BakehouseError(f"pushed {local} but the engine names no digest for it")
     return digest

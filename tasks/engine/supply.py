@@ -1,16 +1,25 @@
-"""Registry-free supply: base images, the local registry and the BuildKit image, where pulls fail."""
+"""Registry-free supply: base images, the local registry, the BuildKit image, and what a tree's
+Dockerfiles pull (its Debian base images and Dockerfile frontends), where pulls fail."""
 
 from __future__ import annotations
 
+import dataclasses
 import platform as host_platform
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from ..bake.definition import bake_print, plan_platforms
+from ..bake.definition import ResolvedBake, bake_print, plan_platforms, resolve_bake
 from ..bake.execution import bake_build
 from ..bake.platforms import Platform
+from ..bake.request import BakeSelection, build_request
 from ..builder.emulation import NATIVE, check_host_can_provide, ensure_platforms
 from ..shared import whales
-from ..shared.errors import BakehouseError
-from ..shared.local_registry import start_registry
+from ..shared.errors import BakehouseError, bad_input
+from ..shared.local_registry import hub_image, recorded_mode, registry_address, registry_has, start_registry
 from ..shared.private_state import paths
 from ..shared.process import say
 from ..shared.settings import Settings
@@ -22,10 +31,22 @@ from .provision import (
     push_to_registry,
     registry_repository,
 )
+from .tree_images import ImageUse, Supply, frontend_serves, images_needed, supply_for
 
 # OCI architecture -> Debian's name for it (debootstrap --arch).
 DEBIAN_ARCHES = {"amd64": "amd64", "arm64": "arm64", "386": "i386", "ppc64le": "ppc64el", "s390x": "s390x",
                  "riscv64": "riscv64"}  # fmt: skip
+
+# bakehouse's own supply targets (the BuildKit image, the Dockerfile frontend image) ship in the
+# package and are built from there whatever tree bake.files names: a project's tree has no such targets.
+SUPPLY_ROOT = Path(__file__).with_name("buildkit")
+SUPPLY_FILE = "buildkit.hcl"
+
+
+def supply_settings(config: Settings) -> Settings:
+    """The settings that build bakehouse's supply targets: its own bake file, no matrix."""
+    bake = dataclasses.replace(config.bake, files=(SUPPLY_FILE,), matrix={})
+    return dataclasses.replace(config, bake=bake, root=SUPPLY_ROOT)
 
 
 def ensure_buildkit_image(config: Settings) -> None:
@@ -36,18 +57,140 @@ def ensure_buildkit_image(config: Settings) -> None:
     say(f"building {supply.buildkit_image} from the Go module (once; several minutes)")
     # The tag comes from config (the one place); the bake file's default is only for raw bake runs.
     tag = f"{supply.buildkit_target}.tags={supply.buildkit_image}"
-    bake_build(config, [supply.buildkit_target], builder="default", sets=[tag])
+    own = supply_settings(config)
+    selection = BakeSelection.of([supply.buildkit_target], sets=[tag])
+    bake_build(own, build_request(own, selection, builder="default"), resolve_bake(own, selection))
     if not client.image.exists(supply.buildkit_image):
         raise BakehouseError(f"target {supply.buildkit_target} did not produce {supply.buildkit_image}")
 
 
-def ensure_supply(config: Settings) -> str:
+@dataclass(frozen=True)
+class Frontend:
+    """The Dockerfile frontend image bakehouse builds: its tag in the engine's store and the
+    Dockerfile syntax version it implements (both pinned in the supply bake file)."""
+
+    image: str
+    syntax: str
+
+
+def frontend_of(config: Settings) -> Frontend:
+    target_name = config.supply.frontend_target
+    plan = bake_print(supply_settings(config), BakeSelection.of([target_name]))
+    target = (plan.get("target") or {}).get(target_name) or {}
+    tags, syntax = target.get("tags") or [], (target.get("args") or {}).get("dockerfile_syntax")
+    if not tags or not syntax:
+        raise BakehouseError(f"{SUPPLY_FILE}: target {target_name} needs tags and a dockerfile_syntax arg")
+    return Frontend(str(tags[0]), str(syntax))
+
+
+def ensure_frontend_image(config: Settings, frontend: Frontend) -> None:
+    client = whales.client()
+    if client.image.exists(frontend.image):
+        return
+    say(f"building {frontend.image} (Dockerfile frontend {frontend.syntax}) from the Go module (once)")
+    own = supply_settings(config)
+    selection = BakeSelection.of([config.supply.frontend_target])
+    bake_build(own, build_request(own, selection, builder="default"), resolve_bake(own, selection))
+    if not client.image.exists(frontend.image):
+        raise BakehouseError(f"target {config.supply.frontend_target} did not produce {frontend.image}")
+
+
+def suite_in_archive(config: Settings, suite: str) -> bool:
+    """Whether Debian's archive (supply.mirror_suite_url) has ``suite``: its Release file answers."""
+    url = f"{config.supply.mirror_suite_url.rstrip('/')}/dists/{suite}/Release"
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=20) as answer:
+            return int(answer.status) == 200
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return False
+        raise BakehouseError(f"Debian's archive answered {exc.code} for {url}") from exc
+    except OSError as exc:
+        raise BakehouseError(f"Debian's archive did not answer ({url}): {exc}") from exc
+
+
+def missing_images(config: Settings, uses: list[ImageUse]) -> list[ImageUse]:
+    """The first use of each Docker Hub image the local registry doesn't hold. Images of other
+    registries are left alone: whether the builder reaches them is not known here."""
+    address = registry_address(config)
+    missing: dict[str, ImageUse] = {}
+    for use in uses:
+        image = hub_image(use.image)
+        if image is None or use.image in missing:
+            continue
+        if not registry_has(address, image.repository, image.reference):
+            missing[use.image] = use
+    return list(missing.values())
+
+
+def plan_supplies(config: Settings, missing: list[ImageUse]) -> tuple[list[Supply], Frontend | None]:
+    """How each missing image is made; the first one that can't be made is one line (nothing done)."""
+    supplies: list[Supply] = []
+    frontend: Frontend | None = None
+    for use in missing:
+        how = supply_for(use)
+        if isinstance(how, str):
+            raise BakehouseError(f"{use.where()}: can't be supplied registry-free: {how}")
+        if how.frontend:
+            frontend = frontend or frontend_of(config)
+            if not frontend_serves(how.image.tag, frontend.syntax):
+                raise BakehouseError(
+                    f"{use.where()}: can't be supplied registry-free: the frontend built here implements "
+                    f"Dockerfile syntax {frontend.syntax} "
+                    f"(dockerfile_syntax in bakehouse's engine/buildkit/{SUPPLY_FILE})"
+                )
+        elif not suite_in_archive(config, how.suite):
+            archive = config.supply.mirror_suite_url
+            raise bad_input(f"{use.where()}: Debian's archive has no suite {how.suite!r} ({archive})")
+        supplies.append(how)
+    return supplies, frontend
+
+
+def ensure_tree_supply(config: Settings, plan: Mapping[str, Any], root: Path) -> None:
+    """Put every base image and Dockerfile frontend the plan's Dockerfiles pull into the local
+    registry (registry-free mode only); what can't be made is one line before anything is made."""
+    missing = missing_images(config, images_needed(plan, root))
+    if not missing:
+        return
+    supplies, frontend = plan_supplies(config, missing)
+    say("supplying for the tree: " + ", ".join(supply.image.short_name for supply in supplies))
+    client = whales.client()
+    for supply in supplies:
+        name = supply.image.short_name
+        if supply.frontend and frontend is not None:
+            ensure_frontend_image(config, frontend)
+            push_to_registry(config, name, source=frontend.image)
+            continue
+        if not client.image.exists(name):
+            debootstrap_image(config, name)
+        push_to_registry(config, name)
+
+
+def ensure_build_supply(config: Settings, resolved: ResolvedBake, builders: Sequence[str]) -> None:
+    """Before a build on docker-container builders in registry-free mode: what its Dockerfiles pull
+    is in the local registry (made now when missing). The engine's own builder reads the engine's
+    store instead, and with registries reachable nothing is supplied."""
+    if all(name == "default" for name in builders) or recorded_mode(config) != "registry-free":
+        return
+    ensure_tree_supply(config, resolved.plan, resolved.root)
+    needed = plan_platforms(resolved.plan)
+    if foreign_architectures(needed):
+        # Base images of the other architectures are made under QEMU: the host's emulation first.
+        ensure_emulation(config, needed, registry_free=True)
+
+
+def ensure_supply(config: Settings, matrix_options: Sequence[str] = ()) -> str:
+    """Registry-free mode where nothing can be pulled (base images, the BuildKit image, the local
+    registry, what the tree pulls); in both modes, emulation for the platforms of the cells
+    ``matrix_options`` select."""
     mode = decide_mode(config)
     mode_file = paths(config).mode_file
     if mode == "registry":
         say("registries are reachable: registry-free supply not needed")
         if mode_file.exists():
             mode_file.unlink()
+        if matrix_options:
+            supply_configured_tree(config, matrix_options, registry_free=False)
         return mode
     say("no registry reachable: registry-free mode")
     client = whales.client()
@@ -60,7 +203,17 @@ def ensure_supply(config: Settings) -> str:
     ensure_buildkit_image(config)
     mode_file.parent.mkdir(parents=True, exist_ok=True)
     mode_file.write_text(mode + "\n")
+    supply_configured_tree(config, matrix_options, registry_free=True)
     return mode
+
+
+def native_architecture() -> str:
+    """This machine's own OCI architecture ("" when unknown)."""
+    return NATIVE.get(host_platform.machine(), ("",))[0]
+
+
+def foreign_architectures(platforms: Sequence[Platform]) -> list[str]:
+    return sorted({p.architecture for p in platforms} - {native_architecture()})
 
 
 def ensure_base_platforms(config: Settings, native: str, platforms: list[Platform]) -> None:
@@ -100,13 +253,27 @@ def ensure_base_platforms(config: Settings, native: str, platforms: list[Platfor
         say(f"{address}/{repo}:{tag}: one name for {', '.join(m.architecture for m in members)} ({digest})")
 
 
-def ensure_emulation(config: Settings, matrix_options: list[str], *, registry_free: bool) -> None:
+def ensure_emulation(config: Settings, needed: list[Platform], *, registry_free: bool) -> None:
     """QEMU for the platforms the selected cells need and the engine's builder lacks, and (registry-free)
     their base images; refused, naming platform and fix, where nobody here can provide one."""
-    needed = plan_platforms(bake_print(config, [*config.bake.default_targets], matrix_options))
     check_host_can_provide(needed)
     for done in ensure_platforms("default", needed):
         say(f"engine: {done}")
     if registry_free:
-        native = NATIVE.get(host_platform.machine(), ("",))[0]
-        ensure_base_platforms(config, native, needed)
+        ensure_base_platforms(config, native_architecture(), needed)
+
+
+def supply_configured_tree(config: Settings, matrix_options: Sequence[str], *, registry_free: bool) -> None:
+    """What the configured tree's default targets (the cells of ``matrix_options``) pull, and the
+    platforms they build for; a tree that doesn't resolve is left to `inv build`, unless cells were
+    asked for."""
+    try:
+        plan = bake_print(config, BakeSelection.of(config.bake.default_targets, matrix_options))
+    except BakehouseError as exc:
+        if matrix_options:
+            raise
+        say(f"not supplying for the tree's default targets: they don't resolve ({exc.reason})")
+        return
+    if registry_free:
+        ensure_tree_supply(config, plan, config.root)
+    ensure_emulation(config, plan_platforms(plan), registry_free=registry_free)

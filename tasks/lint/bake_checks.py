@@ -9,18 +9,26 @@ checks" rather than "the tree is broken".
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..shared.dockerfile import directives
 from .findings import Finding, relative_path
-from .pin_rule import BuildBinding
+from .pin_rule import BuildBinding, normalized_names
 
 # Printed when the builder's Dockerfile frontend is too old for checks and it tries to pull a newer
 # frontend image (the engine's embedded BuildKit does this; no registry is reachable here).
 _CHECKS_UNSUPPORTED = (
     "unsupported request frontend.lint",
     "docker-image://docker.io/docker/dockerfile",
+)
+
+
+# How BuildKit says it could not fetch a frontend image (the reference may end in a colon).
+_FRONTEND_PULL = re.compile(
+    r"(?:resolve image config for docker-image://|failed to resolve source metadata for )(\S+)"
 )
 
 
@@ -76,6 +84,27 @@ def check_overrides(plan: Mapping[str, Any]) -> list[str]:
 
 def checks_unsupported(error_text: str) -> bool:
     return any(marker in error_text for marker in _CHECKS_UNSUPPORTED)
+
+
+def syntax_directives(plan: Mapping[str, Any], root: Path) -> list[tuple[str, int, str]]:
+    """(Dockerfile, line, frontend image) of every ``# syntax=`` line of the plan's Dockerfiles."""
+    found: set[tuple[str, int, str]] = set()
+    for dockerfile in bindings_from_print(plan, root):
+        if (root / dockerfile).is_file():
+            text = (root / dockerfile).read_text(errors="replace")
+            found |= {(dockerfile, d.line, d.value) for d in directives(text) if d.name == "syntax"}
+    return sorted(found)
+
+
+def unpulled_frontend(error_text: str, plan: Mapping[str, Any], root: Path) -> str:
+    """When a check failed because the frontend image a ``# syntax=`` line names can't be pulled:
+    that line and image, as ``Dockerfile:LINE (# syntax=IMAGE)``; else empty."""
+    failed = {match.group(1).rstrip(":") for match in _FRONTEND_PULL.finditer(error_text)}
+    failed_names = {name for image in failed for name in normalized_names(image)}
+    for dockerfile, line, image in syntax_directives(plan, root):
+        if normalized_names(image) & failed_names:
+            return f"{dockerfile}:{line} (# syntax={image})"
+    return ""
 
 
 def findings_from_check(output: str, root: Path, printed: Mapping[str, Any]) -> list[Finding]:

@@ -92,24 +92,24 @@ def full_matrix_overrides(config: Settings) -> list[str]:
 def bake_print(
     config: Settings, tree: BakeTree, targets: Sequence[str], matrix_overrides: Sequence[str]
 ) -> dict[str, Any]:
-    """The resolved definition of ``targets``, as the bake runner resolves it."""
-    if tree.configured:
-        return bake_plan.bake_print(config, list(targets), matrix_overrides, root=tree.root)
-    command = tree.command("--print").args(*targets)
-    result = run(command, check=False, cwd=tree.root, env=_bake_env(config, matrix_overrides))
-    if not result.ok:
-        raise BakehouseError(result.reason())
-    plan: dict[str, Any] = json.loads(result.stdout)
-    return plan
+    """The resolved definition of ``targets``: as the bake runner resolves it for the configured
+    files, bake's plain view for another tree's. Raises BakehouseError with bake's own line."""
+    env = _bake_env(config, matrix_overrides)
+    try:
+        return bake_plan.print_plan(tree.files, targets, env, tree.root, as_built=tree.configured)
+    except bake_plan.BakeRejected as exc:
+        if tree.configured:
+            raise  # the runner's own words, as `inv build` says them
+        raise BakehouseError(exc.why) from None
 
 
 def bake_targets(config: Settings, tree: BakeTree, matrix_overrides: Sequence[str]) -> list[str]:
     """Every group and target name bake knows under this matrix."""
-    command = tree.command("--list=type=targets,format=json")
-    result = run(command, check=False, cwd=tree.root, env=_bake_env(config, matrix_overrides))
-    if not result.ok:
-        raise BakehouseError(result.reason())
-    return [str(entry["name"]) for entry in json.loads(result.stdout)]
+    try:
+        rows = bake_plan.list_names(tree.files, _bake_env(config, matrix_overrides), tree.root)
+    except bake_plan.BakeRejected as exc:
+        raise BakehouseError(exc.why) from None
+    return [str(entry["name"]) for entry in rows]
 
 
 def full_plan(config: Settings, tree: BakeTree) -> dict[str, Any]:
@@ -210,7 +210,13 @@ def run_bake_checks(
     if not completed.ok and not builder_exists(name):
         result.skipped = f"builder {name} does not exist (inv builder.create, or --builder NAME)"
         return result
-    if not completed.ok and lint_bake.checks_unsupported(completed.stderr + completed.stdout):
+    output = completed.stderr + completed.stdout
+    if not completed.ok and (syntax_line := lint_bake.unpulled_frontend(output, default_plan, tree.root)):
+        # Not the builder's age: the frontend image the tree asks for can't be pulled (registry-free,
+        # `inv build` supplies docker/dockerfile 1.x; see docs/foreign-trees.md).
+        result.skipped = f"builder {name} can't pull the Dockerfile frontend that {syntax_line} names"
+        return result
+    if not completed.ok and lint_bake.checks_unsupported(output):
         result.skipped = f"builder {name} can't run checks (its Dockerfile frontend is too old)"
         return result
     try:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..shared.errors import BakehouseError
+from ..shared.local_registry import hub_image, recorded_mode, registry_address, registry_digest
 from ..shared.process import run, say
 from ..shared.settings import Settings
 from . import bake_checks as lint_bake
@@ -30,8 +31,19 @@ def unpinned_references(
     issues: list[lint_pins.UnpinnedReference] = []
     for dockerfile in dockerfiles:
         text = (root / dockerfile).read_text(errors="replace")
+        issues += lint_pins.check_syntax(dockerfile, text, config.lint.syntax_allowed)[0]
         issues += lint_pins.check_dockerfile(dockerfile, text, allowed, bindings.get(dockerfile, ()))
     return issues
+
+
+def syntax_outside_allowlist(
+    config: Settings, root: Path, dockerfiles: Sequence[str]
+) -> list[lint_pins.SyntaxOutsideAllowlist]:
+    outside: list[lint_pins.SyntaxOutsideAllowlist] = []
+    for dockerfile in dockerfiles:
+        text = (root / dockerfile).read_text(errors="replace")
+        outside += lint_pins.check_syntax(dockerfile, text, config.lint.syntax_allowed)[1]
+    return outside
 
 
 def run_pins(
@@ -39,7 +51,22 @@ def run_pins(
 ) -> ToolResult:
     result = ToolResult("pins", files_checked=len(dockerfiles))
     result.findings = [issue.finding() for issue in unpinned_references(config, root, dockerfiles, printed)]
+    result.findings += [issue.finding() for issue in syntax_outside_allowlist(config, root, dockerfiles)]
     return result
+
+
+def mirrored_digest(config: Settings, reference: str) -> str | None:
+    """Registry-free, a Docker Hub image's digest as the local registry (the builders' docker.io
+    mirror) serves it, so a pin names what builds here pull; None: ask the image's own registry."""
+    image = hub_image(reference)
+    if recorded_mode(config) != "registry-free" or image is None:
+        return None
+    digest = registry_digest(registry_address(config), image.repository, image.reference)
+    if digest is None:
+        raise BakehouseError(
+            f"{reference}: not in the local registry {registry_address(config)} (inv build supplies it)"
+        )
+    return digest
 
 
 def image_digest(reference: str) -> str:
@@ -65,7 +92,7 @@ def pin_tree(config: Settings, tree: BakeTree, *, dry_run: bool) -> None:
     if not issues:
         print("pins: every registry image is pinned or allowed; nothing to do")
         return
-    digests, failures = look_up_digests(issues)
+    digests, failures = look_up_digests(config, issues)
     written = write_pins(root, issues, digests, dry_run=dry_run)
     for failure in failures:
         print(f"unresolved: {failure}")
@@ -90,13 +117,15 @@ def resolved_plan(config: Settings, tree: BakeTree) -> dict[str, Any]:
         return {}
 
 
-def look_up_digests(issues: Sequence[lint_pins.UnpinnedReference]) -> tuple[dict[str, str], list[str]]:
+def look_up_digests(
+    config: Settings, issues: Sequence[lint_pins.UnpinnedReference]
+) -> tuple[dict[str, str], list[str]]:
     """The registry digest of every image named literally; the reasons of those not found."""
     digests: dict[str, str] = {}
     failures: list[str] = []
     for reference in sorted({issue.reference for issue in issues if issue.literal}):
         try:
-            digests[reference] = image_digest(reference)
+            digests[reference] = mirrored_digest(config, reference) or image_digest(reference)
         except BakehouseError as exc:
             failures.append(exc.reason)
     return digests, failures

@@ -6,6 +6,7 @@ global ARG defaults, stage names.
 ``FROM``, ``COPY --from=`` and defaults of ``ARG *_IMAGE`` are checked after substituting ARG
 defaults and, when known, the args and named contexts a bake target passes to that Dockerfile.
 References allowed unpinned (locally built base images, named contexts) come from config.
+The ``# syntax=`` line is checked too: its frontend must be pinned and one the project allows.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..shared.dockerfile import Instruction, instructions
+from ..shared.dockerfile import Instruction, directives, instructions
 from .findings import Finding
 
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
@@ -51,6 +52,52 @@ class UnpinnedReference:
             message = f"{self.instruction} image {self.reference} is not pinned by digest (@sha256:…){where}"
             rule = "pin-digest"
         return Finding(self.path, self.line, 0, "pins", rule, "error", message)
+
+
+SYNTAX = "# syntax="
+
+
+@dataclass(frozen=True)
+class SyntaxOutsideAllowlist:
+    """A ``# syntax=`` line naming a frontend image the project doesn't allow."""
+
+    path: str
+    line: int
+    reference: str
+    allowed: tuple[str, ...]
+
+    def finding(self) -> Finding:
+        allowed = ", ".join(self.allowed) or "nothing"
+        message = (
+            f"{SYNTAX} names the frontend {self.reference}, not one lint.syntax_allowed lists ({allowed})"
+        )
+        return Finding(self.path, self.line, 0, "pins", "syntax-allowlist", "error", message)
+
+
+def image_repository(reference: str) -> str:
+    """``docker.io/docker/dockerfile:1@sha256:…`` -> ``docker.io/docker/dockerfile`` (tag, digest dropped)."""
+    name = reference.partition("@")[0]
+    colon = name.rfind(":")
+    return name[:colon] if colon > name.rfind("/") else name
+
+
+def check_syntax(
+    path: str, text: str, allowed: Sequence[str]
+) -> tuple[list[UnpinnedReference], list[SyntaxOutsideAllowlist]]:
+    """The ``# syntax=`` line of a Dockerfile: its frontend unpinned, and outside ``allowed``
+    (repositories; ``docker/dockerfile`` also allows ``docker.io/docker/dockerfile``)."""
+    unpinned: list[UnpinnedReference] = []
+    outside: list[SyntaxOutsideAllowlist] = []
+    for directive in directives(text):
+        if directive.name != "syntax":
+            continue
+        reference = directive.value
+        repositories = normalized_names(image_repository(reference))
+        if not any(fnmatch.fnmatchcase(name, pattern) for name in repositories for pattern in allowed):
+            outside.append(SyntaxOutsideAllowlist(path, directive.line, reference, tuple(allowed)))
+        if not is_pinned(reference):
+            unpinned.append(UnpinnedReference(path, directive.line, reference, SYNTAX, True))
+    return unpinned, outside
 
 
 def split_arg(arguments: str) -> list[tuple[str, str | None]]:
@@ -106,7 +153,7 @@ def _unresolved_names(value: str) -> list[str]:
     return value.split(UNRESOLVED)[1::2]
 
 
-def _from_image(arguments: str) -> tuple[str, str]:
+def from_image(arguments: str) -> tuple[str, str]:
     """``FROM --platform=x image AS name`` -> (image, name)."""
     words = [word for word in arguments.split() if not word.startswith("--")]
     image = words[0] if words else ""
@@ -184,7 +231,7 @@ def _check_with_binding(
                         image_arg_values.add(value)
         elif instruction.keyword == "FROM":
             seen_from = True
-            image, stage = _from_image(instruction.arguments)
+            image, stage = from_image(instruction.arguments)
             check(instruction.line, "FROM", image, may_be_stage=True)
             if stage:
                 stages.add(stage.lower())

@@ -1,4 +1,5 @@
-"""`inv lint` tasks: thin wrappers over tasks.lint.suite and tasks.lint.pin_fix."""
+"""`inv lint` tasks: thin wrappers over tasks.lint.suite and tasks.lint.pin_fix (imported when a task
+runs: see tasks/cli/__init__.py)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,11 @@ import sys
 
 from invoke import Context
 
-from ..builder.lifecycle import require_builder, resolve_builder_name
 from ..cli.context import settings, task
-from ..shared.engine import require_engine
 from ..shared.errors import BakehouseError, bad_input
-from ..shared.process import say
-from .bake_tree import BakeTree
-from .findings import FORMATS, render
-from .pin_fix import pin_tree
-from .suite import lint_tree
-from .tree import tree_root
+
+# The report formats of `inv lint`, here for its --help; tests/unit/layout checks they are findings'.
+FORMATS = ("tty", "checkstyle", "json", "sarif", "html")
 
 
 @task(
@@ -39,6 +35,14 @@ def check(
     bake_file: list[str] | None = None,
 ) -> None:
     """shellcheck, hadolint, digest pins, bake definition, ruff, mypy, actionlint; exit 0 only when clean."""
+    from ..builder.lifecycle import require_builder, resolve_builder_name
+    from ..shared.engine import require_engine
+    from ..shared.process import say
+    from .bake_tree import BakeTree
+    from .findings import render
+    from .suite import lint_tree
+    from .tree import tree_root
+
     if format not in FORMATS:
         raise bad_input(f"--format {format}: expected one of {', '.join(FORMATS)}")
     if builder:
@@ -70,6 +74,10 @@ def pin(
     c: Context, path: str | None = None, dry_run: bool = False, bake_file: list[str] | None = None
 ) -> None:
     """Look up digests of unpinned images and write them into the Dockerfiles (needs a registry)."""
+    from .bake_tree import BakeTree
+    from .pin_fix import pin_tree
+    from .tree import tree_root
+
     pin_tree(
         settings(c),
         BakeTree.of(settings(c), tree_root(path, settings(c).root), bake_file or []),

@@ -14,11 +14,12 @@ import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..bake.definition import check_named_builder
-from ..bake.execution import bake_build, progress_mode
+from ..bake.definition import resolve_bake
+from ..bake.execution import bake_build
+from ..bake.request import BakeSelection, BuildRequest, build_request
 from ..shared.errors import BakehouseError
 from ..shared.process import say
 from ..shared.settings import BuilderSettings, Settings
@@ -137,20 +138,17 @@ def summary_rows(results: Sequence[tuple[PublishTarget, str, float]]) -> list[st
 
 
 def push(
-    config: Settings,
-    registry: Registry,
-    cells: Sequence[PublishTarget],
-    matrix_overrides: Sequence[str],
-    builder: str | None,
-    progress: str | None,
+    config: Settings, registry: Registry, cells: Sequence[PublishTarget], request: BuildRequest
 ) -> dict[str, tuple[str, float]]:
     """One bake that pushes the cells under all their tags, then each content tag asked for again:
     a push the registry doesn't show is a failure. Each cell's result and build time."""
+    selection = BakeSelection.of(
+        [cell.target for cell in cells], request.selection.matrix_overrides, push_sets(cells)
+    )
+    request = replace(request, selection=selection)
+    resolved = resolve_bake(config, selection)
     with buildx_auth(cells[0].image.registry, registry.credentials) as auth_env:
-        outcomes = bake_build(
-            config, [cell.target for cell in cells], matrix_overrides=matrix_overrides, sets=push_sets(cells),
-            builder=builder, progress=progress, extra_env=auth_env,
-        )  # fmt: skip
+        outcomes = bake_build(config, request, resolved, extra_env=auth_env)
     missing = [
         f"{item.cell.image}: {item.answer}"
         for item in probe_cells(registry, cells)
@@ -174,8 +172,10 @@ def publish_images(
     started = time.monotonic()
     check_publish_settings(config.publish)
     credentials = Credentials.from_environment()
-    progress_mode(progress, config)
-    check_named_builder(config, builder)
+    # The build's options, decided before anything is asked of the registry; its targets and
+    # --set values come once the cells to push are known.
+    selection = BakeSelection.of((), matrix_overrides)
+    request = build_request(config, selection, builder=builder, progress=progress)
     registry = Registry(credentials, config.builder, config.root)
     cells = publish_cells(config, targets, matrix_overrides, git_names(config.root))
     probed = probe_cells(registry, cells)
@@ -193,7 +193,7 @@ def publish_images(
     results: dict[str, tuple[str, float]] = {}
     if absent:
         say(f"pushing {len(absent)} cell(s) to {config.publish.registry}; {len(present)} already there")
-        results.update(push(config, registry, absent, matrix_overrides, builder, progress))
+        results.update(push(config, registry, absent, request))
     for item in present:
         tag_started = time.monotonic()
         if item.cell.human_tags:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..bake.definition import bake_print, requested_targets
+from ..bake.request import BakeSelection
 from ..builder.naming import ci_identity
 from ..shared.errors import bad_input
 from ..shared.inputs import check_host_port, check_image_reference
@@ -123,7 +124,7 @@ def publish_cells(
     """The cells of the requested targets (groups and matrices expanded), tagged; reads only."""
     publish = config.publish
     requested = list(targets) or list(publish.targets)
-    plan = bake_print(config, requested, matrix_overrides)
+    plan = bake_print(config, BakeSelection.of(requested, matrix_overrides))
     concrete = requested_targets(plan, requested)
     git_tree = read_git_tree(config.root)
     tags = content_tags(

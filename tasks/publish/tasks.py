@@ -1,11 +1,11 @@
-"""`inv publish`: a thin wrapper over tasks.publish.push."""
+"""`inv publish`: a thin wrapper over tasks.publish.push (imported when the task runs: see
+tasks/cli/__init__.py)."""
 
 from __future__ import annotations
 
 from invoke import Context
 
 from ..cli.context import settings, task
-from .push import publish_images
 
 
 @task(
@@ -28,6 +28,8 @@ def publish(
     progress: str | None = None,
 ) -> None:
     """Push the publishable targets of every matrix cell under content tags; skip the published ones."""
+    from .push import publish_images
+
     publish_images(
         settings(c),
         target or [],

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..bake.definition import ResolvedBake, bake_invocation, builder_bake_command, resolve_bake
-from ..bake.execution import progress_mode
-from ..builder.lifecycle import resolve_builder_name
+from ..bake.request import BakeSelection, progress_mode
+from ..builder.lifecycle import choose_builder, prepare_builder
 from ..shared.engine import require_engine
 from ..shared.errors import bad_input
 from ..shared.process import say
@@ -68,23 +68,27 @@ def export_layouts(
     """Export on a fresh builder (the bits `inv verify` checks), or on ``builder`` with its cache."""
     mode = progress_mode(progress, config)
     check_directory(directory)
-    if builder is not None and resolve_builder_name(config, builder) == "default":
+    selection = BakeSelection.of(targets, matrix_overrides, sets)
+    choice = choose_builder(config, builder) if builder is not None else None
+    if choice is not None and choice.name == "default":
         raise bad_input(
             "--builder default: the engine's own builder can't write OCI layouts; "
             "leave --builder out (a fresh builder) or name a docker-container builder"
         )
-    resolved = resolve_bake(config, targets, matrix_overrides=matrix_overrides, sets=sets)
+    if choice is not None:
+        # Its cache is exported and imported as a build's: the settings checked before anything runs.
+        config.cache.validate()
+    resolved = resolve_bake(config, selection)
     check_replaceable(directory, resolved.names)
-    fresh = fresh_builder_specs(config, 1, "export")[0] if builder is None else None
+    fresh = fresh_builder_specs(config, 1, "export")[0] if choice is None else None
     require_engine()
     names = ", ".join(resolved.names)
     if fresh is not None:
         say(f"exporting {names} into {directory} from a fresh builder, {fresh.name}")
         with fresh_builder(config, fresh) as name:
-            return _write_layouts(
-                directory, resolved, builder_bake_command(config, resolved, sets, name).argv, mode
-            )
-    invocation = bake_invocation(config, resolved, sets, builder)
+            return _write_layouts(directory, resolved, builder_bake_command(resolved, name).argv, mode)
+    assert choice is not None  # no fresh builder: one was named
+    invocation = bake_invocation(config, resolved, prepare_builder(config, choice))
     say(f"exporting {names} into {directory} from builder {invocation.builder} and its cache")
     return _write_layouts(directory, resolved, invocation.cmd, mode)
 

@@ -72,7 +72,8 @@ def build_layouts(command: Sequence[str], resolved: ResolvedBake, root: Path, mo
     """Bake the resolved targets into layouts under ``root``; the seconds it took."""
     started = time.monotonic()
     outputs = oci_output_sets(resolved.plan, resolved.names, root)
-    call = run_bake([*command, *outputs, *resolved.names], resolved.env, mode, resolved.names, resolved.root)
+    names = list(resolved.names)
+    call = run_bake([*command, *outputs, *names], resolved.env, mode, names, resolved.root)
     if not call.ok:
         raise BakehouseError(f"{what} failed: {call.error or 'see the output above'}")
     return time.monotonic() - started

@@ -1,4 +1,5 @@
-"""`inv verify` and `inv export`: thin wrappers over tasks.release.verify and tasks.release.export."""
+"""`inv verify` and `inv export`: thin wrappers over tasks.release.verify and tasks.release.export
+(imported when a task runs: see tasks/cli/__init__.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,6 @@ from invoke import Context
 
 from ..cli.context import settings, task
 from ..shared.errors import bad_input
-from .export import export_layouts
-from .oci_build import release_targets
-from .verify import report, verify_targets
 
 _HELP = {
     "target": "target or group (repeatable; default: release.targets in invoke.yaml)",
@@ -30,6 +28,9 @@ def verify(
     progress: str | None = None,
 ) -> None:
     """Build targets twice on two fresh builders and compare the images bit for bit."""
+    from .oci_build import release_targets
+    from .verify import report, verify_targets
+
     targets = release_targets(target or [], settings(c).release)
     comparisons = verify_targets(
         settings(c), targets, matrix_overrides=matrix or [], sets=set or [], progress=progress
@@ -55,6 +56,9 @@ def export(
     progress: str | None = None,
 ) -> None:
     """Write targets as OCI image layouts (reproducible: SOURCE_DATE_EPOCH, rewrite-timestamp)."""
+    from .export import export_layouts
+    from .oci_build import release_targets
+
     if not oci:
         raise bad_input("--oci DIR is required (the only export format)")
     targets = release_targets(target or [], settings(c).release)

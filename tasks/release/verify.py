@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..bake.definition import builder_bake_command, resolve_bake
-from ..bake.execution import progress_mode
+from ..bake.request import BakeSelection, progress_mode
 from ..shared.engine import require_engine
 from ..shared.errors import BakehouseError
 from ..shared.process import say
@@ -33,7 +33,7 @@ def verify_targets(
 ) -> list[Comparison]:
     """Build ``targets`` twice on fresh builders and compare each concrete target's two images."""
     mode = progress_mode(progress, config)
-    resolved = resolve_bake(config, targets, matrix_overrides=matrix_overrides, sets=sets)
+    resolved = resolve_bake(config, BakeSelection.of(targets, matrix_overrides, sets))
     specs = fresh_builder_specs(config, BUILDS, "verify")
     check_destination(Path(tempfile.gettempdir()), "the temporary directory")
     require_engine()
@@ -55,7 +55,7 @@ def verify_targets(
             with fresh_builder(config, spec) as builder:
                 ready = time.monotonic() - started
                 say(f"build {number} of {BUILDS}: builder ready in {ready:.0f}s, building")
-                command = builder_bake_command(config, resolved, sets, builder).argv
+                command = builder_bake_command(resolved, builder).argv
                 seconds = build_layouts(command, resolved, root, mode, f"build {number}")
             say(f"build {number} of {BUILDS} done: built in {seconds:.0f}s, builder {spec.name} removed")
             roots.append(root)

@@ -1,6 +1,7 @@
 """A Dockerfile split into its instructions the way BuildKit's parser splits it.
 
-What is read, and why it matters to the callers (lint's digest pins, publish's context reads):
+What is read, and why it matters to the callers (lint's digest pins, publish's context reads,
+registry-free supply of what a tree's `# syntax=` lines and FROM lines name):
 - parser directives at the very top; only ``escape`` changes the reading (the continuation mark);
 - comment and blank lines are skipped, also inside a continuation;
 - continuation lines are joined with nothing in between, as BuildKit joins them (so the whitespace
@@ -46,15 +47,34 @@ class _Heredoc:
     strips_tabs: bool
 
 
-def _escape_mark(lines: list[str]) -> str:
-    escape = "\\"
-    for line in lines:
+@dataclass(frozen=True)
+class Directive:
+    line: int  # 1-based
+    name: str  # lower case: syntax, escape, check
+    value: str
+
+
+def _directives(lines: list[str]) -> list[Directive]:
+    found: list[Directive] = []
+    for number, line in enumerate(lines, 1):
         match = _DIRECTIVE.match(line.lstrip())
         if not match or match.group(1).lower() not in _DIRECTIVE_NAMES:
             break
+        found.append(Directive(number, match.group(1).lower(), match.group(2)))
+    return found
+
+
+def directives(text: str) -> list[Directive]:
+    """The parser directives at the top of a Dockerfile (``# syntax=…``, ``# escape=…``, ``# check=…``)."""
+    return _directives([line.removesuffix("\r") for line in text.removeprefix("\ufeff").split("\n")])
+
+
+def _escape_mark(lines: list[str]) -> str:
+    escape = "\\"
+    for directive in _directives(lines):
         # BuildKit refuses any other mark; such a file never builds, so the default is kept.
-        if match.group(1).lower() == "escape" and match.group(2) in _ESCAPE_MARKS:
-            escape = match.group(2)
+        if directive.name == "escape" and directive.value in _ESCAPE_MARKS:
+            escape = directive.value
     return escape
 
 

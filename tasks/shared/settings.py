@@ -59,7 +59,6 @@ class BakeSettings:
         "images/bake.hcl",
         "images/complement-tester.hcl",
         "images/complement-testee.hcl",
-        "images/buildkit.hcl",
     )
     default_targets: tuple[str, ...] = ("default",)
     matrix: Mapping[str, Vector] = field(
@@ -159,6 +158,9 @@ class SupplySettings:
     probe_image: str = "moby/buildkit:buildx-stable-1"
     buildkit_target: str = "buildkit"
     buildkit_image: str = "bakehouse/buildkit:v0.33.1"
+    # bakehouse's own target (tasks/engine/buildkit/buildkit.hcl) of the frontend served as
+    # docker/dockerfile:<tag>.
+    frontend_target: str = "dockerfile-frontend"
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,8 @@ class LintSettings:
 
     exclude: tuple[str, ...] = ("tests/fixtures",)
     pin_allowed: tuple[str, ...] = ("debian:*", "input")
+    # Frontends a `# syntax=` line may name (repositories, globs allowed); each must carry a digest.
+    syntax_allowed: tuple[str, ...] = ("docker/dockerfile",)
     # Empty: the bake.matrix vectors. Not the sample tree's full matrix (invoke.yaml has that): it
     # describes one tree's validation blocks, and a tree of its own would get our dimensions.
     full_matrix: Mapping[str, Vector] = field(default_factory=lambda: _frozen({}))
@@ -190,6 +194,13 @@ class CacheSettings:
     compression: str = "zstd"
     import_cache: bool = field(default=True, metadata=_key("import"))
     export_cache: bool = field(default=True, metadata=_key("export"))
+    # Trust scopes (tasks.cache.trust), instead of the one shared ``ref``: trusted runs import and
+    # export ``trusted_ref``; others import their scope and ``trusted_ref``, export their scope.
+    trusted_ref: str = ""
+    scope_ref: str = ""
+    trusted_repository: str = ""
+    trusted_refs: tuple[str, ...] = ()
+    trust_local: bool = False
 
     def __post_init__(self) -> None:
         # An empty value has always meant the default (INVOKE_BAKEHOUSE_CACHE_DIR= included).
@@ -217,10 +228,19 @@ class CacheSettings:
             raise bad_input(
                 f"cache.compression {self.compression!r}: expected one of {', '.join(CACHE_COMPRESSIONS)}"
             )
-        if self.backend == "registry" and (not self.ref or ":" in self.ref.rsplit("/", 1)[-1]):
+        if (
+            self.backend == "registry"
+            and not self.scoped
+            and (not self.ref or ":" in self.ref.rsplit("/", 1)[-1])
+        ):
             raise bad_input(
                 f"cache.ref {self.ref!r}: expected a repository without tag, e.g. host:5000/team/cache"
             )
+
+    @property
+    def scoped(self) -> bool:
+        """Whether trust scopes are configured (checked by tasks.cache.trust where they are used)."""
+        return bool(self.trusted_ref or self.scope_ref)
 
     def local_dir(self, repo_root: Path) -> Path:
         path = Path(self.directory)
@@ -286,6 +306,7 @@ class ComplementSettings:
     always_print_server_logs: bool = False
     share_env_prefix: str = "BAKEHOUSE_TESTEE_"
     baseline: str = "tests/complement/results.jsonl"
+    known_failures: str = "tests/complement/known-failures.yaml"
     results_dir: str = "build/complement"
     name_prefix: str = "bakehouse-complement"
     lock_dir: str = "/var/lock"

@@ -13,7 +13,7 @@ import pytest
 
 INV = str(Path(sys.executable).with_name("inv"))
 # What `inv build --print` reads: the tasks, the bake tree and the builder's config.
-TREE = ("tasks.py", "tasks", "images", "buildkitd.toml")
+TREE = ("tasks.py", "tasks", "images")
 
 
 def copy_tree(repo_root: Path, destination: Path, *, with_invoke_yaml: bool) -> Path:

@@ -235,6 +235,10 @@ CASES: dict[str, Case] = {
         f"export --oci '{{missing}}' --builder {NOSUCH}", f"no builder named {NOSUCH}"
     ),
     # --- lint
+    # --- init (refused before bake is asked anything and before bakehouse.yaml is written)
+    "init-bake-file": Case(
+        "init --bake-file docker/none.hcl", "--bake-file docker/none.hcl: no such file in"
+    ),
     "lint-path": Case("lint --path /nonexistent/tree", "--path /nonexistent/tree: not a directory"),
     "lint-format": Case("lint --format xml", "--format xml: expected one of"),
     "lint-builder": Case(f"lint --builder {NOSUCH} --fix", f"no builder named {NOSUCH}"),

@@ -57,7 +57,7 @@ def container_id(name: str) -> str:
 
 def test_create_is_idempotent_recreates_on_drift_and_force_drops_the_cache(builder_name, tmp_path):
     config = tmp_path / "buildkitd.toml"
-    shutil.copy(REPO_ROOT / "buildkitd.toml", config)
+    shutil.copy(REPO_ROOT / "tasks" / "builder" / "buildkitd.toml", config)
     env = {"INVOKE_BAKEHOUSE_BUILDER_CONFIG_FILE": str(config)}
 
     created = inv("builder.create", "--name", builder_name, env=env)
@@ -112,7 +112,8 @@ def test_bad_builder_name_is_bad_input():
 
 def test_days_in_keep_duration_is_bad_input(tmp_path, builder_name):
     config = tmp_path / "buildkitd.toml"
-    config.write_text((REPO_ROOT / "buildkitd.toml").read_text().replace('"336h"', '"7d"'))
+    packaged = REPO_ROOT / "tasks" / "builder" / "buildkitd.toml"
+    config.write_text(packaged.read_text().replace('"336h"', '"7d"'))
     before = config.read_text()
     result = inv("builder.create", "--name", builder_name, check=False,
                  env={"INVOKE_BAKEHOUSE_BUILDER_CONFIG_FILE": str(config)})  # fmt: skip

@@ -18,6 +18,7 @@ from invoke import Config, Context
 
 from tasks.bake import definition as bake_plan
 from tasks.bake.progress import RawJsonReader
+from tasks.bake.request import BakeSelection
 from tasks.cache.maintenance import collect_exported_garbage
 from tasks.cli.context import settings
 from tasks.shared.settings import Settings
@@ -154,7 +155,7 @@ def build_smoke(
 def test_a_fresh_builder_rebuilds_the_smoke_leaf_from_exported_cache(make_builder, tmp_path):
     c = repo_context(backend="local", dir=str(tmp_path / "cache"))
     # Every target bake builds for tests-smoke, dependencies included: each exports its own tag.
-    targets = sorted(bake_plan.bake_print(c, ["tests-smoke"])["target"])
+    targets = sorted(bake_plan.bake_print(c, BakeSelection.of(["tests-smoke"]))["target"])
     assert len(targets) == 7  # system, base, venv, builder, deps, install, tests-smoke
 
     local_cache = {

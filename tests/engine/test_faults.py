@@ -1,4 +1,4 @@
-"""Faults on the user's path, each with its figure (printed; collected in README "Failure modes").
+"""Faults on the user's path, each with its figure (printed; collected in docs/errors.md, "Failure modes").
 
 Run with `pytest -s tests/engine/test_faults.py` to see the figures. The tests that kill the engine
 only run against the private engine `inv engine.up` started (they would kill a system's dockerd).

@@ -7,16 +7,17 @@ import os
 import pytest
 
 from tasks.bake.definition import (
-    _base_args,
     bake_files,
-    check_named_builder,
+    base_args,
     needed_entitlements,
     requested_targets,
     resolve_matrix,
 )
-from tasks.bake.execution import BakeCall, progress_mode, summarize
+from tasks.bake.execution import BakeCall, summarize
 from tasks.bake.progress import RawJsonReader, TargetOutcome
+from tasks.bake.request import BakeSelection, progress_mode
 from tasks.bake.summary import print_summary
+from tasks.builder.lifecycle import choose_builder
 from tasks.shared.errors import BAD_INPUT, BakehouseError
 
 # The shape of `bake --print`: groups name members (targets or groups), targets carry their settings.
@@ -32,6 +33,11 @@ PLAN = {
         "base": {"context": "."},
     },
 }
+
+
+def check_named_builder(config, builder):
+    """The builder a build would use (resolved and checked once, by the build request)."""
+    return choose_builder(config, builder).name
 
 
 @pytest.fixture
@@ -106,7 +112,8 @@ def test_host_network_needs_network_host_in_allow(make_settings):
 
 
 def test_base_args_are_the_exact_bake_command_line(make_settings):
-    args = _base_args(make_settings(), ["a.hcl", "b.hcl"], ["*.platform=linux/amd64", "app.args.x=1"])
+    sets = BakeSelection.of(["app"], sets=["*.platform=linux/amd64", "app.args.x=1"]).sets
+    args = base_args(["a.hcl", "b.hcl"], sets)
     assert args == [
         "docker", "buildx", "bake", "--provenance=false", f"--set=*.args.nprocs={os.cpu_count() or 1}",
         "-f", "a.hcl", "-f", "b.hcl", "--set=*.platform=linux/amd64", "--set=app.args.x=1",
@@ -116,7 +123,7 @@ def test_base_args_are_the_exact_bake_command_line(make_settings):
 @pytest.mark.parametrize("bad", ["nokey", "platform=linux/amd64", "=x"])
 def test_a_set_without_pattern_key_and_value_is_refused(make_settings, bad):
     with pytest.raises(BakehouseError) as caught:
-        _base_args(make_settings(), ["a.hcl"], [bad])
+        BakeSelection.of(["app"], sets=[bad])
     assert caught.value.code == BAD_INPUT
     assert str(caught.value) == f"--set {bad!r}: expected pattern.key=value"
 
@@ -153,7 +160,19 @@ def test_a_missing_bake_file_is_bad_input_naming_the_setting(make_settings, tmp_
     with pytest.raises(BakehouseError) as caught:
         bake_files(make_settings(bake={"files": ["images/gone.hcl"]}), tmp_path)
     assert caught.value.code == BAD_INPUT
-    assert str(caught.value) == "bake file images/gone.hcl not found (bake.files in invoke.yaml)"
+    assert str(caught.value) == (
+        f"bake file images/gone.hcl not found in {tmp_path}: "
+        "set bake.files (bakehouse.yaml or invoke.yaml) or run `bakehouse init`"
+    )
+
+
+def test_no_bake_files_at_all_is_bad_input_pointing_at_init(make_settings, tmp_path):
+    with pytest.raises(BakehouseError) as caught:
+        bake_files(make_settings(bake={"files": []}), tmp_path)
+    assert caught.value.code == BAD_INPUT
+    assert str(caught.value) == (
+        "no bake files configured: set bake.files (bakehouse.yaml or invoke.yaml) or run `bakehouse init`"
+    )
 
 
 def test_resolve_matrix_narrows_config_defaults_by_environment_then_options(make_settings, monkeypatch):

@@ -7,8 +7,9 @@ import threading
 import pytest
 
 from tasks.bake.cells import Cell
-from tasks.bake.pool import CellResult, failure_message, hand_out, parse_builders
+from tasks.bake.pool import CellResult, failure_message, hand_out
 from tasks.bake.progress import TargetOutcome
+from tasks.bake.request import parse_builders
 from tasks.bake.summary import print_summary
 from tasks.shared.errors import BAD_INPUT, BakehouseError
 

@@ -117,3 +117,18 @@ def test_cache_bookkeeping_of_dependency_targets_is_not_an_executed_step():
     outcome = reader.outcome("leaf", ok=True)
     assert (outcome.status, outcome.steps_executed, outcome.steps_cached) == ("cached", 0, 1)
     assert [v.target for v in reader.vertices.values()] == ["parent", "parent", "leaf", "leaf"]
+
+
+def test_a_refused_cache_export_fails_the_one_target_of_its_call():
+    # One target per call: buildx names the export vertex without a bracket.
+    reader = RawJsonReader(single_target="leaf")
+    times = ("2026-01-01T00:00:00Z", "2026-01-01T00:00:01Z")
+    reader.feed(vertex("s", "[2/2] RUN y", *times))
+    refused = (
+        "error writing layer blob: unexpected status from HEAD request to https://reg/v2/x: 401 Unauthorized"
+    )
+    reader.feed(vertex("e", "exporting cache to registry", *times, error=refused))
+    failed = reader.outcome("leaf", ok=False)
+    assert (failed.status, failed.error) == ("failed", refused)
+    assert reader.outcome("leaf", ok=True).status == "built"
+    assert [v.name for v in reader.steps()] == ["[2/2] RUN y"]

@@ -10,7 +10,7 @@ from tasks.shared.settings import BuilderSettings
 
 
 def test_repo_buildkitd_toml_is_valid(repo_root):
-    doc = bk.load((repo_root / "buildkitd.toml").read_text())
+    doc = bk.load((repo_root / "tasks" / "builder" / "buildkitd.toml").read_text())
     policies = doc["worker"]["oci"]["gcpolicy"]
     assert [p.get("filters") for p in policies] == [[bk.CACHE_MOUNT_FILTER], [bk.OTHER_FILTER], None]
 
@@ -110,7 +110,7 @@ def test_bad_override_is_rejected():
 
 def test_render_round_trips(repo_root):
     doc = bk.apply_overrides(
-        bk.load((repo_root / "buildkitd.toml").read_text()),
+        bk.load((repo_root / "tasks" / "builder" / "buildkitd.toml").read_text()),
         bk.Overrides(mirrors=("127.0.0.1:5000",), insecure_registries=("127.0.0.1:5000",)),
     )
     text = bk.render(doc)

@@ -84,8 +84,9 @@ def test_registry_backend_tags_each_target():
     assert plan.allow_args == []
     assert plan.set_args == [
         "--set=system--debian--trixie-slim.cache-to=type=registry,"
+        # No ignore-error: a registry refusing the push must fail the target, not pass unseen.
         "ref=127.0.0.1:5000/bakehouse/cache:system--debian--trixie-slim,mode=min,compression=zstd,"
-        "ignore-error=true,oci-mediatypes=true,image-manifest=true",
+        "oci-mediatypes=true,image-manifest=true",
         "--set=system--debian--trixie-slim.cache-from=type=registry,"
         "ref=127.0.0.1:5000/bakehouse/cache:system--debian--trixie-slim",
     ]

@@ -5,14 +5,13 @@ from __future__ import annotations
 import pytest
 
 from tasks.cli.context import project_context, settings
-from tasks.complement import (
-    docker_run as complement_run,  # not its TesterOutcome: pytest would try to collect it
-)
 from tasks.complement.cell_gate import _comparable_baseline
 from tasks.complement.classify import blindness, classify
 from tasks.complement.events import RunEvents
+from tasks.complement.results_dir import CellResults, ResultsDir, RunRecord
 from tasks.complement.select import Selection
 from tasks.shared.errors import BakehouseError
+from tasks.shared.process import REPO_ROOT
 
 CSAPI = "github.com/matrix-org/complement/tests/csapi"
 FED = "github.com/matrix-org/complement/tests"
@@ -104,20 +103,18 @@ def test_unplaced_legacy_rows_count_by_name() -> None:
 
 
 def cell_run(tmp_path, results, *, interrupted=None, complete=True):
-    return complement_run.CellRun(
+    return CellResults(
         label="debian trixie-slim default",
-        run_id="run1",
+        directory=ResultsDir(tmp_path),
+        record=RunRecord.finished("run1", [] if complete else ["tester exited 2"], packages={}, seconds=1.0),
         state=RunEvents(results=dict(results)),
-        outcome=complement_run.TesterOutcome(exit_code=0, interrupted=interrupted, seconds=1.0),
-        directory=tmp_path,
-        complete=complete,
-        problems=[] if complete else ["tester exited 2"],
         listing=None,
+        interrupted_by=interrupted,
     )
 
 
 def settings_with_baseline(path):
-    c = project_context()
+    c = project_context(REPO_ROOT)
     c.config.bakehouse.complement.baseline = str(path)  # absolute: REPO_ROOT / path is path
     return settings(c)
 
@@ -135,9 +132,7 @@ def test_the_task_refuses_a_blind_gate(tmp_path, capsys) -> None:
         capsys.readouterr().err
     )
     # An interrupted run is left to its own error (exit 128 + signal), not called blind.
-    interrupted = cell_run(
-        tmp_path, {(CSAPI, "TestLogin"): "pass"}, interrupted=complement_run.Interrupted("SIGINT")
-    )
+    interrupted = cell_run(tmp_path, {(CSAPI, "TestLogin"): "pass"}, interrupted="SIGINT")
     assert _comparable_baseline(settings_with_baseline(baseline), interrupted, BOTH)
 
 

@@ -8,23 +8,13 @@ import json
 
 import pytest
 
+from tasks.complement.cell_job import start_results_directory
 from tasks.complement.classify import classify
-from tasks.complement.docker_run import start_results_directory, write_run_status
 from tasks.complement.events import RunEvents
 from tasks.complement.merge import MergeOptions, find_shards, merge_complement, split_directories
 from tasks.complement.report import RunSummary, render_table
-from tasks.complement.results import (
-    DURATIONS_FILE,
-    LISTING_FILE,
-    load_durations,
-    load_listing,
-    load_results,
-    render_durations,
-    render_listing,
-    render_results,
-    write_atomically,
-    write_results,
-)
+from tasks.complement.results import load_results, render_results
+from tasks.complement.results_dir import ResultsDir, RunRecord
 from tasks.complement.select import Selection
 from tasks.complement.shards import BY_NAME, ShardPlan, ShardRecord
 from tasks.shared.errors import BakehouseError
@@ -51,29 +41,22 @@ UNION = {key: action for results in SHARD_RESULTS.values() for key, action in re
 
 def write_shard(root, index, *, plan=PLAN, state="complete", results=None):
     """A shard's results directory as `inv complement --shard` leaves it."""
-    directory = root / CELL / f"shard-{index}-of-{plan.count}"
-    start_results_directory(directory, f"run{index}", ShardRecord(index, plan))
+    shard = ResultsDir(root / CELL / f"shard-{index}-of-{plan.count}")
+    start_results_directory(shard, f"run{index}", ShardRecord(index, plan))
     results = SHARD_RESULTS[index] if results is None else results
-    write_results(directory / "results.jsonl", results)
-    durations = {key: float(index) for key in results if "/" not in key[1]}
-    write_atomically(directory / DURATIONS_FILE, render_durations(durations))
-    write_atomically(directory / LISTING_FILE, render_listing(LISTING))
+    shard.write_results(results)
+    shard.write_durations({key: float(index) for key in results if "/" not in key[1]})
+    shard.write_listing(LISTING)
     rows = [
         {"Package": package, "Test": test, "Output": f"{test} says {action}\n"}
         for (package, test), action in results.items()
     ]
-    (directory / "logs.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    shard.logs.write_text("".join(json.dumps(row) + "\n" for row in rows))
     if state != "running":
-        problems = [] if state == "complete" else ["tester exited with status 2"]
-        write_run_status(
-            directory,
-            f"run{index}",
-            state,
-            problems,
-            packages={CSAPI: "pass" if index != 2 else "fail"},
-            seconds=10.0,
-        )
-    return directory
+        problems = () if state == "complete" else ("tester exited with status 2",)
+        packages = {CSAPI: "pass" if index != 2 else "fail"}
+        shard.write_record(RunRecord(f"run{index}", state, problems, packages, seconds=10.0))
+    return shard.path
 
 
 @pytest.fixture
@@ -97,9 +80,9 @@ def test_all_shards_merge_into_one_run_gated_like_the_unsharded_one(tmp_path, me
     assert load_results(out / "results.jsonl").results == UNION
     assert (out / "results.jsonl").read_text() == render_results(UNION)
     assert json.loads((out / "run.json").read_text())["state"] == "complete"
-    assert load_durations(out / DURATIONS_FILE) == {(CSAPI, "TestA"): 1.0, (CSAPI, "TestB"): 2.0,
-                                                    (CSAPI, "TestC"): 1.0, (CSAPI, "TestD"): 3.0}  # fmt: skip
-    assert load_listing(out / LISTING_FILE) == LISTING
+    assert ResultsDir(out).load_durations() == {(CSAPI, "TestA"): 1.0, (CSAPI, "TestB"): 2.0,
+                                                (CSAPI, "TestC"): 1.0, (CSAPI, "TestD"): 3.0}  # fmt: skip
+    assert ResultsDir(out).load_listing() == LISTING
     assert {"junit.xml", "report.html", "summary.md"} <= {p.name for p in out.iterdir()}
     # The same verdict table as the gate of one run with these results (the first line names the run).
     unsharded = classify(BASELINE, UNION, Selection(("./tests/csapi",)), packages_done={CSAPI: "fail"})
@@ -232,6 +215,6 @@ def test_baseline_options_are_checked_first(tmp_path, merge):
         merge, tmp_path / "in", accept_regressions=True
     )
     other = ShardPlan("other-cell", ("./tests/csapi",), "", "", BY_NAME, (("TestA",),))
-    start_results_directory(tmp_path / "in" / "x", "r", ShardRecord(1, other))
+    start_results_directory(ResultsDir(tmp_path / "in" / "x"), "r", ShardRecord(1, other))
     assert "exactly one matrix cell" in refused(merge, tmp_path / "in", update_baseline=True)
     assert not (tmp_path / "out").exists()

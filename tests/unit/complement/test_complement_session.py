@@ -6,11 +6,10 @@ from __future__ import annotations
 import pytest
 
 from tasks.cli.context import settings as settings_of
-from tasks.complement import (
-    docker_run as complement_run,  # not its TesterOutcome: pytest would try to collect it
-)
+from tasks.complement.cell_job import CellRun
 from tasks.complement.events import RunEvents
 from tasks.complement.options import RunOptions, suite_settings
+from tasks.complement.results_dir import INCOMPLETE, CellResults, ResultsDir, RunRecord
 from tasks.complement.run_cells import ComplementCell
 from tasks.complement.session import (
     cell_run_id,
@@ -20,6 +19,7 @@ from tasks.complement.session import (
     refuse_if_crashed,
 )
 from tasks.complement.shards import ShardSpec
+from tasks.complement.tester_container import TesterOutcome as Outcome  # not collected by pytest
 from tasks.complement.watch import Crash
 from tasks.shared.errors import BAD_INPUT, BakehouseError
 
@@ -87,17 +87,15 @@ def test_a_package_without_a_known_namespace_is_said_and_left_to_complement(make
 
 
 def run_with_crash(tmp_path, crash, crash_log=""):
-    return complement_run.CellRun(
-        label="debian--trixie-slim--default",
-        run_id="run1",
-        state=RunEvents(),
-        outcome=complement_run.TesterOutcome(
-            exit_code=1, interrupted=None, seconds=12.4, crash=crash, crash_log=crash_log
+    return CellRun(
+        results=CellResults(
+            label="debian--trixie-slim--default",
+            directory=ResultsDir(tmp_path),
+            record=RunRecord("run1", INCOMPLETE),
+            state=RunEvents(),
+            listing=None,
         ),
-        directory=tmp_path,
-        complete=False,
-        problems=[],
-        listing=None,
+        outcome=Outcome(exit_code=1, interrupted=None, seconds=12.4, crash=crash, crash_log=crash_log),
     )
 
 

@@ -10,11 +10,11 @@ from itertools import combinations
 import pytest
 
 from tasks.complement.results import load_durations, render_durations
+from tasks.complement.results_dir import SHARD_FILE
 from tasks.complement.select import Selection
 from tasks.complement.shards import (
     BY_DURATIONS,
     BY_NAME,
-    SHARD_FILE,
     FoundShard,
     ShardPlan,
     ShardRecord,
@@ -181,7 +181,7 @@ PLAN = plan_of([["TestA", "TestD"], ["TestB"], ["TestC"]])
 
 def test_a_record_reads_back_as_written(tmp_path):
     record = ShardRecord(2, PLAN)
-    write_shard_record(tmp_path, record)
+    write_shard_record(tmp_path / SHARD_FILE, record)
     assert read_shard_record(tmp_path / SHARD_FILE) == record
     assert record.tests == ("TestB",)
     assert record.spec == ShardSpec(2, 3)

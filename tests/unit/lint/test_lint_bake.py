@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from tasks.lint.bake_checks import (
@@ -12,6 +13,7 @@ from tasks.lint.bake_checks import (
     dockerfile_of,
     findings_from_check,
     full_matrix_variables,
+    unpulled_frontend,
 )
 from tasks.lint.pin_rule import BuildBinding
 
@@ -133,3 +135,25 @@ def test_an_old_frontend_is_recognised_as_unable_to_check():
     )
     assert checks_unsupported(stderr)
     assert not checks_unsupported("ERROR: failed to solve: dockerfile parse error on line 2")
+
+
+# What BuildKit v0.33.1 printed here for `--call check` of a Dockerfile whose frontend it can't pull.
+UNPULLED = (
+    "#2 resolve image config for docker-image://docker.io/docker/dockerfile:1.99\n"
+    "#2 ERROR: docker.io/docker/dockerfile:1.99: not found\n"
+    "ERROR: failed to build: failed to solve: failed to resolve source metadata for "
+    "docker.io/docker/dockerfile:1.99: docker.io/docker/dockerfile:1.99: not found\n"
+)
+
+
+def test_an_unpullable_syntax_frontend_is_named_with_its_line(tmp_path: Path):
+    (tmp_path / "docker").mkdir()
+    dockerfile = tmp_path / "docker" / "Dockerfile.system"
+    dockerfile.write_text("# syntax = docker/dockerfile:1.99\nFROM scratch\n")
+    plan = {"target": {"system": {"context": ".", "dockerfile": "docker/Dockerfile.system"}}}
+    named = unpulled_frontend(UNPULLED, plan, tmp_path)
+    assert named == "docker/Dockerfile.system:1 (# syntax=docker/dockerfile:1.99)"
+    # Another frontend failing (the builder's own, for checks) is not the tree's syntax line.
+    other = UNPULLED.replace("1.99", "1.7")
+    assert unpulled_frontend(other, plan, tmp_path) == ""
+    assert checks_unsupported(other)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from tasks.lint.findings import Finding
 from tasks.lint.pin_rule import (
     BuildBinding,
     check_dockerfile,
+    check_syntax,
     expand,
     is_allowed,
     pinned_line,
@@ -123,3 +125,51 @@ def test_pinned_line_rewrites_only_the_whole_reference():
         pinned_line("ARG X_IMAGE=alpine:3.20\n", "alpine:3.20", DIGEST)
         == f"ARG X_IMAGE=alpine:3.20@{DIGEST}\n"
     )
+
+
+def test_syntax_lines_must_name_an_allowed_frontend_and_carry_a_digest():
+    text = "# syntax = docker/dockerfile:1.11-labs\nFROM scratch\n"
+    unpinned, outside = check_syntax("docker/Dockerfile.system", text, ["docker/dockerfile"])
+    assert outside == []
+    assert [issue.finding() for issue in unpinned] == [
+        Finding(
+            "docker/Dockerfile.system", 1, 0, "pins", "pin-digest", "error",
+            "# syntax= image docker/dockerfile:1.11-labs is not pinned by digest (@sha256:…)",
+        )
+    ]  # fmt: skip
+    assert unpinned[0].literal
+    assert pinned_line("# syntax = docker/dockerfile:1.11-labs", "docker/dockerfile:1.11-labs", DIGEST) == (
+        f"# syntax = docker/dockerfile:1.11-labs@{DIGEST}"
+    )
+
+
+def test_syntax_lines_outside_the_allowlist_are_findings_pinned_or_not():
+    text = f"# syntax=docker.io/tonistiigi/dockerfile:x@{DIGEST}\nFROM scratch\n"
+    unpinned, outside = check_syntax("Dockerfile", text, ["docker/dockerfile"])
+    assert unpinned == []
+    assert [issue.finding() for issue in outside] == [
+        Finding(
+            "Dockerfile", 1, 0, "pins", "syntax-allowlist", "error",
+            f"# syntax= names the frontend docker.io/tonistiigi/dockerfile:x@{DIGEST}, not one "
+            "lint.syntax_allowed lists (docker/dockerfile)",
+        )
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("reference", "allowed", "ok"),
+    [
+        (f"docker.io/docker/dockerfile:1@{DIGEST}", ["docker/dockerfile"], True),
+        (f"docker/dockerfile-upstream:master@{DIGEST}", ["docker/dockerfile"], False),
+        (f"docker/dockerfile-upstream:master@{DIGEST}", ["docker/dockerfile*"], True),
+        (f"registry.example:5000/fe/dockerfile:1@{DIGEST}", ["registry.example:5000/fe/*"], True),
+        (f"docker/dockerfile:1@{DIGEST}", [], False),
+    ],
+)
+def test_the_syntax_allowlist_holds_repositories(reference, allowed, ok):
+    assert (check_syntax("Dockerfile", f"# syntax={reference}\n", allowed)[1] == []) is ok
+
+
+def test_a_syntax_comment_after_the_first_instruction_is_no_directive():
+    text = "FROM scratch\n# syntax=evil/frontend:1\n"
+    assert check_syntax("Dockerfile", text, ["docker/dockerfile"]) == ([], [])

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.shared.dockerfile import Instruction, instructions, split_flags, split_keyword
+from tasks.shared.dockerfile import (
+    Directive,
+    Instruction,
+    directives,
+    instructions,
+    split_flags,
+    split_keyword,
+)
 
 
 def test_continuations_comments_and_heredoc_bodies_keep_each_instruction_on_its_first_line():
@@ -118,3 +125,15 @@ def test_keywords_and_flags_split_at_any_blank():
     assert split_keyword("HEALTHCHECK") == ("HEALTHCHECK", "")
     assert split_flags("--link\t--from=build  a b") == (["--link", "--from=build"], "a b")
     assert split_flags("--mount=type=cache,target=/x") == (["--mount=type=cache,target=/x"], "")
+
+
+def test_directives_are_read_only_at_the_top_of_the_file():
+    text = "\ufeff# syntax = docker/dockerfile:1.11-labs\r\n#check=skip=all\n# escape=`\n"
+    text += "# note\n# syntax=x\nFROM a\n"
+    assert directives(text) == [
+        Directive(1, "syntax", "docker/dockerfile:1.11-labs"),
+        Directive(2, "check", "skip=all"),
+        Directive(3, "escape", "`"),
+    ]
+    assert directives("FROM a\n# syntax=docker/dockerfile:1\n") == []
+    assert directives("# comment\n# syntax=docker/dockerfile:1\n") == []

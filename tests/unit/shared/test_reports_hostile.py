@@ -109,7 +109,7 @@ FAILED = ["TestPowerLevels", "TestControl", "TestHuge", "TestBinary"]
 
 
 def read_like_the_tester_stream(data: bytes) -> Iterator[str]:
-    """As tasks/complement/docker_run.py reads `docker logs --follow`: text, UTF-8, errors replaced."""
+    """As tasks/complement/tester_container.py reads `docker logs --follow`: text, UTF-8, errors replaced."""
     yield from io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="replace")
 
 

@@ -11,6 +11,7 @@ from invoke import Config, Context
 from tasks.cli.context import as_exit, project_context, settings
 from tasks.namespace import namespace
 from tasks.shared.errors import BAD_INPUT, BakehouseError
+from tasks.shared.process import REPO_ROOT
 from tasks.shared.settings import DEFAULTS, Settings, registered_defaults
 
 
@@ -109,7 +110,7 @@ def test_a_context_builds_its_settings_once() -> None:
 def test_environment_variables_reach_the_settings_with_their_type(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INVOKE_BAKEHOUSE_COMPLEMENT_PARALLEL", "4")
     monkeypatch.setenv("INVOKE_BAKEHOUSE_BUILDER_GC_MAX_USED_SPACE", "20GB")
-    typed = settings(project_context())
+    typed = settings(project_context(REPO_ROOT))
     assert typed.complement.parallel == 4
     assert typed.builder.gc.max_used_space == "20GB"
 

@@ -1,7 +1,7 @@
 """The gate of one cell: the baseline-update policy (only after a complete run without regressions,
 unless regressions are accepted), the failures it returns and the reports it writes.
 
-The gate runs on results already collected (a CellRun as the runner returns it), so no engine is
+The gate runs on results already collected (CellResults, as a run or a merge hands them over), so no engine is
 needed: the baseline is a file under tmp_path and the reports are written next to it.
 """
 
@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.complement import (
-    docker_run as complement_run,  # not its TesterOutcome: pytest would try to collect it
-)
 from tasks.complement.cell_gate import _listed, cell_failures, gate_cell
 from tasks.complement.classify import classify
 from tasks.complement.events import RunEvents
 from tasks.complement.results import load_results, render_results
+from tasks.complement.results_dir import CellResults, ResultsDir, RunRecord
 from tasks.complement.select import Selection
 from tasks.shared.errors import BakehouseError
 
@@ -38,15 +36,15 @@ CLEAN = {(CSAPI, "TestA"): "pass", (CSAPI, "TestB"): "pass", (CSAPI, "TestC"): "
 def cell_run(directory, results, *, complete=True, interrupted=None):
     directory.mkdir(exist_ok=True)
     (directory / "tester-stderr.log").write_text("tester: last words\n")
-    return complement_run.CellRun(
+    return CellResults(
         label="cell",
-        run_id="run1",
+        directory=ResultsDir(directory),
+        record=RunRecord.finished(
+            "run1", [] if complete else ["package ./tests did not finish"], packages={}, seconds=1.0
+        ),
         state=RunEvents(results=dict(results), packages={CSAPI: "fail"}),
-        outcome=complement_run.TesterOutcome(exit_code=1, interrupted=interrupted, seconds=1.0),
-        directory=directory,
-        complete=complete,
-        problems=[] if complete else ["package ./tests did not finish"],
         listing=None,
+        interrupted_by=interrupted,
     )
 
 
@@ -106,7 +104,7 @@ def test_an_incomplete_run_never_updates_the_baseline(make_settings, baseline, t
 def test_an_interrupted_run_exits_128_plus_the_signal_and_keeps_the_baseline(
     make_settings, baseline, tmp_path
 ):
-    run = cell_run(tmp_path / "cell", CLEAN, interrupted=complement_run.Interrupted("SIGTERM"))
+    run = cell_run(tmp_path / "cell", CLEAN, interrupted="SIGTERM")
     with pytest.raises(BakehouseError) as caught:
         gate(make_settings, baseline, run, update_baseline=True)
     assert caught.value.code == 143

@@ -1,11 +1,13 @@
-"""The exact docker command lines of a Complement run, for given settings (no engine)."""
+"""The tester container: the exact docker command lines of a Complement run, for given settings
+(no engine), and the socket it mounts."""
 
 from __future__ import annotations
 
 import pytest
 
-from tasks.complement import docker_run as runner
+from tasks.complement import tester_container
 from tasks.complement.isolation import RUN_LABEL
+from tasks.complement.tester_container import _socket_path
 from tasks.shared.process import Completed
 
 
@@ -17,12 +19,12 @@ def commands(monkeypatch):
         ran.append((list(command), dict(env or {})))
         return Completed(tuple(command), 0, "csapi\nTestLogin\nTestLogout\n")
 
-    monkeypatch.setattr(runner, "run", fake_run)
+    monkeypatch.setattr(tester_container, "run", fake_run)
     return ran
 
 
 def test_listing_the_suite_runs_the_tester_offline_with_names_only_in_argv(commands, suite_settings):
-    runner.list_tests("tester:r1", suite_settings, "bh-r1-list", "r1")
+    tester_container.list_tests("tester:r1", suite_settings, "bh-r1-list", "r1")
     [(argv, env)] = commands
     assert argv[:10] == [
         "docker", "run", "--rm", "--init", "--name", "bh-r1-list", "--label", f"{RUN_LABEL}=r1",
@@ -33,3 +35,8 @@ def test_listing_the_suite_runs_the_tester_offline_with_names_only_in_argv(comma
     passed = argv[10:-3]
     assert passed == [word for name in env for word in ("-e", name)]
     assert env and all("=" not in word for word in passed)
+
+
+def test_the_tester_mounts_the_daemons_socket_or_the_default_one():
+    assert _socket_path("unix:///run/user/1000/docker.sock") == "/run/user/1000/docker.sock"
+    assert _socket_path("tcp://daemon.example:2376") == "/var/run/docker.sock"
