@@ -109,3 +109,52 @@ def cell_platform(plan: Mapping[str, Any], cell_id: str) -> str:
         listed = ", ".join(sorted(found))
         raise bad_input(f"cell {cell_id}: its targets build for different platforms: {listed}")
     return found.pop() if found else ""
+
+
+# How the tree joins a target's prefix and dimension values into its name (its `elem` function).
+NAME_SEPARATOR = "--"
+
+
+@dataclass(frozen=True)
+class MultiPlatformImage:
+    """Targets that are one image for several platforms: their names differ in one value only (the
+    tree's platform dimension), and each builds for a platform of its own. ``name`` is their name
+    without that value: what the merged image (an OCI index) is called."""
+
+    name: str
+    # Member target -> its platform as the tree writes it, in the order the targets were given.
+    members: tuple[tuple[str, str], ...]
+
+
+def multi_platform_images(plan: Mapping[str, Any], names: Iterable[str]) -> list[MultiPlatformImage]:
+    """The named targets grouped into multi-platform images, read from the plan, nothing assumed
+    about the dimension: two targets belong together when their names differ in exactly one
+    `--`-separated value and they build for different platforms. Targets with no partner (one
+    platform selected, or a platform the tree doesn't set) are left out: they are no index."""
+    targets: Mapping[str, Mapping[str, Any]] = plan.get("target", {})
+    ordered = list(dict.fromkeys(names))
+    platforms = {name: platform_of(targets, name) for name in ordered}
+    groups: dict[tuple[int, tuple[str, ...]], list[str]] = {}
+    for name in ordered:
+        if not platforms[name] or "," in platforms[name]:
+            continue
+        parts = name.split(NAME_SEPARATOR)
+        # The prefix (position 0) names the layer, never a platform: only values are candidates.
+        for position in range(1, len(parts)):
+            groups.setdefault((position, tuple(parts[:position] + parts[position + 1 :])), []).append(name)
+    images: list[MultiPlatformImage] = []
+    grouped: set[str] = set()
+    for (_, rest), members in groups.items():
+        distinct = {parse_platform(platforms[m], f"target {m}").normalized for m in members}
+        if len(members) < 2 or len(distinct) < len(members):
+            continue
+        if grouped.intersection(members):
+            raise bad_input(
+                f"targets {', '.join(members)}: each belongs to more than one multi-platform image "
+                "(their names differ in more than one value that changes the platform)"
+            )
+        grouped.update(members)
+        images.append(
+            MultiPlatformImage(NAME_SEPARATOR.join(rest), tuple((m, platforms[m]) for m in members))
+        )
+    return sorted(images, key=lambda image: ordered.index(image.members[0][0]))

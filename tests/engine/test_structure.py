@@ -16,7 +16,9 @@ CELL = "debian--trixie-slim--default--amd64"
 STRUCTURE_TARGETS = {
     f"tests-structure-install--{CELL}": f"install--{CELL}",
     f"tests-structure-complement-testee--{CELL}": f"complement-testee--{CELL}",
-    "tests-structure-complement-tester--debian--trixie-slim--amd64": "complement-tester--debian--trixie-slim--amd64",
+    "tests-structure-complement-tester--debian--trixie-slim--amd64": (
+        "complement-tester--debian--trixie-slim--amd64"
+    ),
 }
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tasks.bake import platforms
 from tasks.bake.platforms import (
     Platform,
     all_platforms,
@@ -84,3 +85,54 @@ def test_a_malformed_platform_is_bad_input_naming_where_it_came_from(text):
 def test_arm64_v8_is_arm64_once_normalized():
     assert Platform("linux", "arm64", "v8").normalized == Platform("linux", "arm64")
     assert Platform("linux", "amd64", "v3").normalized == Platform("linux", "amd64", "v3")
+
+
+def _plan(platforms: dict[str, str]) -> dict[str, Any]:
+    return {"target": {name: {"platforms": [p]} if p else {} for name, p in platforms.items()}}
+
+
+def test_cells_that_differ_only_in_their_platform_value_are_one_image() -> None:
+    plan = _plan({
+        "install--debian--trixie-slim--default--amd64": "linux/amd64",
+        "install--debian--trixie-slim--default--arm64": "linux/arm64",
+        "install--debian--trixie-slim--postgres--amd64": "linux/amd64",
+        "install--debian--trixie-slim--postgres--arm64": "linux/arm64",
+    })  # fmt: skip
+    images = platforms.multi_platform_images(plan, plan["target"])
+    assert images == [
+        platforms.MultiPlatformImage(
+            "install--debian--trixie-slim--default",
+            (("install--debian--trixie-slim--default--amd64", "linux/amd64"),
+             ("install--debian--trixie-slim--default--arm64", "linux/arm64")),
+        ),
+        platforms.MultiPlatformImage(
+            "install--debian--trixie-slim--postgres",
+            (("install--debian--trixie-slim--postgres--amd64", "linux/amd64"),
+             ("install--debian--trixie-slim--postgres--arm64", "linux/arm64")),
+        ),
+    ]  # fmt: skip
+
+
+def test_the_platform_value_may_sit_anywhere_in_the_name_and_variants_count() -> None:
+    plan = _plan({"server--x86-64-v1--full": "linux/amd64", "server--x86-64-v3--full": "linux/amd64/v3"})
+    (image,) = platforms.multi_platform_images(plan, plan["target"])
+    assert image.name == "server--full"
+    assert [platform for _, platform in image.members] == ["linux/amd64", "linux/amd64/v3"]
+
+
+def test_one_platform_or_none_set_makes_no_image() -> None:
+    one = _plan({"install--a--amd64": "linux/amd64", "install--b--amd64": "linux/amd64"})
+    assert platforms.multi_platform_images(one, one["target"]) == []
+    # arm64 and arm64/v8 are one platform (as containerd matches them).
+    one = _plan({"install--a--arm64": "linux/arm64", "install--b--arm64": "linux/arm64/v8"})
+    assert platforms.multi_platform_images(one, one["target"]) == []
+    unset = _plan({"install--a": "", "install--b": ""})
+    assert platforms.multi_platform_images(unset, unset["target"]) == []
+
+
+def test_a_target_in_two_images_is_refused() -> None:
+    plan = _plan(
+        {"img--a--amd64": "linux/amd64", "img--a--arm64": "linux/arm64", "img--b--arm64": "linux/arm/v7"}
+    )
+    with pytest.raises(BakehouseError, match="more than one multi-platform image"):
+        platforms.multi_platform_images(plan, plan["target"])
