@@ -250,11 +250,11 @@ def _record(name: str) -> BuilderRecord | None:
     return next((b for b in list_builders() if b.name == name), None)
 
 
-def look_again(record: BuilderRecord) -> None:
+def look_again(record: BuilderRecord) -> str:
     """Make the builder find its platforms again: its container restarted (state kept), or nothing
-    for the engine's own builder (the engine asks the kernel each time)."""
+    for the engine's own builder (the engine asks the kernel each time). What was done, in words."""
     if record.driver == "docker":
-        return
+        return ""
     if record.driver != "docker-container":
         raise BakehouseError(
             f"builder {record.name} ({record.driver}) lists its platforms from when its daemon started: "
@@ -265,6 +265,7 @@ def look_again(record: BuilderRecord) -> None:
     say(f"restarting {container} so that BuildKit finds the new platforms (its cache is kept)")
     whales.client().container.restart(container)
     docker("buildx", "inspect", "--bootstrap", record.name, what=f"booting builder {record.name}")
+    return "restarted to detect its platforms"
 
 
 def refuse_impossible(verdict: Verdict) -> None:
@@ -316,8 +317,8 @@ def ensure_platforms(builder: str, needed: Sequence[Platform]) -> list[str]:
     if verdict.emulate:
         provide_emulators(verdict.emulate)
         done.append(f"QEMU registered for {', '.join(str(p) for p in verdict.lacking)}")
-    look_again(record)
-    done.append("restarted to detect its platforms")
+    if looked := look_again(record):
+        done.append(looked)
     after = _record(builder)
     has = {p.normalized for p in builder_platforms(after)} if after else set()
     still = [str(p) for p in needed if p.normalized not in has]

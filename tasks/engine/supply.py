@@ -31,7 +31,7 @@ from .provision import (
     push_to_registry,
     registry_repository,
 )
-from .tree_images import ImageUse, Supply, frontend_serves, images_needed, supply_for
+from .tree_images import ImageUse, Supply, debian_suite, frontend_serves, images_needed, supply_for
 
 # OCI architecture -> Debian's name for it (debootstrap --arch).
 DEBIAN_ARCHES = {"amd64": "amd64", "arm64": "arm64", "386": "i386", "ppc64le": "ppc64el", "s390x": "s390x",
@@ -176,7 +176,7 @@ def ensure_build_supply(config: Settings, resolved: ResolvedBake, builders: Sequ
     needed = plan_platforms(resolved.plan)
     if foreign_architectures(needed):
         # Base images of the other architectures are made under QEMU: the host's emulation first.
-        ensure_emulation(config, needed, registry_free=True)
+        ensure_emulation(config, needed, debian_bases_of(resolved.plan, resolved.root), registry_free=True)
 
 
 def ensure_supply(config: Settings, matrix_options: Sequence[str] = ()) -> str:
@@ -216,8 +216,21 @@ def foreign_architectures(platforms: Sequence[Platform]) -> list[str]:
     return sorted({p.architecture for p in platforms} - {native_architecture()})
 
 
-def ensure_base_platforms(config: Settings, native: str, platforms: list[Platform]) -> None:
-    """Each base image for every architecture the platforms need, in the local registry under its
+def debian_bases_of(plan: Mapping[str, Any], root: Path) -> list[str]:
+    """The `debian:<suite>` images the plan's Dockerfiles pull (short names), in first-seen order:
+    the bases another architecture needs made."""
+    found: dict[str, None] = {}
+    for use in images_needed(plan, root):
+        image = hub_image(use.image)
+        if image is not None and debian_suite(image) is not None:
+            found.setdefault(image.short_name, None)
+    return list(found)
+
+
+def ensure_base_platforms(
+    config: Settings, native: str, platforms: list[Platform], bases: Sequence[str]
+) -> None:
+    """Each of ``bases`` for every architecture the platforms need, in the local registry under its
     one name: a manifest list when there is more than the native one.
 
     The native image keeps its manifest (and digest): the list only adds the others beside it."""
@@ -231,7 +244,7 @@ def ensure_base_platforms(config: Settings, native: str, platforms: list[Platfor
         )
     client = whales.client()
     address = config.supply.registry
-    for image in config.supply.base_images:
+    for image in bases:
         repo, tag = registry_repository(image)
         members = [base_index.member_of(address, repo, push_to_registry(config, image), native)]
         for arch in foreign:
@@ -253,14 +266,17 @@ def ensure_base_platforms(config: Settings, native: str, platforms: list[Platfor
         say(f"{address}/{repo}:{tag}: one name for {', '.join(m.architecture for m in members)} ({digest})")
 
 
-def ensure_emulation(config: Settings, needed: list[Platform], *, registry_free: bool) -> None:
+def ensure_emulation(
+    config: Settings, needed: list[Platform], bases: Sequence[str], *, registry_free: bool
+) -> None:
     """QEMU for the platforms the selected cells need and the engine's builder lacks, and (registry-free)
-    their base images; refused, naming platform and fix, where nobody here can provide one."""
+    their ``bases`` for those platforms; refused, naming platform and fix, where nobody here can
+    provide one."""
     check_host_can_provide(needed)
     for done in ensure_platforms("default", needed):
         say(f"engine: {done}")
     if registry_free:
-        ensure_base_platforms(config, native_architecture(), needed)
+        ensure_base_platforms(config, native_architecture(), needed, bases)
 
 
 def supply_configured_tree(config: Settings, matrix_options: Sequence[str], *, registry_free: bool) -> None:
@@ -276,4 +292,5 @@ def supply_configured_tree(config: Settings, matrix_options: Sequence[str], *, r
         return
     if registry_free:
         ensure_tree_supply(config, plan, config.root)
-    ensure_emulation(config, plan_platforms(plan), registry_free=registry_free)
+    bases = debian_bases_of(plan, config.root)
+    ensure_emulation(config, plan_platforms(plan), bases, registry_free=registry_free)
