@@ -8,6 +8,9 @@ into a request) and passes them down; nothing below the task layer sees a Contex
 from __future__ import annotations
 
 import functools
+import os
+import signal
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -60,6 +63,11 @@ def task(**kwargs: Any) -> Callable[[Callable[..., Any]], Task[Any]]:
                 return body(*call_args, **call_kwargs)
             except BakehouseError as error:
                 raise as_exit(error) from None
+            except BrokenPipeError:
+                # The reader stopped early (`| head`): no traceback; what is still buffered for
+                # stdout goes nowhere, and the exit status is a pipe's (128 + SIGPIPE).
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                raise Exit(code=128 + signal.SIGPIPE) from None
 
         made: Task[Any] = invoke_task(**kwargs)(run)
         return made
