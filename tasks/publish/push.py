@@ -16,10 +16,13 @@ cell is pushed) checks those records against the registry and does the rest, hum
 
 from __future__ import annotations
 
+import ssl
 import sys
+import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -94,10 +97,37 @@ class Registry:
         """The index under all its tags, over its members by digest (buildx copies their manifests
         into the index's repository, mounting their blobs across repositories of the registry)."""
         # The docker CLI directly: python-on-whales' imagetools.create runs with this process's
-        # environment only, and the credentials reach buildx through the run's (buildx_auth).
+        # environment only, and the credentials and CA reach buildx through the run's.
         argv = imagetools_create_argv(index, digests, builder)
-        with buildx_auth(index.image.registry, self.credentials) as auth_env:
-            run(argv, env=auth_env, what=f"writing the index {index.image}")
+        ca_files = ca_files_for(index.image.registry, self.builder, self.root)
+        with (
+            buildx_auth(index.image.registry, self.credentials) as auth_env,
+            ca_bundle_env(ca_files) as ca_env,
+        ):
+            run(argv, env={**auth_env, **ca_env}, what=f"writing the index {index.image}")
+
+
+@contextmanager
+def ca_bundle_env(ca_files: Sequence[Path]) -> Iterator[dict[str, str]]:
+    """SSL_CERT_FILE naming a temporary bundle of the system's CAs and ``ca_files`` (none: no change).
+
+    `imagetools create --builder` takes the scheme (`http`) from that builder's buildkitd.toml but
+    not its CA: buildx stores the CA paths as the builder's container sees them (/etc/buildkit/certs/…),
+    which don't exist here (seen with buildx 0.29). Go reads SSL_CERT_FILE for its system roots."""
+    if not ca_files:
+        yield {}
+        return
+    system = ssl.get_default_verify_paths().cafile
+    parts = (
+        [Path(system).read_text(encoding="utf-8", errors="replace")]
+        if system and Path(system).is_file()
+        else []
+    )
+    parts += [path.read_text(encoding="utf-8", errors="replace") for path in ca_files]
+    with tempfile.TemporaryDirectory(prefix="bakehouse-ca-") as directory:
+        bundle = Path(directory) / "ca-bundle.pem"
+        bundle.write_text("\n".join(parts))
+        yield {"SSL_CERT_FILE": str(bundle)}
 
 
 def probe_cell(registry: Registry, cell: PublishTarget) -> Probed:
