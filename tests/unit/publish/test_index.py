@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import ssl
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +21,7 @@ from tasks.publish.index import (
     index_tag,
     publish_indexes,
 )
-from tasks.publish.push import ProbedIndex, failure_message, index_counts, index_plan_rows
+from tasks.publish.push import ProbedIndex, ca_bundle_env, failure_message, index_counts, index_plan_rows
 from tasks.publish.push_plan import PublishTarget
 from tasks.publish.registry import ImageRef, Presence, RegistryAnswer
 from tasks.shared.errors import BAD_INPUT, BakehouseError
@@ -169,3 +171,18 @@ def test_the_closing_line_counts_indexes_only_when_there_are_some():
     assert index_counts({}) == ""
     counts = index_counts({"app": ("written", 0.1), "tool": ("skipped", 0.1)})
     assert counts == "; indexes: 1 written, 1 skipped (already published)"
+
+
+def test_a_private_ca_reaches_imagetools_as_a_bundle_with_the_system_s_cas(tmp_path):
+    with ca_bundle_env([]) as env:
+        assert env == {}
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\nOURS\n-----END CERTIFICATE-----\n")
+    with ca_bundle_env([ca]) as env:
+        bundle = Path(env["SSL_CERT_FILE"])
+        text = bundle.read_text()
+        assert text.endswith(ca.read_text())
+        system = ssl.get_default_verify_paths().cafile
+        if system and Path(system).is_file():
+            assert text.startswith(Path(system).read_text())
+    assert not bundle.exists()  # removed when the run ends
