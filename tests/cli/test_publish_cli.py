@@ -179,3 +179,26 @@ def test_an_index_repository_the_registry_refuses_stops_everything(repo_root, tm
     )
     assert "building" not in result.stderr
     assert reads_only(fake_registry)
+
+
+def test_cell_selects_exactly_that_cell(repo_root, tmp_path, fake_registry):
+    result = publish(
+        repo_root, tmp_path, fake_registry, "--cell", "debian--bookworm-slim--default--arm64", "--dry-run"
+    )
+    assert result.returncode == 0, result.stderr
+    rows = result.stdout.splitlines()
+    assert [row.split()[0] for row in rows[1:]] == ["system--debian--bookworm-slim--arm64"]
+
+
+def test_merge_without_the_records_directory_is_bad_input_before_the_registry_is_asked(
+    repo_root, tmp_path, fake_registry
+):
+    config = tmp_path / "merge.yaml"
+    config.write_text(json.dumps({"bakehouse": {"publish": {"registry": fake_registry.address}}}))
+    missing = tmp_path / "no-records"
+    result = subprocess.run(
+        [INV, "-f", str(config), "publish.merge", str(missing)], cwd=repo_root, capture_output=True, text=True
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == f"bakehouse: {missing}: no such directory (the cells' digest records)"
+    assert fake_registry.requests == []
