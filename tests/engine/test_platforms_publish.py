@@ -245,6 +245,11 @@ def test_by_digest_in_each_cell_then_one_merge_writes_the_index_over_the_recorde
     }
     for repository, tag in cells.items():
         assert registry.manifest(repository, "latest") == registry.manifest(repository, tag)
+    # The same merge again: the index is published already.
+    again = small_tree.ok("publish.merge", str(records))
+    assert summary_line(again.stderr, "MERGED").startswith(
+        "MERGED: 2 cell(s) tagged; indexes: 0 written, 1 skipped (already published) in "
+    )
 
 
 # --- the sample tree: `install` for amd64 and arm64 ---------------------------------------------
