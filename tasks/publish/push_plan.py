@@ -43,6 +43,15 @@ class PublishTarget:
 
 
 @dataclass(frozen=True)
+class PlannedCells:
+    """The cells to publish, the bake plan they come from, and the human tags a committed image gets."""
+
+    cells: list[PublishTarget]
+    plan: Mapping[str, Any]
+    human_tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class GitNames:
     """What human tags are made of: `git describe` of HEAD and the branch being built."""
 
@@ -120,7 +129,7 @@ def check_distinct_repositories(cells: Sequence[PublishTarget]) -> None:
 
 def publish_cells(
     config: Settings, targets: Sequence[str], matrix_overrides: Sequence[str], names: GitNames
-) -> list[PublishTarget]:
+) -> PlannedCells:
     """The cells of the requested targets (groups and matrices expanded), tagged; reads only."""
     publish = config.publish
     requested = list(targets) or list(publish.targets)
@@ -140,4 +149,4 @@ def publish_cells(
         # must never point at something no commit holds.
         cells.append(PublishTarget(name, tags[name], image, () if tags[name].wip else wanted))
     check_distinct_repositories(cells)
-    return cells
+    return PlannedCells(cells, plan, wanted)

@@ -27,7 +27,7 @@ import socket
 import ssl
 import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..shared.errors import BakehouseError, bad_input
@@ -81,6 +81,9 @@ class RegistryAnswer:
     presence: Presence
     status: int | None
     message: str
+    # The manifest's digest (Docker-Content-Digest) when the registry said PRESENT and named it; the
+    # message shows it already, so answers compare by the three fields above.
+    digest: str = field(default="", compare=False)
 
     def __str__(self) -> str:
         status = f"HTTP {self.status}: " if self.status is not None else ""
@@ -170,7 +173,8 @@ def classify(status: int, reason: str, body: bytes, digest: str = "", subject: s
     repository is unknown is ABSENT (MANIFEST_UNKNOWN, NAME_UNKNOWN, or NOT_FOUND naming ``subject``,
     the ``repository:tag`` asked for); any other 404 (a proxy's page, a wrong path) is ERROR."""
     if 200 <= status < 300:
-        return RegistryAnswer(Presence.PRESENT, status, one_line(digest) or "present")
+        named = one_line(digest)
+        return RegistryAnswer(Presence.PRESENT, status, named or "present", named)
     message = _words(reason, body)
     if status in (401, 403):
         return RegistryAnswer(Presence.UNAUTHORIZED, status, message)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -133,3 +134,71 @@ def test_a_404_that_is_not_the_registry_s_manifest_unknown_is_an_error_not_absen
     assert "for system--debian--trixie-slim--amd64; nothing built or pushed" in result.stderr
     assert "error (HTTP 404" in result.stderr
     assert reads_only(fake_registry)
+
+
+TWO_ARCHES = 'sys_archs=["amd64","arm64"]'
+
+
+def test_dry_run_with_two_platforms_lists_one_index_per_image_and_asks_only(
+    repo_root, tmp_path, fake_registry
+):
+    result = publish(repo_root, tmp_path, fake_registry, "--matrix", TWO_ARCHES, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    cells, _, indexes = result.stdout.partition("\n\n")
+    assert len(cells.splitlines()) == 1 + 4  # two systems x two architectures
+    rows = indexes.splitlines()
+    assert rows[0].split()[:2] == ["MULTI-PLATFORM", "IMAGE"]
+    for system in ("trixie-slim", "bookworm-slim"):
+        row = next(line for line in rows if line.startswith(f"system--debian--{system} ")).split()
+        assert row[1] == f"{fake_registry.address}/cli-test/system--debian--{system}"
+        assert re.fullmatch(r"c-[0-9a-f]{16}(-wip)?", row[2])
+        assert row[3:5] == ["absent", "linux/amd64,linux/arm64"]
+    index_probes = [
+        r for r in fake_registry.requests if re.search(r"/system--debian--[a-z-]+-slim/manifests/", r)
+    ]
+    assert len(index_probes) >= 2  # each index's content tag was asked for
+    assert reads_only(fake_registry)
+
+
+def test_one_platform_writes_no_index(repo_root, tmp_path, fake_registry):
+    result = publish(repo_root, tmp_path, fake_registry, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "MULTI-PLATFORM" not in result.stdout
+    assert not [r for r in fake_registry.requests if "-slim/manifests/" in r]
+
+
+def test_an_index_repository_the_registry_refuses_stops_everything(repo_root, tmp_path, fake_registry):
+    body = {"errors": [{"code": "DENIED", "message": "no push to this repository"}]}
+    fake_registry.answers["trixie-slim/manifests/"] = (403, "application/json", json.dumps(body).encode())
+    result = publish(repo_root, tmp_path, fake_registry, "--matrix", TWO_ARCHES)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"bakehouse: registry {fake_registry.address} did not say what is published: "
+        "unauthorized (HTTP 403: DENIED: no push to this repository) for index system--debian--trixie-slim; "
+        "nothing built or pushed"
+    )
+    assert "building" not in result.stderr
+    assert reads_only(fake_registry)
+
+
+def test_cell_selects_exactly_that_cell(repo_root, tmp_path, fake_registry):
+    result = publish(
+        repo_root, tmp_path, fake_registry, "--cell", "debian--bookworm-slim--default--arm64", "--dry-run"
+    )
+    assert result.returncode == 0, result.stderr
+    rows = result.stdout.splitlines()
+    assert [row.split()[0] for row in rows[1:]] == ["system--debian--bookworm-slim--arm64"]
+
+
+def test_merge_without_the_records_directory_is_bad_input_before_the_registry_is_asked(
+    repo_root, tmp_path, fake_registry
+):
+    config = tmp_path / "merge.yaml"
+    config.write_text(json.dumps({"bakehouse": {"publish": {"registry": fake_registry.address}}}))
+    missing = tmp_path / "no-records"
+    result = subprocess.run(
+        [INV, "-f", str(config), "publish.merge", str(missing)], cwd=repo_root, capture_output=True, text=True
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == f"bakehouse: {missing}: no such directory (the cells' digest records)"
+    assert fake_registry.requests == []
