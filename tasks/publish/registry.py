@@ -12,13 +12,16 @@ pushes over a tag it merely failed to see.
 Scheme: https, trusting the system CAs plus the CA files the caller names (the builder's
 ``builder.registry_ca`` for that host). Plain http only where the caller says so: the hosts in
 ``builder.insecure_registries``, which the builder also reaches over plain http (``http = true``
-in buildkitd.toml), and loopback hosts without a CA, which BuildKit reaches over plain http on its
-own; so the probe and the push speak to the same endpoint. Never a silent fallback from https to http.
+in buildkitd.toml), and a loopback host without a CA that doesn't speak TLS (as Docker and BuildKit
+treat localhost registries: `inv engine.up`'s, a user's localhost:5000), so the probe and the push
+speak to the same endpoint. Elsewhere never a fallback from https to http; a loopback host that does
+speak TLS is held to its certificate like any other.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 import http.client
 import ipaddress
 import json
@@ -103,10 +106,31 @@ def plain_http_for(registry: str, builder: BuilderSettings) -> bool:
     localhost:5000."""
     if registry in builder.insecure_registries:
         return True
-    return _loopback(registry) and registry not in builder.registry_ca
+    return is_loopback(registry) and registry not in builder.registry_ca and not speaks_tls(registry)
 
 
-def _loopback(registry: str) -> bool:
+@functools.cache
+def speaks_tls(registry: str) -> bool:
+    """Whether ``registry`` completes a TLS handshake (its certificate is judged later, by the probe).
+    Nothing listening counts as TLS: the probe then says unreachable in its own words."""
+    parts = urllib.parse.urlsplit(f"//{registry}")
+    host = parts.hostname or ""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with (
+            socket.create_connection((host, parts.port or 443), timeout=TIMEOUT) as raw,
+            context.wrap_socket(raw, server_hostname=host),
+        ):
+            return True
+    except ssl.SSLError:
+        return False  # a plain http server answers the client hello with http, not a handshake
+    except OSError:
+        return True
+
+
+def is_loopback(registry: str) -> bool:
     host = urllib.parse.urlsplit(f"//{registry}").hostname or ""
     if host == "localhost":
         return True

@@ -7,12 +7,15 @@ import base64
 import http.server
 import json
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
+from tasks.builder import certs
 from tasks.publish.credentials import Credentials
 from tasks.publish.registry import (
     ImageRef,
@@ -21,6 +24,7 @@ from tasks.publish.registry import (
     add_tags,
     ca_files_for,
     classify,
+    is_loopback,
     parse_challenge,
     plain_http_for,
     probe,
@@ -98,14 +102,13 @@ def test_the_ca_and_plain_http_come_from_the_builder_settings():
 @pytest.mark.parametrize(
     "registry", ["127.0.0.1:5000", "localhost:5000", "[::1]:5000", "127.0.0.2", "localhost"]
 )
-def test_a_loopback_registry_is_plain_http_as_buildkit_reaches_it(registry):
-    assert plain_http_for(registry, BuilderSettings())
-    # A CA for it says it speaks TLS.
-    assert not plain_http_for(registry, BuilderSettings(registry_ca={registry: "ca.pem"}))
+def test_loopback_hosts_are_known_by_name_and_address(registry):
+    assert is_loopback(registry)
 
 
 @pytest.mark.parametrize("registry", ["10.0.0.1:5000", "localhost.example:5000", "registry:5000"])
 def test_other_hosts_are_https(registry):
+    assert not is_loopback(registry)
     assert not plain_http_for(registry, BuilderSettings())
 
 
@@ -301,6 +304,55 @@ def test_the_registrys_words_arrive_on_one_line_without_terminal_escapes(fake):
     assert probe(ref_on(fake), CREDENTIALS, plain_http=True) == RegistryAnswer(
         Presence.UNAUTHORIZED, 401, "token server: Unauthorized: bad\u240apassword"
     )
+
+
+def test_a_loopback_registry_speaking_plain_http_is_reached_over_it_without_config(fake):
+    assert plain_http_for(fake.address, BuilderSettings())
+    # A CA configured for it says it speaks TLS.
+    assert not plain_http_for(fake.address, BuilderSettings(registry_ca={fake.address: "ca.pem"}))
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[str]:
+    """A loopback server that completes TLS handshakes (a certificate of a CA nobody trusts)."""
+    issued = certs.issue("127.0.0.1", days=1)
+    (tmp_path / "cert.pem").write_bytes(issued.daemon_cert)
+    (tmp_path / "key.pem").write_bytes(issued.daemon_key)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def serve():
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                with context.wrap_socket(connection, server_side=True) as secured:
+                    secured.recv(1)
+            except (OSError, ssl.SSLError):
+                pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"127.0.0.1:{listener.getsockname()[1]}"
+    listener.close()
+
+
+def test_a_loopback_registry_speaking_tls_is_held_to_https_and_its_certificate(tls_server):
+    assert not plain_http_for(tls_server, BuilderSettings())
+    answer = probe(ImageRef(tls_server, "team/app", "v1"), None)
+    assert answer.presence is Presence.UNREACHABLE
+    assert "TLS certificate verification failed" in answer.message
+
+
+def test_nothing_listening_on_loopback_is_https_and_unreachable_in_the_probes_words():
+    with socket.socket() as placeholder:
+        placeholder.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{placeholder.getsockname()[1]}"
+    assert not plain_http_for(address, BuilderSettings())
 
 
 def test_a_closed_port_is_unreachable():
