@@ -96,7 +96,7 @@ def export_layouts(
         # Its cache is exported and imported as a build's: the settings checked before anything runs.
         config.cache.validate()
     resolved = resolve_bake(config, selection)
-    multi = multi_platform_layouts(resolved)
+    multi = multi_platform_layouts(resolved.plan, resolved.names)
     check_replaceable(directory, [*resolved.names, *(image.name for image in multi)])
     require_engine()
     names = ", ".join(resolved.names)

@@ -109,12 +109,12 @@ def fresh_builder(config: Settings, spec: BuilderSpec) -> Iterator[str]:
         config_path(spec.name).unlink(missing_ok=True)
 
 
-def multi_platform_layouts(resolved: ResolvedBake) -> list[MultiPlatformImage]:
+def multi_platform_layouts(plan: Mapping[str, Any], names: Sequence[str]) -> list[MultiPlatformImage]:
     """The selected targets that are one image for several platforms (one index layout each, beside
     the per-platform ones); none when one platform is selected. An index named like a selected
     target would overwrite that target's layout: refused."""
-    found = multi_platform_images(resolved.plan, resolved.names)
-    clashing = [image.name for image in found if image.name in resolved.names]
+    found = multi_platform_images(plan, names)
+    clashing = [image.name for image in found if image.name in names]
     if clashing:
         raise bad_input(
             f"{', '.join(clashing)}: the name of a multi-platform image (its targets' name without "

@@ -47,7 +47,7 @@ def verify_targets(
     """Build ``targets`` twice on fresh builders and compare each concrete target's two images."""
     mode = progress_mode(progress, config)
     resolved = resolve_bake(config, BakeSelection.of(targets, matrix_overrides, sets))
-    multi = multi_platform_layouts(resolved)
+    multi = multi_platform_layouts(resolved.plan, resolved.names)
     specs = fresh_builder_specs(config, BUILDS, "verify")
     check_destination(Path(tempfile.gettempdir()), "the temporary directory")
     require_engine()
