@@ -59,7 +59,7 @@ RUN uname -m > /etc/machine
 
 def top_entry(layout: Path) -> dict[str, Any]:
     [entry] = json.loads((layout / "index.json").read_text())["manifests"]
-    return entry
+    return dict(entry)
 
 
 def architecture_of(layout: Path, manifest_digest: str) -> str:
@@ -70,7 +70,7 @@ def architecture_of(layout: Path, manifest_digest: str) -> str:
 def check_platform_layouts(out: Path, image: str) -> dict[str, str]:
     """Each per-platform layout holds one image of its platform; the index layout lists both,
     each entry's platform its config's. The members' manifest digests by architecture."""
-    members = {}
+    members: dict[str, str] = {}
     for arch in ("amd64", "arm64"):
         layout = out / f"{image}--{arch}"
         entry = top_entry(layout)
