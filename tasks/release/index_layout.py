@@ -133,8 +133,6 @@ def _place_blob(source: Path, destination: Path) -> None:
 def write_index_layout(destination: Path, members: Sequence[Member]) -> Descriptor:
     """Write the layout of the multi-platform image made of ``members`` into ``destination`` (a
     directory that doesn't exist yet); its index's descriptor."""
-    if len(members) < 2:
-        raise BakehouseError(f"{destination.name}: a multi-platform image needs two members or more")
     document = index_document(members)
     destination.mkdir(parents=True)
     for member in members:
