@@ -10,8 +10,11 @@ debian:trixie-slim, one COPY, one RUN that runs under QEMU for arm64).
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import subprocess
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +68,16 @@ def top_entry(layout: Path) -> dict[str, Any]:
 def architecture_of(layout: Path, manifest_digest: str) -> str:
     manifest = json.loads(blob(layout, manifest_digest))
     return str(json.loads(blob(layout, manifest["config"]["digest"]))["architecture"])
+
+
+def machine_of(layout: Path, manifest_digest: str) -> bytes:
+    """/etc/machine, which the tree's last step writes with `uname -m` (QEMU's answer for arm64)."""
+    manifest = json.loads(blob(layout, manifest_digest))
+    last = gzip.decompress(blob(layout, manifest["layers"][-1]["digest"]))
+    with tarfile.open(fileobj=io.BytesIO(last)) as archive:
+        member = archive.extractfile("etc/machine")
+        assert member is not None
+        return member.read()
 
 
 def check_platform_layouts(out: Path, image: str) -> dict[str, str]:
@@ -153,6 +166,8 @@ def test_two_platforms_verify_identical_each_and_their_index(no_fresh_builders_l
     assert sorted(path.name for path in out.iterdir()) == ["hello", "hello--amd64", "hello--arm64"]
     members = check_platform_layouts(out, "hello")
     assert members == manifests
+    assert machine_of(out / "hello", members["amd64"]) == b"x86_64\n"
+    assert machine_of(out / "hello", members["arm64"]) == b"aarch64\n"
     printed = dict(line.split("\t") for line in exported.stdout.splitlines())
     assert printed[str(out / "hello")] == top_entry(out / "hello")["digest"] == lines[position + 1].split()[1]
 
