@@ -14,6 +14,7 @@ from typing import Any
 
 from ..shared.oci_layout import blob_path, read_blob_json
 from . import layer_diff
+from .index_layout import index_entries, index_of
 from .layout_check import Image, images
 
 # The two builds, as every line names them.
@@ -22,11 +23,17 @@ LABELS = ("build 1", "build 2")
 SHOWN_VALUE = 120
 
 
+# How the verdict of a multi-platform image (its index) names its platform.
+MULTI_PLATFORM = "multi-platform"
+
+
 @dataclass
 class Comparison:
     name: str
     identical: bool
     lines: list[str] = field(default_factory=list)
+    # Shown beside the verdict when the images are of several platforms ("" otherwise).
+    platform: str = ""
 
 
 def _flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
@@ -110,3 +117,27 @@ def compare_layouts(name: str, first_layout: Path, second_layout: Path) -> Compa
             comparison.identical = False
             comparison.lines.extend(_image_differences(first_layout, first, second_layout, second))
     return comparison
+
+
+def compare_index_layouts(name: str, first_layout: Path, second_layout: Path) -> Comparison:
+    """Compare the multi-platform image ``name`` both builds' layouts hold: the same index (its
+    digest), else the index's digests and the platforms whose manifests differ."""
+    ones, twos = index_of(first_layout), index_of(second_layout)
+    if ones is None or twos is None:
+        missing = LABELS[0] if ones is None else LABELS[1]
+        return Comparison(name, False, [f"no image index in {missing}"], MULTI_PLATFORM)
+    first, second = index_entries(first_layout, ones), index_entries(second_layout, twos)
+    if ones.digest == twos.digest:
+        lines = [f"index    {ones.digest}", *(f"{platform}  {digest}" for platform, digest in first)]
+        return Comparison(name, True, lines, MULTI_PLATFORM)
+    lines = [f"index {ones.digest} in {LABELS[0]}, {twos.digest} in {LABELS[1]}"]
+    in_second = dict(second)
+    for platform, digest in first:
+        other = in_second.pop(platform, None)
+        if other != digest:
+            lines.append(f"{platform}: manifest {digest} in {LABELS[0]}, {other or 'absent'} in {LABELS[1]}")
+    lines.extend(
+        f"{platform}: absent in {LABELS[0]}, manifest {digest} in {LABELS[1]}"
+        for platform, digest in in_second.items()
+    )
+    return Comparison(name, False, lines, MULTI_PLATFORM)

@@ -1,5 +1,8 @@
 """`inv export --oci DIR`: targets as OCI image layouts, one subdirectory of DIR per concrete
 target (matrix cell), exported as verify exports them (rewrite-timestamp, SOURCE_DATE_EPOCH).
+With several platforms selected, each platform's target is its own layout as before (one image
+per layout), and each multi-platform image gets one more: `DIR/<name without the platform value>`,
+its index over those images (tasks.release.index_layout).
 
 By default the build runs on a fresh builder, removed afterwards: the layouts are the bits `inv
 verify` checks, whatever the local cache holds. `--builder NAME` builds on that builder with its
@@ -19,14 +22,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..bake.definition import ResolvedBake, bake_invocation, builder_bake_command, resolve_bake
+from ..bake.platforms import MultiPlatformImage
 from ..bake.request import BakeSelection, progress_mode
 from ..builder.lifecycle import choose_builder, prepare_builder
 from ..shared.engine import require_engine
-from ..shared.errors import bad_input
+from ..shared.errors import BakehouseError, bad_input
+from ..shared.oci_layout import Descriptor
 from ..shared.process import say
 from ..shared.settings import Settings
-from .layout_check import Image, images, is_layout
-from .oci_build import build_layouts, check_destination, fresh_builder, fresh_builder_specs
+from .index_layout import index_of
+from .layout_check import Image, images, is_layout, layout_problems
+from .oci_build import (
+    build_layouts,
+    check_destination,
+    fresh_builder,
+    fresh_builder_specs,
+    multi_platform_layouts,
+    provide_platforms,
+    ready_for_platforms,
+    write_index_layouts,
+)
 
 
 @dataclass(frozen=True)
@@ -34,6 +49,8 @@ class Exported:
     name: str
     path: Path
     images: list[Image]
+    # A multi-platform image's layout: the index its images are listed in.
+    index: Descriptor | None = None
 
 
 def check_directory(directory: Path) -> None:
@@ -79,36 +96,58 @@ def export_layouts(
         # Its cache is exported and imported as a build's: the settings checked before anything runs.
         config.cache.validate()
     resolved = resolve_bake(config, selection)
-    check_replaceable(directory, resolved.names)
-    fresh = fresh_builder_specs(config, 1, "export")[0] if choice is None else None
+    multi = multi_platform_layouts(resolved.plan, resolved.names)
+    check_replaceable(directory, [*resolved.names, *(image.name for image in multi)])
     require_engine()
     names = ", ".join(resolved.names)
-    if fresh is not None:
+    if choice is None:
+        fresh = fresh_builder_specs(config, 1, "export")[0]
+        needed = provide_platforms(config, resolved, [fresh.name], None)
         say(f"exporting {names} into {directory} from a fresh builder, {fresh.name}")
         with fresh_builder(config, fresh) as name:
-            return _write_layouts(directory, resolved, builder_bake_command(resolved, name).argv, mode)
-    assert choice is not None  # no fresh builder: one was named
-    invocation = bake_invocation(config, resolved, prepare_builder(config, choice))
+            ready_for_platforms(name, needed)
+            command = builder_bake_command(resolved, name).argv
+            return _write_layouts(directory, resolved, multi, command, mode)
+    needed = provide_platforms(config, resolved, [choice.name], choice.name)
+    prepared = prepare_builder(config, choice)
+    ready_for_platforms(prepared, needed)
+    invocation = bake_invocation(config, resolved, prepared)
     say(f"exporting {names} into {directory} from builder {invocation.builder} and its cache")
-    return _write_layouts(directory, resolved, invocation.cmd, mode)
+    return _write_layouts(directory, resolved, multi, invocation.cmd, mode)
 
 
 def _write_layouts(
-    directory: Path, resolved: ResolvedBake, command: Sequence[str], mode: str
+    directory: Path,
+    resolved: ResolvedBake,
+    multi: Sequence[MultiPlatformImage],
+    command: Sequence[str],
+    mode: str,
 ) -> list[Exported]:
-    """Bake into a staging directory inside ``directory``, then move each layout into place."""
+    """Bake into a staging directory inside ``directory``, assemble the multi-platform images'
+    layouts there, check them, then move each layout into place."""
     directory.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".bakehouse-export-", dir=directory))
     try:
         seconds = build_layouts(command, resolved, staging, mode, "the export")
-        exported = []
-        for name in resolved.names:
-            final = directory / name
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(staging / name, final)
-            exported.append(Exported(name, final, images(final)))
+        write_index_layouts(staging, multi)
+        for image in multi:
+            if problems := layout_problems(staging / image.name):
+                raise BakehouseError(f"{image.name}: the index layout is invalid: {'; '.join(problems)}")
+        exported = [_move(staging, directory, name) for name in resolved.names]
+        indexes = [_move(staging, directory, image.name) for image in multi]
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    say(f"exported {len(exported)} layout(s), built in {seconds:.0f}s")
-    return exported
+    written = f"{len(exported)} layout(s)"
+    if indexes:
+        written += f" and {len(indexes)} multi-platform image layout(s)"
+    say(f"exported {written}, built in {seconds:.0f}s")
+    return [*exported, *indexes]
+
+
+def _move(staging: Path, directory: Path, name: str) -> Exported:
+    """A layout from the staging directory into ``directory``, replacing an earlier export."""
+    final = directory / name
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(staging / name, final)
+    return Exported(name, final, images(final), index_of(final))

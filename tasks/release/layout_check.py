@@ -2,15 +2,19 @@
 
 https://github.com/opencontainers/image-spec/blob/main/image-layout.md: `oci-layout` names the
 layout version, `index.json` lists the images; reading blobs and following an index is
-tasks.shared.oci_layout's.
+tasks.shared.oci_layout's. An index entry's `platform` must be what its image's config says: a
+runtime picks the entry by it and runs the config's binaries.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from ..bake.platforms import Platform
 from ..shared.errors import BakehouseError
 from ..shared.oci_layout import (
     INDEX_TYPES,
@@ -23,6 +27,7 @@ from ..shared.oci_layout import (
 )
 
 LAYOUT_FILE = "oci-layout"
+LAYOUT_VERSION = "1.0.0"
 INDEX_FILE = "index.json"
 
 
@@ -68,8 +73,8 @@ def layout_problems(layout: Path) -> list[str]:
         return [f"{LAYOUT_FILE} is missing"]
     problems = []
     version = read_json(layout / LAYOUT_FILE).get("imageLayoutVersion")
-    if version != "1.0.0":
-        problems.append(f"{LAYOUT_FILE}: imageLayoutVersion {version!r}, expected '1.0.0'")
+    if version != LAYOUT_VERSION:
+        problems.append(f"{LAYOUT_FILE}: imageLayoutVersion {version!r}, expected {LAYOUT_VERSION!r}")
     try:
         found = images(layout)
     except BakehouseError as exc:
@@ -87,4 +92,39 @@ def layout_problems(layout: Path) -> list[str]:
                 )
             elif digest_of(path) != descriptor.digest:
                 problems.append(f"blob {descriptor.digest}: its content has another digest")
+    if not problems:
+        problems.extend(platform_problems(layout))
+    return problems
+
+
+def platform_in(fields: Mapping[str, Any]) -> Platform:
+    """The platform an image config names (what the image runs on), or an index entry's `platform`:
+    both spell it with the fields os, architecture and variant."""
+    os, architecture, variant = (str(fields.get(key, "")) for key in ("os", "architecture", "variant"))
+    return Platform(os, architecture, variant)
+
+
+def platform_problems(layout: Path) -> list[str]:
+    """Every index entry (index.json's and nested indexes') naming a platform for an image names
+    its config's, and no index lists a platform twice. Run on a layout whose blobs are all there."""
+    top = read_json(layout / INDEX_FILE)
+    indexes: list[tuple[str, Mapping[str, Any]]] = [(INDEX_FILE, top)]
+    for reached in walk(listed(top), lambda descriptor: read_blob_json(layout, descriptor)):
+        if reached.descriptor.media_type in INDEX_TYPES and reached.document is not None:
+            indexes.append((f"index {reached.descriptor.digest}", reached.document))
+    problems = []
+    for where, index in indexes:
+        seen: set[Platform] = set()
+        for entry in index.get("manifests") or []:
+            if "platform" not in entry or str(entry.get("mediaType", "")) in INDEX_TYPES:
+                continue
+            said = platform_in(entry["platform"])
+            manifest = Descriptor.from_json(entry)
+            config = Descriptor.from_json(read_blob_json(layout, manifest).get("config") or {})
+            named = platform_in(read_blob_json(layout, config))
+            if said.normalized != named.normalized:
+                problems.append(f"manifest {manifest.digest}: {where} says {said}, its config {named}")
+            if said.normalized in seen:
+                problems.append(f"{where} lists platform {said} twice")
+            seen.add(said.normalized)
     return problems

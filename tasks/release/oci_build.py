@@ -14,9 +14,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..bake.definition import ResolvedBake
+from ..bake.definition import ResolvedBake, plan_platforms
 from ..bake.engine_load import output_attributes
 from ..bake.execution import run_bake
+from ..bake.platforms import MultiPlatformImage, Platform, multi_platform_images, parse_platform
+from ..builder.emulation import check_host_can_provide, ensure_platforms
 from ..builder.lifecycle import (
     BuilderSpec,
     config_path,
@@ -26,9 +28,11 @@ from ..builder.lifecycle import (
     ensure_registry_for,
     remove_builder,
 )
+from ..engine.supply import ensure_build_supply
 from ..shared.errors import BakehouseError, bad_input
 from ..shared.process import CommandFailed, say
 from ..shared.settings import ReleaseSettings, Settings
+from .index_layout import read_member, write_index_layout
 
 OCI_EXPORT = ("type=oci", "tar=false", "rewrite-timestamp=true")
 KEPT_ATTRIBUTES = ("compression", "compression-level", "force-compression")
@@ -103,3 +107,46 @@ def fresh_builder(config: Settings, spec: BuilderSpec) -> Iterator[str]:
         except CommandFailed as exc:
             say(f"could not remove builder {spec.name}: {exc.why}; `docker buildx rm {spec.name}` removes it")
         config_path(spec.name).unlink(missing_ok=True)
+
+
+def multi_platform_layouts(plan: Mapping[str, Any], names: Sequence[str]) -> list[MultiPlatformImage]:
+    """The selected targets that are one image for several platforms (one index layout each, beside
+    the per-platform ones); none when one platform is selected. An index named like a selected
+    target would overwrite that target's layout: refused."""
+    found = multi_platform_images(plan, names)
+    clashing = [image.name for image in found if image.name in names]
+    if clashing:
+        raise bad_input(
+            f"{', '.join(clashing)}: the name of a multi-platform image (its targets' name without "
+            "the platform value) is also a selected target's: their layouts would share a directory"
+        )
+    return found
+
+
+def write_index_layouts(root: Path, multi: Sequence[MultiPlatformImage]) -> None:
+    """Each multi-platform image's layout ``root/<name>``, from its members' layouts under ``root``."""
+    for image in multi:
+        members = [
+            read_member(root / target, parse_platform(platform, f"target {target}"), target)
+            for target, platform in image.members
+        ]
+        write_index_layout(root / image.name, members)
+
+
+def provide_platforms(
+    config: Settings, resolved: ResolvedBake, builders: Sequence[str], named: str | None
+) -> list[Platform]:
+    """Before any builder is made: a platform nothing here can run is refused (``named``: the
+    builder given, which may be remote), and registry-free, what the tree pulls is in the local
+    registry for every platform (QEMU provided on the way). The platforms the build needs."""
+    needed = plan_platforms(resolved.plan)
+    check_host_can_provide(needed, named)
+    ensure_build_supply(config, resolved, builders)
+    return needed
+
+
+def ready_for_platforms(builder: str, needed: Sequence[Platform]) -> None:
+    """``builder`` lists every platform needed (a builder made before QEMU was registered is
+    restarted to find it)."""
+    for done in ensure_platforms(builder, needed):
+        say(f"builder {builder}: {done}")

@@ -41,7 +41,8 @@ def verify(
 @task(
     iterable=["target", "matrix", "set"],
     help={
-        "oci": "directory to write into: one OCI image layout per target and matrix cell",
+        "oci": "directory to write into: one OCI image layout per target and matrix cell, and one per "
+        "multi-platform image (its index)",
         "builder": "build on this docker-container builder, with its cache (default: a fresh builder)",
         **_HELP,
     },
@@ -72,5 +73,6 @@ def export(
         progress=progress,
     )
     for layout in exported:
-        digests = ", ".join(image.manifest.digest for image in layout.images)
-        sys.stdout.write(f"{layout.path}\t{digests}\n")
+        # A multi-platform image's layout: its index, which names the images.
+        listed = [layout.index] if layout.index else [image.manifest for image in layout.images]
+        sys.stdout.write(f"{layout.path}\t{', '.join(descriptor.digest for descriptor in listed)}\n")
