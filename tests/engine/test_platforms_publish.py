@@ -123,8 +123,6 @@ def small_tree(tls_registry: TlsRegistry, tmp_path_factory: pytest.TempPathFacto
             "bake": {"files": ["bake.hcl"], "matrix": {"archs": ["amd64"]}},
             "builder": {"network": "host", "registry_ca": {tls_registry.address: str(tls_registry.ca)}},
             "publish": {"registry": tls_registry.address, "namespace": namespace, "targets": ["app"]},
-            # The tree pulls trixie only: no other base is made for arm64.
-            "supply": {"base_images": ["debian:trixie-slim"]},
         }
     }
     (root / "invoke.yaml").write_text(json.dumps(config, indent=2) + "\n")
