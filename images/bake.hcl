@@ -267,7 +267,10 @@ target "base" {
   output       = ["type=cacheonly"]
 }
 
-# The server's venv, once per system: every feature set starts from it.
+# The server's venv, once per system: every feature set starts from it. It holds the server with
+# its `url-preview` extra (beautifulsoup4), as Synapse's own image ships it: without it a server
+# configured with url_preview_enabled refuses to start, and the Complement testee (one per feature
+# set) enables previews for TestUrlPreview.
 target "venv" {
   description = "venv with the pinned server, shared by the feature sets of one system"
   name        = elem("venv", [sys_name, sys_version, sys_arch])
@@ -285,7 +288,7 @@ target "venv" {
   args = {
     sys_name    = sys_name
     sys_version = sys_version
-    requirement = "matrix-synapse==${synapse_version}"
+    requirement = "matrix-synapse[url-preview]==${synapse_version}"
     constraints = synapse_constraints
   }
   entitlements = ["network.host"]

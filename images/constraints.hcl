@@ -27,7 +27,7 @@ target "synapse-constraints" {
     sys_name       = sys_name
     sys_version    = sys_version
     build_packages = feat_build_packages("postgres")
-    requirement    = "matrix-synapse[postgres,sentry]==${synapse_version}"
+    requirement    = "matrix-synapse[postgres,sentry,url-preview]==${synapse_version}"
   }
   entitlements = ["network.host"]
   output       = ["type=local,dest=build/constraints/${sys_version}--${sys_arch}"]

@@ -1,6 +1,6 @@
 """The testee as Synapse's own Complement CI configures it: the tests that failed here for
 configuration reasons before (server notices, media filenames, room deletion by alias, room
-creation) pass, on the user's default builder, gated by the whole-suite baseline."""
+creation, URL previews) pass, on the user's default builder, gated by the whole-suite baseline."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ WHOLE_SUITE_BASELINE = REPO_ROOT / "tests" / "complement" / "results-all.jsonl"
 CELL = REPO_ROOT / "build" / "complement" / "debian--trixie-slim--default--amd64"
 # Each failed in the 2026-11-28 whole-suite run for a reason of the testee's configuration:
 # no server_notices section; media served authenticated only; room version 12 (the creator's power
-# level semantics the 2024 suite predates).
+# level semantics the 2024 suite predates); URL previews off (the image lacked Synapse's url-preview
+# extra until 2026-12-05, a known failure in the whole-suite baseline of that day).
 ONCE_CONFIG_FAILURES = (
     "TestServerNotices",
     "TestMediaFilenames",
@@ -23,6 +24,7 @@ ONCE_CONFIG_FAILURES = (
     "TestRoomDeleteAlias",
     "TestRoomCreate",
     "TestRoomCreationReportsEventsToMyself",
+    "TestUrlPreview",
 )
 
 
