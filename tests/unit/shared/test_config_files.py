@@ -7,8 +7,8 @@ import yaml
 
 from tasks.cli import config_check as config_sources
 from tasks.shared.config_files import check_environment, check_settings, load_document, merged, parse_yaml
-from tasks.shared.process import REPO_ROOT
 from tasks.shared.errors import BAD_INPUT, BakehouseError
+from tasks.shared.process import REPO_ROOT
 
 DEFAULTS = {
     "bake": {"files": ["a.hcl"], "matrix": {"sys_names": ["debian"]}, "progress": "auto"},
