@@ -134,6 +134,19 @@ def test_instead_of_rewrites_include_files_and_several_urls(tmp_path):
     assert read_commit(repo).origin == "https://long.example/deep/first.git"  # type: ignore[union-attr]
 
 
+def test_a_conditional_include_on_the_branch(tmp_path):
+    """`includeIf "onbranch:..."`: git decides with the checked-out branch, in the same process."""
+    repo = new_repo(tmp_path / "repo")
+    included = tmp_path / "main-only.gitconfig"
+    included.write_text('[remote "origin"]\n\turl = https://example.com/team/on-main.git\n')
+    git(repo, "config", "includeIf.onbranch:main.path", str(included))
+    assert at_once(repo) == separately(repo)
+    assert at_once(repo)["origin"] == "https://example.com/team/on-main.git"
+    git(repo, "checkout", "-q", "-b", "other")
+    assert at_once(repo) == separately(repo)
+    assert at_once(repo)["origin"] == ""
+
+
 def test_config_given_in_the_environment_counts(tmp_path, monkeypatch):
     repo = new_repo(tmp_path / "repo")
     git(repo, "remote", "add", "origin", "https://example.com/a/file-config.git")
