@@ -102,14 +102,18 @@ def go_settings(names: Sequence[str]) -> dict[str, str]:
     go = shutil.which("go")
     if go is None:
         return {}
-    key = settings_key(go, names, os.environ, Path.cwd())
+    try:
+        key: str | None = settings_key(go, names, os.environ, Path.cwd())
+    except OSError:  # the current directory is gone: go answers (or fails) uncached
+        key = None
     cache = cache_dir(os.environ) / CACHE_FILE
-    remembered = _remembered(cache, key)
+    remembered = _remembered(cache, key) if key else None
     if remembered is not None:
         return remembered
     result = run(["go", "env", *names], check=False)
     if result.returncode != 0:
         return {}
     values = {name: value for name, value in zip(names, result.stdout.splitlines(), strict=False) if value}
-    _remember(cache, key, values)
+    if key:
+        _remember(cache, key, values)
     return values
