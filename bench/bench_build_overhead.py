@@ -9,7 +9,8 @@
 
 It measures through subprocesses (inv, docker, strace) whichever checkout it sits in, so the same
 script gives before/after figures. Run from the repo root with the engine up:
-`.venv/bin/python bench/bench_build_overhead.py [--no-write] [--before DIR] [--bytecode] [--no-cold]`.
+`.venv/bin/python bench/bench_build_overhead.py [--no-write] [--before DIR] [--bytecode] [--no-cold]
+[--repeats N]`.
 
 - `--before DIR`: another bakehouse checkout (e.g. a clone of the base commit with this checkout's
   directory name and branch and no origin, so its default builder is this one's) is measured in
@@ -44,7 +45,7 @@ from tasks.cli.context import project_settings  # noqa: E402
 
 INV = str(Path(sys.executable).with_name("inv"))
 LEAF = "tests-smoke"
-REPEATS = 7
+REPEATS = 7  # --repeats N for more on a loaded machine
 # A successful execve in strace's log (failed ones are PATH lookups, not processes).
 _EXECVE = re.compile(r'^\d+\s+execve\("(?P<path>[^"]+)".*= 0$')
 
@@ -114,6 +115,8 @@ def process_summary(programs: list[str]) -> str:
 
 
 def main() -> None:
+    global REPEATS
+    REPEATS = int(option("--repeats") or REPEATS)
     if shutil.which("strace") is None:
         sys.exit("bench: strace is needed (apt-get install strace)")
     # The checkout's own builder (made by `inv builder.create`), warm.
