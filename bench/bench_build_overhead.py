@@ -27,6 +27,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -61,6 +62,16 @@ def timed(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -
     if result.returncode != 0:
         sys.exit(f"bench: {' '.join(cmd[:5])} failed:\n{result.stderr[-3000:]}")
     return time.monotonic() - started
+
+
+def cpu_timed(cmd: list[str], env: dict[str, str] | None, cwd: Path) -> tuple[float, float]:
+    """Wall time and CPU time (user + sys of the command and every process it waited for: inv's
+    git and bake, docker's buildx; not the builder's container) of one run. CPU time is what a
+    loaded machine distorts least."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = timed(cmd, env, cwd)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def inv_environment(scratch: Path) -> dict[str, str] | None:
@@ -157,10 +168,14 @@ def main() -> None:
             timed(cmd, run_env, cwd)
             timed(cmd, run_env, cwd)
         times: dict[str, list[float]] = {label: [] for label in runs}
+        cpu: dict[str, list[float]] = {label: [] for label in runs}
         for _ in range(REPEATS):  # interleaved: load from other work hits all alike
             for label, (cmd, run_env, cwd) in runs.items():
-                times[label].append(timed(cmd, run_env, cwd))
+                wall, used = cpu_timed(cmd, run_env, cwd)
+                times[label].append(wall)
+                cpu[label].append(used)
         medians = {label: statistics.median(values) for label, values in times.items()}
+        cpu_medians = {label: statistics.median(values) for label, values in cpu.items()}
 
         # (p) processes of one cached build, as typed and with the builder named.
         programs = started_processes(wrapped, env)
@@ -199,6 +214,12 @@ def main() -> None:
             f"; before ({describe_checkout(before)}) {medians['before']:.2f} s: "
             f"+{medians['before'] - raw_median:.2f} s"
         )
+    timing += (
+        f"; CPU s (user+sys of the processes): inv {cpu_medians['inv']:.3f} vs raw {cpu_medians['raw']:.3f}: "
+        f"+{cpu_medians['inv'] - cpu_medians['raw']:.3f}"
+    )
+    if before is not None:
+        timing += f", before {cpu_medians['before']:.3f}: +{cpu_medians['before'] - cpu_medians['raw']:.3f}"
     rows: dict[str, Any] = {
         f"(a) cached inv build --target {LEAF} vs raw bake -f plan.json of its printed plan (median of "
         f"{REPEATS}, interleaved; {mode}; goal <= raw + 0.15 s)": f"{timing} (load {load:.1f})",
