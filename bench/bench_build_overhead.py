@@ -15,9 +15,9 @@ script gives before/after figures. Run from the repo root with the engine up:
 - `--before DIR`: another bakehouse checkout (e.g. a clone of the base commit with this checkout's
   directory name and branch and no origin, so its default builder is this one's) is measured in
   the same run: its cached build interleaved with this one's and raw bake in (a), its processes in (p).
-- `--bytecode`: the `inv` runs may cache bytecode (PYTHONDONTWRITEBYTECODE dropped, PYTHONPYCACHEPREFIX
-  a temporary directory, so nothing lands in the checkouts), as an installed or normally run
-  bakehouse does; by default the environment is taken as it is.
+- `--bytecode`: (a) also times each `inv` run allowed to cache bytecode (PYTHONDONTWRITEBYTECODE
+  dropped, PYTHONPYCACHEPREFIX a temporary directory, so nothing lands in the checkouts), as an
+  installed or normally run bakehouse does, interleaved with the runs in the environment as it is.
 - `--no-cold`: (d) is skipped (a cold build takes minutes of CPU).
 """
 
@@ -74,11 +74,8 @@ def cpu_timed(cmd: list[str], env: dict[str, str] | None, cwd: Path) -> tuple[fl
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def inv_environment(scratch: Path) -> dict[str, str] | None:
-    """The `inv` runs' environment: as it is, or (--bytecode) allowed to cache bytecode outside the
-    checkouts."""
-    if "--bytecode" not in sys.argv:
-        return None
+def bytecode_environment(scratch: Path) -> dict[str, str]:
+    """An environment in which `inv` caches bytecode, outside the checkouts."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPYCACHEPREFIX"] = str(scratch / "pycache")
     return env
@@ -140,7 +137,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = Path(scratch_dir)
-        env = inv_environment(scratch)
+        env = None  # the environment as it is
+        cached = bytecode_environment(scratch) if "--bytecode" in sys.argv else None
         # (a) the plan inv resolves for the leaf, printed once, then built both ways.
         printed = subprocess.run(
             [INV, "build", "--print", "--target", LEAF], cwd=ROOT, capture_output=True, text=True, check=True
@@ -164,6 +162,10 @@ def main() -> None:
         }
         if before is not None:
             runs["before"] = (wrapped, env, before)
+        if cached is not None:
+            runs["inv, bytecode cached"] = (wrapped, cached, ROOT)
+            if before is not None:
+                runs["before, bytecode cached"] = (wrapped, cached, before)
         for cmd, run_env, cwd in runs.values():  # warm-up: plans remembered, bytecode written
             timed(cmd, run_env, cwd)
             timed(cmd, run_env, cwd)
@@ -201,25 +203,24 @@ def main() -> None:
             f"{warm:.2f} s vs {cold:.1f} s: {100 * warm / cold:.1f} % (median of {REPEATS}; load {load:.1f})"
         )
 
-    mode = "bytecode cached" if env is not None else "environment as is"
-    if os.environ.get("PYTHONDONTWRITEBYTECODE") and env is None:
-        mode += ", PYTHONDONTWRITEBYTECODE set: tasks/ compiled on every run"
-    inv_median, raw_median = medians["inv"], medians["raw"]
-    timing = (
-        f"{inv_median:.2f} s vs {raw_median:.2f} s: +{inv_median - raw_median:.2f} s, "
-        f"ratio {inv_median / raw_median:.2f}"
-    )
-    if before is not None:
-        timing += (
-            f"; before ({describe_checkout(before)}) {medians['before']:.2f} s: "
-            f"+{medians['before'] - raw_median:.2f} s"
+    mode = "environment as is"
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        mode += " (PYTHONDONTWRITEBYTECODE set: tasks/ compiled on every run)"
+    raw_median, raw_cpu = medians["raw"], cpu_medians["raw"]
+    parts = []
+    for label in medians:
+        if label == "raw":
+            continue
+        where = f" ({describe_checkout(before)})" if label == "before" and before is not None else ""
+        parts.append(
+            f"{label}{where} {medians[label]:.2f} s: +{medians[label] - raw_median:.2f} s, "
+            f"ratio {medians[label] / raw_median:.2f}, CPU +{cpu_medians[label] - raw_cpu:.3f} s"
         )
-    timing += (
-        f"; CPU s (user+sys of the processes): inv {cpu_medians['inv']:.3f} vs raw {cpu_medians['raw']:.3f}: "
-        f"+{cpu_medians['inv'] - cpu_medians['raw']:.3f}"
+    timing = (
+        f"raw {raw_median:.2f} s (CPU {raw_cpu:.3f} s); "
+        + "; ".join(parts)
+        + " (CPU: user+sys of the command's processes, median)"
     )
-    if before is not None:
-        timing += f", before {cpu_medians['before']:.3f}: +{cpu_medians['before'] - cpu_medians['raw']:.3f}"
     rows: dict[str, Any] = {
         f"(a) cached inv build --target {LEAF} vs raw bake -f plan.json of its printed plan (median of "
         f"{REPEATS}, interleaved; {mode}; goal <= raw + 0.15 s)": f"{timing} (load {load:.1f})",
