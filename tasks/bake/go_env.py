@@ -21,6 +21,8 @@ from pathlib import Path
 from ..shared.process import run
 
 CACHE_FILE = "go-env.json"
+# Answers kept: one per state of Go's inputs (a checkout's directory is one of them).
+KEEP = 32
 
 
 def _stat(path: Path) -> list[int] | None:
@@ -70,22 +72,33 @@ def settings_key(go: str, names: Sequence[str], environ: Mapping[str, str], cwd:
     return hashlib.sha256(json.dumps(parts).encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def _remembered(path: Path, key: str) -> dict[str, str] | None:
+def _entries(path: Path) -> dict[str, dict[str, str]]:
+    """The remembered answers, by key (oldest first); none when the file is missing or foreign."""
     try:
         stored = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
-    if not isinstance(stored, dict) or stored.get("key") != key or not isinstance(stored.get("values"), dict):
-        return None
-    return {str(name): str(value) for name, value in stored["values"].items()}
+        return {}
+    entries = stored.get("entries") if isinstance(stored, dict) else None
+    if not isinstance(entries, dict):
+        return {}
+    return {
+        str(key): {str(name): str(value) for name, value in values.items()}
+        for key, values in entries.items()
+        if isinstance(values, dict)
+    }
 
 
 def _remember(path: Path, key: str, values: Mapping[str, str]) -> None:
-    """Written atomically (builds may run at once); a cache that can't be written costs a `go env`."""
+    """Added to the newest KEEP answers (checkouts in other directories have keys of their own),
+    written atomically (builds may run at once); a cache that can't be written costs a `go env`."""
+    entries = _entries(path)
+    entries.pop(key, None)
+    entries[key] = dict(values)
+    kept = dict(list(entries.items())[-KEEP:])
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps({"key": key, "values": dict(values)}), encoding="utf-8")
+        temporary.write_text(json.dumps({"entries": kept}), encoding="utf-8")
         os.replace(temporary, path)
     except OSError:
         return
@@ -107,7 +120,7 @@ def go_settings(names: Sequence[str]) -> dict[str, str]:
     except OSError:  # the current directory is gone: go answers (or fails) uncached
         key = None
     cache = cache_dir(os.environ) / CACHE_FILE
-    remembered = _remembered(cache, key) if key else None
+    remembered = _entries(cache).get(key) if key else None
     if remembered is not None:
         return remembered
     result = run(["go", "env", *names], check=False)

@@ -95,8 +95,21 @@ def test_an_unreadable_or_foreign_cache_file_only_costs_a_go_env(counted_go, tmp
     cache.write_text("{not json")
     assert go_settings(NAMES) == direct()
     stored = json.loads(cache.read_text())
-    cache.write_text(json.dumps({"key": "another", "values": {"GOPROXY": "stale"}}))
-    assert go_settings(NAMES) == direct() == stored["values"]
+    assert list(stored["entries"].values()) == [direct()]
+    cache.write_text(json.dumps({"entries": {"another key": {"GOPROXY": "stale"}}, "other": 1}))
+    assert go_settings(NAMES) == direct()
+    assert counted_go() == 2
+
+
+def test_checkouts_in_two_directories_each_keep_their_answer(counted_go, tmp_path, monkeypatch):
+    (tmp_path / "other").mkdir()
+    go_settings(NAMES)
+    monkeypatch.chdir(tmp_path / "other")
+    go_settings(NAMES)
+    monkeypatch.chdir(tmp_path / "work")
+    go_settings(NAMES)
+    monkeypatch.chdir(tmp_path / "other")
+    assert go_settings(NAMES) == direct()
     assert counted_go() == 2
 
 
