@@ -13,7 +13,7 @@ __path__ = [str(Path(__file__).with_suffix(""))]
 # invoke turns bytecode writing off for every `inv` run unless given --write-pyc, so that a
 # project's tasks.py leaves no .pyc behind; it set that before importing this file. bakehouse's own
 # modules are a package like any other: their bytecode is cached unless Python was told not to (-B,
-# PYTHONDONTWRITEBYTECODE), else every command compiles them again (~50 ms of a cached build here).
+# PYTHONDONTWRITEBYTECODE), else every command compiles them again (~60 ms of a cached build here).
 sys.dont_write_bytecode = bool(sys.dont_write_bytecode and sys.flags.dont_write_bytecode)
 
 from tasks.cli import config_check  # noqa: E402 - after the bytecode setting above
