@@ -9,7 +9,16 @@
 
 It measures through subprocesses (inv, docker, strace) whichever checkout it sits in, so the same
 script gives before/after figures. Run from the repo root with the engine up:
-`.venv/bin/python bench/bench_build_overhead.py [--no-write]`.
+`.venv/bin/python bench/bench_build_overhead.py [--no-write] [--before DIR] [--bytecode] [--no-cold]
+[--repeats N]`.
+
+- `--before DIR`: another bakehouse checkout (e.g. a clone of the base commit with this checkout's
+  directory name and branch and no origin, so its default builder is this one's) is measured in
+  the same run: its cached build interleaved with this one's and raw bake in (a), its processes in (p).
+- `--bytecode`: (a) also times each `inv` run allowed to cache bytecode (PYTHONDONTWRITEBYTECODE
+  dropped, PYTHONPYCACHEPREFIX a temporary directory, so nothing lands in the checkouts), as an
+  installed or normally run bakehouse does, interleaved with the runs in the environment as it is.
+- `--no-cold`: (d) is skipped (a cold build takes minutes of CPU).
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -26,6 +36,7 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -35,50 +46,109 @@ from tasks.cli.context import project_settings  # noqa: E402
 
 INV = str(Path(sys.executable).with_name("inv"))
 LEAF = "tests-smoke"
-REPEATS = 7
+REPEATS = 7  # --repeats N for more on a loaded machine
 # A successful execve in strace's log (failed ones are PATH lookups, not processes).
 _EXECVE = re.compile(r'^\d+\s+execve\("(?P<path>[^"]+)".*= 0$')
 
 
-def timed(cmd: list[str], env: dict[str, str] | None = None) -> float:
+def option(name: str) -> str | None:
+    """The value after ``name`` on the command line, if given."""
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv[:-1] else None
+
+
+def timed(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> float:
     started = time.monotonic()
-    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if result.returncode != 0:
         sys.exit(f"bench: {' '.join(cmd[:5])} failed:\n{result.stderr[-3000:]}")
     return time.monotonic() - started
+
+
+def cpu_timed(cmd: list[str], env: dict[str, str] | None, cwd: Path) -> tuple[float, float]:
+    """Wall time and CPU time (user + sys of the command and every process it waited for: inv's
+    git and bake, docker's buildx; not the builder's container) of one run. CPU time is what a
+    loaded machine distorts least."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = timed(cmd, env, cwd)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def bytecode_environment(scratch: Path) -> dict[str, str]:
+    """An environment in which `inv` caches bytecode, outside the checkouts."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(scratch / "pycache")
+    return env
+
+
+def checkout_builder(checkout: Path) -> str:
+    """The default builder name `inv build` in ``checkout`` uses (its own code decides it)."""
+    script = (
+        "from pathlib import Path; from tasks.builder.lifecycle import resolve_builder_name; "
+        "from tasks.cli.context import project_settings; "
+        "print(resolve_builder_name(project_settings(Path.cwd()), None))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", script], cwd=checkout, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def describe_checkout(checkout: Path) -> str:
+    commit = subprocess.run(
+        ["git", "-C", str(checkout), "log", "-1", "--format=%h"], capture_output=True, text=True
+    ).stdout.strip()
+    return f"{checkout} @ {commit or 'unknown'}"
 
 
 def inv_build(builder: str, *options: str) -> list[str]:
     return [INV, "build", "--builder", builder, "--progress", "quiet", *options]
 
 
-def started_processes(cmd: list[str]) -> list[str]:
+def started_processes(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> list[str]:
     """The programs ``cmd`` and its descendants started (strace -f), in order."""
     with tempfile.TemporaryDirectory() as scratch:
         log = Path(scratch) / "execve.log"
-        timed(["strace", "-f", "-e", "trace=execve", "-o", str(log), *cmd])
+        timed(["strace", "-f", "-e", "trace=execve", "-o", str(log), *cmd], env, cwd)
         lines = log.read_text().splitlines()
     return [match["path"] for line in lines if (match := _EXECVE.match(line))]
 
 
+def process_summary(programs: list[str]) -> str:
+    gits = sum(1 for path in programs if Path(path).name == "git")
+    names: dict[str, int] = {}
+    for path in programs:
+        names[Path(path).name] = names.get(Path(path).name, 0) + 1
+    listed = ", ".join(f"{name} x{count}" if count > 1 else name for name, count in sorted(names.items()))
+    return f"{len(programs)} in all, git {gits} ({listed})"
+
+
 def main() -> None:
+    global REPEATS
+    REPEATS = int(option("--repeats") or REPEATS)
     if shutil.which("strace") is None:
         sys.exit("bench: strace is needed (apt-get install strace)")
     # The checkout's own builder (made by `inv builder.create`), warm.
     name = resolve_builder_name(project_settings(ROOT), None)
     cold_builder = "bakehouse-bench-overhead-cold"
+    before_dir = option("--before")
+    before = Path(before_dir).resolve() if before_dir else None
+    if before is not None and checkout_builder(before) != name:
+        sys.exit(f"bench: {before} builds on {checkout_builder(before)}, not on {name}: see --before")
 
-    # (a) the plan inv resolves for the leaf, printed once, then built both ways.
-    printed = subprocess.run(
-        [INV, "build", "--print", "--target", LEAF], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout
-    plan = json.loads(printed)
-    allow = sorted(
-        {"network.host" for target in plan["target"].values() if target.get("network") == "host"}
-        | {e for target in plan["target"].values() for e in target.get("entitlements") or []}
-    )
-    with tempfile.TemporaryDirectory() as scratch:
-        plan_file = Path(scratch) / "plan.json"
+    with tempfile.TemporaryDirectory() as scratch_dir:
+        scratch = Path(scratch_dir)
+        env = None  # the environment as it is
+        cached = bytecode_environment(scratch) if "--bytecode" in sys.argv else None
+        # (a) the plan inv resolves for the leaf, printed once, then built both ways.
+        printed = subprocess.run(
+            [INV, "build", "--print", "--target", LEAF], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout
+        plan = json.loads(printed)
+        allow = sorted(
+            {"network.host" for target in plan["target"].values() if target.get("network") == "host"}
+            | {e for target in plan["target"].values() for e in target.get("entitlements") or []}
+        )
+        plan_file = scratch / "plan.json"
         plan_file.write_text(printed)
         raw = [
             "docker", "buildx", "bake", "--builder", name, *(f"--allow={e}" for e in allow),
@@ -86,47 +156,81 @@ def main() -> None:
         ]  # fmt: skip
         # As a user types it: the builder is the checkout's default one (its name costs git).
         wrapped = [INV, "build", "--target", LEAF, "--progress", "quiet"]
-        timed(wrapped)  # warm-up: the plan is remembered, the engine holds what it should
-        timed(raw)
-        raw_times, inv_times = [], []
-        for _ in range(REPEATS):  # interleaved: load from other work hits both alike
-            raw_times.append(timed(raw))
-            inv_times.append(timed(wrapped))
-    raw_median, inv_median = statistics.median(raw_times), statistics.median(inv_times)
+        runs: dict[str, tuple[list[str], dict[str, str] | None, Path]] = {
+            "raw": (raw, None, ROOT),
+            "inv": (wrapped, env, ROOT),
+        }
+        if before is not None:
+            runs["before"] = (wrapped, env, before)
+        if cached is not None:
+            runs["inv, bytecode cached"] = (wrapped, cached, ROOT)
+            if before is not None:
+                runs["before, bytecode cached"] = (wrapped, cached, before)
+        for cmd, run_env, cwd in runs.values():  # warm-up: plans remembered, bytecode written
+            timed(cmd, run_env, cwd)
+            timed(cmd, run_env, cwd)
+        times: dict[str, list[float]] = {label: [] for label in runs}
+        cpu: dict[str, list[float]] = {label: [] for label in runs}
+        for _ in range(REPEATS):  # interleaved: load from other work hits all alike
+            for label, (cmd, run_env, cwd) in runs.items():
+                wall, used = cpu_timed(cmd, run_env, cwd)
+                times[label].append(wall)
+                cpu[label].append(used)
+        medians = {label: statistics.median(values) for label, values in times.items()}
+        cpu_medians = {label: statistics.median(values) for label, values in cpu.items()}
 
-    # (p) processes of one cached build, as typed and with the builder named.
-    programs = started_processes(wrapped)
-    gits = sum(1 for path in programs if Path(path).name == "git")
-    others = sorted({Path(path).name for path in programs} - {"git"})
-    named = started_processes(inv_build(name, "--target", LEAF))
-    named_gits = sum(1 for path in named if Path(path).name == "git")
+        # (p) processes of one cached build, as typed and with the builder named.
+        programs = started_processes(wrapped, env)
+        named = started_processes(inv_build(name, "--target", LEAF), env)
+        before_programs = started_processes(wrapped, env, before) if before is not None else []
+    load = os.getloadavg()[0]
 
     # (d) cold default build on a fresh builder, then the warm no-op on it.
-    remove = [INV, "builder.rm", "--name", cold_builder]  # with its rendered buildkitd.toml
-    subprocess.run(remove, cwd=ROOT, capture_output=True)
-    subprocess.run([INV, "builder.create", "--name", cold_builder], cwd=ROOT, check=True, capture_output=True)
-    try:
-        cold = timed(inv_build(cold_builder))
-        timed(inv_build(cold_builder))  # the first warm build may still load a changed image
-        warm = statistics.median(timed(inv_build(cold_builder)) for _ in range(REPEATS))
-    finally:
+    cold_row: dict[str, str] = {}
+    if "--no-cold" not in sys.argv:
+        remove = [INV, "builder.rm", "--name", cold_builder]  # with its rendered buildkitd.toml
         subprocess.run(remove, cwd=ROOT, capture_output=True)
+        subprocess.run(
+            [INV, "builder.create", "--name", cold_builder], cwd=ROOT, check=True, capture_output=True
+        )
+        try:
+            cold = timed(inv_build(cold_builder))
+            timed(inv_build(cold_builder))  # the first warm build may still load a changed image
+            warm = statistics.median(timed(inv_build(cold_builder)) for _ in range(REPEATS))
+        finally:
+            subprocess.run(remove, cwd=ROOT, capture_output=True)
+        cold_row["(d) warm no-op default build vs cold on a fresh builder (goal <= 3 %)"] = (
+            f"{warm:.2f} s vs {cold:.1f} s: {100 * warm / cold:.1f} % (median of {REPEATS}; load {load:.1f})"
+        )
 
-    load = os.getloadavg()[0]
-    rows = {
+    mode = "environment as is"
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        mode += " (PYTHONDONTWRITEBYTECODE set: tasks/ compiled on every run)"
+    raw_median, raw_cpu = medians["raw"], cpu_medians["raw"]
+    parts = []
+    for label in medians:
+        if label == "raw":
+            continue
+        where = f" ({describe_checkout(before)})" if label == "before" and before is not None else ""
+        parts.append(
+            f"{label}{where} {medians[label]:.2f} s: +{medians[label] - raw_median:.2f} s, "
+            f"ratio {medians[label] / raw_median:.2f}, CPU +{cpu_medians[label] - raw_cpu:.3f} s"
+        )
+    timing = (
+        f"raw {raw_median:.2f} s (CPU {raw_cpu:.3f} s); "
+        + "; ".join(parts)
+        + " (CPU: user+sys of the command's processes, median)"
+    )
+    rows: dict[str, Any] = {
         f"(a) cached inv build --target {LEAF} vs raw bake -f plan.json of its printed plan (median of "
-        f"{REPEATS}, interleaved; goal <= raw + 0.15 s)": (
-            f"{inv_median:.2f} s vs {raw_median:.2f} s: +{inv_median - raw_median:.2f} s, "
-            f"ratio {inv_median / raw_median:.2f} (load {load:.1f})"
-        ),
+        f"{REPEATS}, interleaved; {mode}; goal <= raw + 0.15 s)": f"{timing} (load {load:.1f})",
         f"(p) processes a cached inv build --target {LEAF} starts (strace -f execve; goal: one bake, "
         "at most two git)": (
-            f"{len(programs)} in all, git {gits}; with --builder NAME {len(named)}, git {named_gits}; "
-            f"programs: {', '.join(others)} (docker-buildx runs twice per bake: plugin metadata, then bake)"
+            f"{process_summary(programs)}; with --builder NAME {process_summary(named)}"
+            + (f"; before: {process_summary(before_programs)}" if before is not None else "")
+            + " (docker-buildx runs twice per bake: plugin metadata, then bake)"
         ),
-        "(d) warm no-op default build vs cold on a fresh builder (goal <= 3 %)": (
-            f"{warm:.2f} s vs {cold:.1f} s: {100 * warm / cold:.1f} % (median of {REPEATS}; load {load:.1f})"
-        ),
+        **cold_row,
     }
     machine = f"{platform.node()} ({platform.machine()}, {os.cpu_count()} cores)"
     stamp = os.environ.get("BENCH_DATE") or str(date.today())

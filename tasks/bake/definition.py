@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,8 +22,8 @@ from ..shared.command import Command
 from ..shared.errors import BAD_INPUT, BakehouseError, bad_input
 from ..shared.process import Completed, failure_reason, git_output, run
 from ..shared.settings import Settings
+from . import go_env, plan_cache
 from . import matrix as matrix_logic
-from . import plan_cache
 from .platforms import Platform, all_platforms
 from .request import BakeSelection
 
@@ -55,12 +54,8 @@ def _git_variables(root: Path, commit: Commit | None) -> dict[str, str]:
 
 
 def _go_variables() -> dict[str, str]:
-    """The host's Go settings, so builds reach the same module proxy the host does."""
-    names = ["GOPROXY", "GOSUMDB", "GONOSUMDB", "GOFLAGS"]
-    result = run(["go", "env", *names], check=False) if shutil.which("go") else None
-    if result is None or result.returncode != 0:
-        return {}
-    return {name: value for name, value in zip(names, result.stdout.splitlines(), strict=False) if value}
+    """The host's Go settings, so builds reach the same module proxy the host does (remembered)."""
+    return go_env.go_settings(["GOPROXY", "GOSUMDB", "GONOSUMDB", "GOFLAGS"])
 
 
 # buildx's own settings for the bakes it runs (the user's value wins). BUILDX_GIT_INFO: buildx asks

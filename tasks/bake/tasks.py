@@ -47,7 +47,6 @@ def build(
     from .cells import with_cell
     from .definition import bake_print, list_targets, resolve_bake
     from .execution import bake_build
-    from .pool import pool_build
     from .request import BakeSelection, build_request, check_build_options
 
     config = settings(c)
@@ -74,6 +73,8 @@ def build(
     # and put in the local registry before the first bake; elsewhere this does nothing.
     ensure_build_supply(config, resolved, request.builder_names)
     if request.pool:
+        from .pool import pool_build  # only a pooled build needs it (start-up)
+
         pool_build(config, request, resolved)
     else:
         bake_build(config, request, resolved)

@@ -39,11 +39,12 @@ INSECURE_ENTITLEMENTS = ("network.host", "security.insecure", "device")
 
 def default_builder_name(root: Path, commit: Commit | None = None) -> str:
     """bakehouse-<actor>-<repo>-<branch>: from CI variables, else from the project's git and the
-    login name. ``commit``: the checkout's commit when the caller read it already (its branch
-    saves a git process)."""
+    login name. ``commit``: the checkout's commit when the caller read it already (its branch,
+    and its origin URL where known, save git processes)."""
     identity = ci_identity(os.environ)
     if identity is None:
-        origin = git_output("remote", "get-url", "origin", cwd=root)
+        known = commit.origin if commit is not None else None
+        origin = known if known is not None else git_output("remote", "get-url", "origin", cwd=root)
         repo = Path(origin.removesuffix(".git")).name if origin else root.name
         if commit is not None:
             branch = commit.branch

@@ -1,8 +1,18 @@
 """The project checkout's commit, read once per command: one `git log` for what the bake variables
-(revision, commit time, SOURCE_DATE_EPOCH) and the default builder name (branch) need."""
+(revision, commit time, SOURCE_DATE_EPOCH) and the default builder name (branch, origin's URL) need.
+
+The origin's URL rides on that same process: git's trace2 lists the config values named in
+GIT_TRACE2_CONFIG_PARAMS as JSON events (git itself reads the config: system, global, includes,
+worktrees, `-c`), and the `url.<base>.insteadOf` rewrites are applied here as `git remote get-url`
+applies them. Where that can't give the same answer (a git without trace2, a legacy remotes file,
+GIT_DIR set), the URL stays unknown and the builder name asks `git remote get-url` as before.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +22,13 @@ from .process import git
 _FORMAT = "--format=%H%n%cI%n%ct%n%D"
 # What `git rev-parse --abbrev-ref HEAD` says on a detached HEAD.
 DETACHED = "HEAD"
+ORIGIN_URL = "remote.origin.url"
+# trace2 reports keys with section and variable in lower case: url.<base>.insteadof.
+_REWRITE_PREFIX, _REWRITE_SUFFIX = "url.", ".insteadof"
+# Config values listed as trace2 events on stderr ("2"): the process's own environment, not the user's.
+CONFIG_TRACE = {"GIT_TRACE2_CONFIG_PARAMS": f"{ORIGIN_URL},url.*.insteadof", "GIT_TRACE2_EVENT": "2"}
+# Legacy remote definitions `git remote get-url` also reads, beside the config.
+_LEGACY_REMOTE_DIRS = ("remotes", "branches")
 
 
 @dataclass(frozen=True)
@@ -21,6 +38,8 @@ class Commit:
     epoch: str
     # The checked-out branch; "HEAD" when detached, as `git rev-parse --abbrev-ref HEAD` says.
     branch: str
+    # What `git remote get-url origin` prints ("" when it fails: no origin); None when not known.
+    origin: str | None = None
 
 
 def branch_of(refs: str) -> str:
@@ -32,11 +51,83 @@ def branch_of(refs: str) -> str:
     return DETACHED
 
 
+def rewritten(url: str, rewrites: Iterable[tuple[str, str]]) -> str:
+    """``url`` with the longest matching `url.<base>.insteadOf` prefix replaced by its base (the
+    first of equally long ones, bases in the order git first saw them), as git's remote.c does."""
+    by_base: dict[str, list[str]] = {}
+    for base, prefix in rewrites:
+        by_base.setdefault(base, []).append(prefix)
+    best: tuple[str, str] | None = None
+    for base, prefixes in by_base.items():
+        for prefix in prefixes:
+            if url.startswith(prefix) and (best is None or len(prefix) > len(best[1])):
+                best = (base, prefix)
+    return url if best is None else best[0] + url[len(best[1]) :]
+
+
+def common_dir(worktree: Path) -> Path | None:
+    """The repository directory holding a worktree's shared files (gitrepository-layout: `.git`
+    is that directory, or a file `gitdir: PATH` whose directory may name it in `commondir`); None
+    where git may look elsewhere."""
+    if "GIT_DIR" in os.environ or "GIT_COMMON_DIR" in os.environ:
+        return None
+    dot_git = worktree / ".git"
+    if dot_git.is_dir():
+        return dot_git
+    try:
+        text = dot_git.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not text.startswith("gitdir: "):
+        return None
+    git_dir = dot_git.parent / text.removeprefix("gitdir: ").strip()
+    try:
+        return git_dir / (git_dir / "commondir").read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return git_dir
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def origin_from_trace(trace: str) -> str | None:
+    """What `git remote get-url origin` would print, from a git command's trace2 events (see
+    CONFIG_TRACE); None when the events can't tell."""
+    events = []
+    for line in trace.splitlines():
+        if line.startswith("{"):
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                events.append(event)
+    params = [
+        (str(e.get("param")), str(e.get("value") or "")) for e in events if e.get("event") == "def_param"
+    ]
+    worktrees = [str(e["worktree"]) for e in events if e.get("event") == "def_repo" and e.get("worktree")]
+    if not worktrees:
+        return None  # no trace2 (an old git), or no worktree: git's answer is not known
+    urls = [value for param, value in params if param == ORIGIN_URL]
+    rewrites = [
+        (param[len(_REWRITE_PREFIX) : -len(_REWRITE_SUFFIX)], value)
+        for param, value in params
+        if param.startswith(_REWRITE_PREFIX) and param.endswith(_REWRITE_SUFFIX)
+    ]
+    if urls:
+        return rewritten(urls[0], rewrites)
+    # No URL in the config: origin may still be defined by a legacy file, which only git reads.
+    common = common_dir(Path(worktrees[0]))
+    if common is None or any((common / legacy / "origin").exists() for legacy in _LEGACY_REMOTE_DIRS):
+        return None
+    return ""
+
+
 def read_commit(root: Path) -> Commit | None:
     """HEAD's commit, or None outside a git checkout (or before its first commit)."""
-    result = git("log", "-1", _FORMAT, cwd=root)
+    result = git("log", "-1", _FORMAT, cwd=root, env=CONFIG_TRACE)
     lines = result.stdout.splitlines() if result.ok else []
     if len(lines) < 3:
         return None
     revision, created, epoch = lines[:3]
-    return Commit(revision, created, epoch, branch_of(lines[3] if len(lines) > 3 else ""))
+    branch = branch_of(lines[3] if len(lines) > 3 else "")
+    return Commit(revision, created, epoch, branch, origin_from_trace(result.stderr))

@@ -179,10 +179,10 @@ def docker(
     return run(["docker", *args], check=check, env=env, timeout=timeout, what=what)
 
 
-def git(*args: str, cwd: Path) -> Completed:
+def git(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -> Completed:
     """A git command in the repository holding ``cwd``. Not checked: git
     failing (no repository, no commit yet, no tags) is an answer its callers read."""
-    return run(["git", "-C", str(cwd), *args], check=False)
+    return run(["git", "-C", str(cwd), *args], check=False, env=env)
 
 
 def git_output(*args: str, cwd: Path) -> str:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from tasks.cli import config_check as config_sources
-from tasks.shared.config_files import check_environment, check_settings, load_document, merged
+from tasks.shared.config_files import check_environment, check_settings, load_document, merged, parse_yaml
 from tasks.shared.errors import BAD_INPUT, BakehouseError
+from tasks.shared.process import REPO_ROOT
 
 DEFAULTS = {
     "bake": {"files": ["a.hcl"], "matrix": {"sys_names": ["debian"]}, "progress": "auto"},
@@ -29,6 +31,21 @@ def test_a_yaml_typo_names_file_line_and_column(tmp_path):
     message = refused(load_document, path)
     assert message.startswith(f"{path}:4:4: not valid YAML: ")
     assert "\n" not in message
+
+
+def test_the_fast_parser_reads_what_the_pure_one_reads_and_refuses_in_its_words(tmp_path):
+    """libyaml (when PyYAML has it) parses invoke.yaml at start-up; a refusal is the pure parser's."""
+    text = (REPO_ROOT / "invoke.yaml").read_text()
+    assert parse_yaml(text) == yaml.safe_load(text)
+    assert parse_yaml("a: [1, 2]\nb: {c: yes, d: 0o10, e: 2026-12-05}\n") == yaml.safe_load(
+        "a: [1, 2]\nb: {c: yes, d: 0o10, e: 2026-12-05}\n"
+    )
+    broken = "bakehouse:\n  bake:\n    progress: plain\n   files: [x]\n"
+    with pytest.raises(yaml.YAMLError) as fast:
+        parse_yaml(broken)
+    with pytest.raises(yaml.YAMLError) as pure:
+        yaml.safe_load(broken)
+    assert str(fast.value) == str(pure.value)
 
 
 def test_a_json_typo_names_file_and_line(tmp_path):
