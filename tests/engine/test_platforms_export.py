@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from enginekit import INV, REPO_ROOT, inv
+from platform_tree import per_arch_bake
 from test_foreign_tree import clean_env
 from test_release import blob, no_fresh_builders_left  # noqa: F401 - a fixture, used by name
 
@@ -32,24 +33,7 @@ INDEX = "application/vnd.oci.image.index.v1+json"
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 BOTH = '["amd64","arm64"]'
 
-TREE_BAKE = """\
-variable "arches" {
-  default = "[\\"amd64\\"]"
-}
-
-function "elem" {
-  params = [prefix, dims]
-  result = join("--", concat([prefix], dims))
-}
-
-target "hello" {
-  name       = elem("hello", [arch])
-  matrix     = { arch = jsondecode(arches) }
-  context    = "."
-  dockerfile = "Dockerfile"
-  platforms  = ["linux/${arch}"]
-}
-"""
+TREE_BAKE = per_arch_bake("hello", "arches")
 TREE_DOCKERFILE = """\
 FROM debian:trixie-slim
 COPY hello.txt /etc/hello.txt

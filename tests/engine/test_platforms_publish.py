@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 from enginekit import INV, REPO_ROOT, docker
+from platform_tree import per_arch_bake
 from registrykit import REGISTRY_PROGRAM, START_TIMEOUT, TlsRegistry, ensure_registry_program, free_port
 
 from tasks.shared.oci_layout import MANIFEST_TYPES
@@ -42,24 +43,7 @@ LISTS = (
     "application/vnd.docker.distribution.manifest.list.v2+json",
 )
 
-BAKE_HCL = """\
-variable "archs" {
-  default = "[\\"amd64\\"]"
-}
-
-function "elem" {
-  params = [prefix, dims]
-  result = join("--", concat([prefix], dims))
-}
-
-target "app" {
-  name       = elem("app", [arch])
-  matrix     = { arch = jsondecode(archs) }
-  context    = "."
-  dockerfile = "Dockerfile"
-  platforms  = ["linux/${arch}"]
-}
-"""
+BAKE_HCL = per_arch_bake("app", "archs")
 
 
 def figure(text: str) -> None:
