@@ -19,6 +19,9 @@ script gives before/after figures. Run from the repo root with the engine up:
   dropped, PYTHONPYCACHEPREFIX a temporary directory, so nothing lands in the checkouts), as an
   installed or normally run bakehouse does, interleaved with the runs in the environment as it is.
 - `--no-cold`: (d) is skipped (a cold build takes minutes of CPU).
+- `--floor`: (a) also times raw bake with `BUILDX_GIT_INFO=false` (as inv runs it: buildx then asks
+  git nothing about the contexts) and the floor of any invoke-based wrapper: an `inv` whose only
+  task runs that same bake (Python, invoke, one task, one bake; no bakehouse).
 """
 
 from __future__ import annotations
@@ -49,6 +52,19 @@ LEAF = "tests-smoke"
 REPEATS = 7  # --repeats N for more on a loaded machine
 # A successful execve in strace's log (failed ones are PATH lookups, not processes).
 _EXECVE = re.compile(r'^\d+\s+execve\("(?P<path>[^"]+)".*= 0$')
+
+
+# --floor: an invoke task that only runs the raw bake (what any invoke-based wrapper pays at least).
+FLOOR_TASKS = """import os
+import subprocess
+from invoke import task
+
+
+@task
+def build(c):
+    env = {{**os.environ, "BUILDX_GIT_INFO": "false"}}
+    subprocess.run({argv!r}, env=env, cwd={cwd!r}, check=True, capture_output=True, stdin=subprocess.DEVNULL)
+"""
 
 
 def option(name: str) -> str | None:
@@ -162,6 +178,14 @@ def main() -> None:
         }
         if before is not None:
             runs["before"] = (wrapped, env, before)
+        if "--floor" in sys.argv:
+            quiet_env = {**os.environ, "BUILDX_GIT_INFO": "false"}
+            floor_dir = scratch / "floor"
+            floor_dir.mkdir()
+            (floor_dir / "tasks.py").write_text(FLOOR_TASKS.format(argv=raw, cwd=str(ROOT)))
+            runs["raw, BUILDX_GIT_INFO=false"] = (raw, quiet_env, ROOT)
+            floor = [INV, "-r", str(floor_dir), "build"]
+            runs["invoke floor (a task running that bake)"] = (floor, None, ROOT)
         if cached is not None:
             runs["inv, bytecode cached"] = (wrapped, cached, ROOT)
             if before is not None:

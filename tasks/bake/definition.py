@@ -200,14 +200,19 @@ class ResolvedBake:
     # The concrete targets the requested targets and groups expand to, and their --allow flags.
     names: tuple[str, ...]
     allow: tuple[str, ...]
-    # The plan cache's key, and whether the plan came from it (no `bake --print` this time).
+    # The plan cache's key, and the file of the plan when it came from there (no `bake --print`
+    # this time): bake then builds from that file instead of evaluating the bake files again.
     plan_key: str
-    plan_remembered: bool
+    plan_file: Path | None
     # Where bake runs: the project root its bake files are relative to.
     root: Path
     # With cache trust scopes: this run's cache refs (decided and checked with the plan, before any
     # builder is prepared); None without scopes.
     cache_scope: ScopedRefs | None = None
+
+    @property
+    def plan_remembered(self) -> bool:
+        return self.plan_file is not None
 
     def store_plan(self) -> None:
         """Remember the plan a build succeeded with (the plan cache), unless it came from there."""
@@ -242,10 +247,11 @@ def resolve_bake(config: Settings, selection: BakeSelection, commit: Commit | No
     env = bake_env(config, resolve_matrix(config, selection.matrix_overrides), commit)
     files = bake_files(config)
     key, remembered = remembered_plan(config.root, files, selection.targets, selection.sets, env)
-    plan = remembered
-    if plan is None:
-        plan = print_plan(files, selection.targets, env, config.root, selection.sets)
-    return resolved_plan(config, selection, files, env, plan, key, plan_remembered=remembered is not None)
+    if remembered is not None:
+        stored = plan_cache.plan_file(plan_cache.cache_dir(env), key)
+        return resolved_plan(config, selection, files, env, remembered, key, plan_file=stored)
+    plan = print_plan(files, selection.targets, env, config.root, selection.sets)
+    return resolved_plan(config, selection, files, env, plan, key)
 
 
 def resolved_plan(
@@ -256,16 +262,16 @@ def resolved_plan(
     plan: dict[str, Any],
     plan_key: str = "",
     *,
-    plan_remembered: bool = False,
+    plan_file: Path | None = None,
 ) -> ResolvedBake:
     """A build resolved from its plan: the concrete targets and their entitlements (refused
-    unless the config allows them)."""
+    unless the config allows them). ``plan_file``: the plan cache's file holding ``plan``."""
     names = requested_targets(plan, list(selection.targets))
     allow = needed_entitlements(config, plan, names)
     # Bad cache settings, and a plan whose cache entries break the run's trust scope, are refused here.
     scoped = cache_scope(config, plan)
     return ResolvedBake(
-        selection, tuple(files), env, plan, tuple(names), tuple(allow), plan_key, plan_remembered,
+        selection, tuple(files), env, plan, tuple(names), tuple(allow), plan_key, plan_file,
         config.root, scoped,
     )  # fmt: skip
 
@@ -277,9 +283,22 @@ def narrowed(config: Settings, resolved: ResolvedBake, names: Sequence[str]) -> 
 
 
 def builder_bake_command(resolved: ResolvedBake, builder_name: str) -> Command:
-    """bake on one builder with the build's files, settings and entitlements; no cache export."""
+    """bake on one builder with the build's files, settings and entitlements; no cache export.
+
+    A remembered plan is baked from its file: `bake --print` wrote it with this build's variables,
+    matrix and `--set` values (the core count's too) applied, so bake reads the same targets without
+    evaluating the bake files again (~25 ms wall, ~10 ms CPU here); the `--set` values are not given a
+    second time. Contexts stay relative to the project root, where bake runs."""
+    if resolved.plan_file is None:
+        start = base_args(resolved.files, resolved.selection.sets)
+    else:
+        start = (
+            Command("docker", "buildx", "bake", "--provenance=false")
+            .option("-f", str(resolved.plan_file))
+            .argv
+        )
     return (
-        Command(*base_args(resolved.files, resolved.selection.sets))
+        Command(*start)
         .option("--builder", builder_name, joined=True)
         .options("--allow", resolved.allow, joined=True)
     )

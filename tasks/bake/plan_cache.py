@@ -8,11 +8,14 @@ into every target's args). The key hashes all of them, so a change to any one gi
 nothing is ever invalidated by time. Files other than HCL and JSON (compose files interpolate any
 variable) put the whole environment into the key.
 
-A plan is stored only after a build with it succeeded: bad input never writes one.
+A plan is stored only after a build with it succeeded: bad input never writes one. A build with a
+remembered plan bakes its file (`bake -f <key>.json`), not the bake files: bake's printed plan is
+a bake file itself, with every variable, matrix and `--set` already applied.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -108,11 +111,21 @@ def cache_dir(environ: Mapping[str, str]) -> Path:
     return Path(base) / "bakehouse" / "plans"
 
 
+def plan_file(directory: Path, key: str) -> Path:
+    """Where the plan stored under ``key`` is: a JSON bake file, which a build bakes directly."""
+    return directory / f"{key}.json"
+
+
 def load(directory: Path, key: str) -> dict[str, Any] | None:
+    """The plan stored under ``key``, marked as just used: the build that loaded it bakes its file,
+    which the clean-up of concurrent builds (oldest first) then leaves alone."""
+    path = plan_file(directory, key)
     try:
-        plan = json.loads((directory / f"{key}.json").read_text(encoding="utf-8"))
+        plan = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    with contextlib.suppress(OSError):  # a cache that can't be written still serves its plans
+        os.utime(path)
     return plan if isinstance(plan, dict) else None
 
 
@@ -122,7 +135,7 @@ def store(directory: Path, key: str, plan: Mapping[str, Any]) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         temporary = directory / f".{key}.{os.getpid()}.tmp"
         temporary.write_text(json.dumps(plan), encoding="utf-8")
-        os.replace(temporary, directory / f"{key}.json")
+        os.replace(temporary, plan_file(directory, key))
         plans = sorted(directory.glob("*.json"), key=lambda path: path.stat().st_mtime)
         for old in plans[:-KEEP]:
             old.unlink(missing_ok=True)

@@ -19,7 +19,7 @@ from ..bake.request import BakeSelection, build_request
 from ..builder.emulation import NATIVE, check_host_can_provide, ensure_platforms
 from ..shared import whales
 from ..shared.errors import BakehouseError, bad_input
-from ..shared.local_registry import hub_image, recorded_mode, registry_address, registry_has, start_registry
+from ..shared.local_registry import hub_image, registry_address, registry_has, start_registry, supplies_builds
 from ..shared.private_state import paths
 from ..shared.process import say
 from ..shared.settings import Settings
@@ -170,7 +170,7 @@ def ensure_build_supply(config: Settings, resolved: ResolvedBake, builders: Sequ
     """Before a build on docker-container builders in registry-free mode: what its Dockerfiles pull
     is in the local registry (made now when missing). The engine's own builder reads the engine's
     store instead, and with registries reachable nothing is supplied."""
-    if all(name == "default" for name in builders) or recorded_mode(config) != "registry-free":
+    if not supplies_builds(config, builders):
         return
     ensure_tree_supply(config, resolved.plan, resolved.root)
     needed = plan_platforms(resolved.plan)

@@ -8,6 +8,7 @@ import http.client
 import json
 import os
 import signal
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .errors import BakehouseError
@@ -65,6 +66,12 @@ def recorded_mode(config: Settings) -> str:
         return configured
     mode_file = paths(config).mode_file
     return mode_file.read_text().strip() if mode_file.exists() else "registry"
+
+
+def supplies_builds(config: Settings, builders: Sequence[str]) -> bool:
+    """Whether a build on ``builders`` is supplied from the local registry first: registry-free, on
+    a docker-container builder (the engine's own builder reads the engine's store)."""
+    return any(name != "default" for name in builders) and recorded_mode(config) == "registry-free"
 
 
 def registry_address(config: Settings) -> str:

@@ -96,6 +96,29 @@ def test_a_repeated_build_uses_its_remembered_plan_and_any_change_makes_a_new_on
     assert len(list((tmp_path / "bakehouse" / "plans").glob("*.json"))) == 2
 
 
+def _image_id(tag: str) -> str:
+    return docker("image", "inspect", "--format", "{{.Id}}", tag).stdout.strip()
+
+
+def test_a_build_from_the_remembered_plan_makes_the_image_the_bake_files_make(tmp_path):
+    """The second build bakes the remembered plan's JSON file instead of the bake files: the image
+    it loads into the engine is the same image (same ID: same config, layers and history)."""
+    env = {"XDG_CACHE_HOME": str(tmp_path)}
+    tag = f"bakehouse/plan-json-test:{uuid.uuid4().hex[:12]}"  # this test's own tag in the shared engine
+    build = ("build", "--target", "install", "--progress", "quiet", "--set", f"install*.tags={tag}")
+    first = inv(*build, env=env)
+    assert "(plan remembered)" not in first.stderr
+    from_bake_files = _image_id(tag)
+    docker("image", "rm", tag)  # the second build must load its own image
+    try:
+        again = inv(*build, env=env)
+        assert "(plan remembered)" in again.stderr.splitlines()[0]
+        assert "loading 1 changed image(s) into the engine" in again.stderr
+        assert _image_id(tag) == from_bake_files
+    finally:
+        docker("image", "rm", tag, check=False)
+
+
 def _image_label(tag: str, label: str) -> str:
     out = docker("image", "inspect", "--format", f'{{{{index .Config.Labels "{label}"}}}}', tag, check=False)
     return out.stdout.strip()

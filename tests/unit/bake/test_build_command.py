@@ -72,3 +72,28 @@ def test_the_engines_own_builder_gets_no_cache_arguments_and_tty_is_buildxs_disp
         "smoke",
         "--progress=tty",
     ]  # fmt: skip
+
+
+def test_a_remembered_plan_is_baked_from_its_file_without_the_bake_files_or_the_sets_again(
+    make_settings, recorded_builder, tmp_path
+):
+    """The plan cache's file is bake's printed plan, with the --set values and core count applied."""
+    cache = tmp_path / "cache"
+    config = make_settings(cache={"backend": "local", "dir": str(cache), "mode": "max"})
+    selection = BakeSelection.of(["smoke"], sets=["smoke.args.x=1"])
+    request = build_request(config, selection, builder=recorded_builder, progress="quiet")
+    stored = tmp_path / "plans" / "key.json"
+    resolved = resolved_plan(config, selection, FILES, {}, PLAN, "key", plan_file=stored)
+    assert resolved.plan_remembered
+    invocation = bake_invocation(config, resolved, recorded_builder, "docker-container")
+    assert with_progress(batch_command(invocation, resolved.names), request.progress) == [
+        "docker", "buildx", "bake", "--provenance=false",
+        "-f", str(stored),
+        "--builder=bh-team",
+        "--allow=network.host",
+        f"--allow=fs.write={cache}",
+        f"--set=base.cache-to=type=local,dest={cache}/base,mode=max,compression=zstd,ignore-error=true",
+        f"--set=smoke.cache-to=type=local,dest={cache}/smoke,mode=max,compression=zstd,ignore-error=true",
+        "smoke",
+        "--progress=rawjson",
+    ]  # fmt: skip

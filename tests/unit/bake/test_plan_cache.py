@@ -87,6 +87,18 @@ def test_stored_plans_load_back_and_only_the_newest_are_kept(tmp_path, monkeypat
     assert not list(tmp_path.glob(".*.tmp"))
 
 
+def test_a_loaded_plan_is_kept_as_the_newest_its_build_bakes_its_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(plan_cache, "KEEP", 2)
+    plan_cache.store(tmp_path, "old", {"target": {}})
+    plan_cache.store(tmp_path, "newer", {"target": {}})
+    os.utime(tmp_path / "old.json", (1, 1))
+    os.utime(tmp_path / "newer.json", (2, 2))
+    assert plan_cache.load(tmp_path, "old") == {"target": {}}
+    plan_cache.store(tmp_path, "newest", {"target": {}})  # a concurrent build's clean-up
+    assert sorted(p.name for p in tmp_path.glob("*.json")) == ["newest.json", "old.json"]
+    assert plan_cache.plan_file(tmp_path, "old") == tmp_path / "old.json"
+
+
 def test_an_unreadable_or_foreign_cache_file_is_a_miss(tmp_path):
     (tmp_path / "bad.json").write_text("{not json")
     (tmp_path / "list.json").write_text("[1, 2]")

@@ -13,7 +13,7 @@ import pytest
 from tasks.engine.provision import PrivateApt, check_up_config, decide_mode
 from tasks.shared.errors import BAD_INPUT, BakehouseError
 from tasks.shared.host import _is_zombie, pid_alive, wait_until
-from tasks.shared.local_registry import recorded_mode, registry_address, registry_answers
+from tasks.shared.local_registry import recorded_mode, registry_address, registry_answers, supplies_builds
 from tasks.shared.private_state import EnginePaths, paths
 
 
@@ -84,6 +84,16 @@ def test_recorded_mode_is_the_configured_one_else_what_up_found_else_registry(ma
     assert (
         recorded_mode(make_settings(supply={"mode": "registry"}, engine={"root": str(tmp_path)}))
         == "registry"
+    )
+
+
+def test_only_registry_free_builds_on_a_container_builder_are_supplied(make_settings, tmp_path):
+    free = make_settings(supply={"mode": "registry-free"}, engine={"root": str(tmp_path)})
+    assert supplies_builds(free, ["bh-team"])
+    assert supplies_builds(free, ["default", "bh-team"])
+    assert not supplies_builds(free, ["default"])
+    assert not supplies_builds(
+        make_settings(supply={"mode": "registry"}, engine={"root": str(tmp_path)}), ["bh-team"]
     )
 
 
