@@ -336,6 +336,19 @@ def plan_platforms(plan: dict[str, Any]) -> list[Platform]:
     return all_platforms(plan, plan.get("target", {}))
 
 
+def default_targets_platforms(config: Settings, matrix_options: Sequence[str]) -> list[Platform]:
+    """The platforms the default targets of the cells ``matrix_options`` select build for. A tree
+    that doesn't print is no platform's concern unless cells were asked for: [] then (a builder can
+    be made before its tree resolves; the build says what is wrong)."""
+    try:
+        plan = bake_print(config, BakeSelection.of(config.bake.default_targets, matrix_options))
+    except BakehouseError:
+        if matrix_options:
+            raise
+        return []
+    return plan_platforms(plan)
+
+
 def bake_invocation(
     config: Settings, resolved: ResolvedBake, builder_name: str, driver: str | None = None
 ) -> BakeInvocation:

@@ -50,8 +50,7 @@ def create(
 ) -> None:
     """Create the builder: docker-container from buildkitd.toml, or remote with --endpoint (idempotent);
     platforms the selected cells need and it lacks are emulated (QEMU; as root on Debian)."""
-    from ..bake.definition import bake_print, plan_platforms
-    from ..bake.request import BakeSelection
+    from ..bake.definition import default_targets_platforms
     from .emulation import check_host_can_provide, ensure_platforms
     from .lifecycle import ensure_builder, resolve_builder_name
     from .remote import ExplicitTLS, ensure_remote_builder
@@ -76,8 +75,7 @@ def create(
     # The tree's platforms for the selected cells, refused before anything is made if no builder
     # here could run them.
     config = settings(c)
-    selection = BakeSelection.of(config.bake.default_targets, matrix or ())
-    needed = plan_platforms(bake_print(config, selection))
+    needed = default_targets_platforms(config, matrix or ())
     resolved = resolve_builder_name(config, name)
     check_host_can_provide(needed, resolved)
     outcome = ensure_builder(config, resolved, image, tuple(mirror or ()), network, force)
