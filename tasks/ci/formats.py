@@ -55,14 +55,13 @@ class CellInfo:
         return self.platforms.get(cell.id, "")
 
     def extra(self, cell: Cell) -> dict[str, str]:
-        """The platform, and the runner when runners are configured."""
+        """The platform when the tree sets one (a tree that sets none gets what it got before), and
+        the runner when runners are configured."""
         platform = self.platform(cell)
+        found = {PLATFORM_KEY: platform} if platform else {}
         if not self.runners:
-            return {PLATFORM_KEY: platform}
-        return {
-            PLATFORM_KEY: platform,
-            RUNNER_KEY: self.runners.get(platform) or self.runners.get("default", ""),
-        }
+            return found
+        return {**found, RUNNER_KEY: self.runners.get(platform) or self.runners.get("default", "")}
 
 
 def as_json(cells: Sequence[Cell], info: CellInfo, wave: Sequence[str] | None = None) -> str:
