@@ -184,7 +184,7 @@ def test_a_fresh_builder_rebuilds_the_smoke_leaf_from_exported_cache(make_builde
     ran_again = second.executed_steps({leaf})
     assert len(ran_again) <= 1
     status = "built" if ran_again else "cached"
-    row = rf"^{re.escape(leaf)} +{status} +\S+s +{len(ran_again)}/\d+$"
+    row = rf"^{re.escape(leaf)} +{status} +\S+s +{len(ran_again)}/\d+ +linux/amd64$"
     assert re.search(row, summary, re.MULTILINE), summary
 
     # Garbage: a blob no index reaches (the second build's export may also have superseded some of
