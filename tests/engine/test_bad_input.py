@@ -220,6 +220,11 @@ CASES: dict[str, Case] = {
         f"no builder named {NOSUCH}",
         {"INVOKE_BAKEHOUSE_PUBLISH_REGISTRY": "127.0.0.1:9"},
     ),
+    "publish-merge-no-records": Case(
+        "publish.merge '{missing}'",
+        "{missing}: no such directory (the cells' digest records)",
+        {"INVOKE_BAKEHOUSE_PUBLISH_REGISTRY": "127.0.0.1:9"},
+    ),
     # --- verify and export (refused before a builder is made or a directory written)
     "verify-target": Case("verify --target no-such-target", "bake rejected the definition"),
     "verify-matrix": Case("verify --matrix sys_version=sid", "sys_versions: unsupported"),
