@@ -139,11 +139,11 @@ def member_references(index: PublishIndex, digests: Mapping[str, str]) -> list[s
 
 
 def imagetools_create_argv(index: PublishIndex, digests: Mapping[str, str], builder: str) -> list[str]:
-    """`docker buildx imagetools create`: the index under all its tags, over the members by digest.
-    ``--builder``: buildx reaches the registry as that builder does (its buildkitd.toml's CA and
-    plain-http entries; loopback hosts over plain http without any)."""
+    """`docker buildx imagetools create`: the index under its content tag, over the members by digest
+    (the human tags follow once it is there: given several tags, buildx pushed them while it was
+    still copying the members, and the registry refused one with 400). ``--builder``: buildx reaches
+    the registry as that builder does (its buildkitd.toml's CA and plain-http entries; loopback hosts
+    over plain http without any)."""
     repository = f"{index.image.registry}/{index.image.repository}"
     argv = ["docker", "buildx", "imagetools", "create", "--builder", builder]
-    for tag in index.all_tags:
-        argv += ["--tag", f"{repository}:{tag}"]
-    return argv + member_references(index, digests)
+    return [*argv, "--tag", f"{repository}:{index.image.tag}", *member_references(index, digests)]

@@ -94,7 +94,7 @@ class Registry:
         )  # fmt: skip
 
     def write_index(self, index: PublishIndex, digests: Mapping[str, str], builder: str) -> None:
-        """The index under all its tags, over its members by digest (buildx copies their manifests
+        """The index under its content tag, over its members by digest (buildx copies their manifests
         into the index's repository, mounting their blobs across repositories of the registry)."""
         # The docker CLI directly: python-on-whales' imagetools.create runs with this process's
         # environment only, and the credentials and CA reach buildx through the run's.
@@ -352,6 +352,8 @@ def write_indexes(
         answer = registry.probe(index.image)
         if answer.presence is not Presence.PRESENT:
             raise BakehouseError(f"wrote the index {index.image}, but the registry doesn't show it: {answer}")
+        if index.human_tags:
+            registry.add_tags(index.image, index.human_tags)
         say(f"{index.name}: index {index.image} over {', '.join(index.platforms)} ({answer.digest})")
         results[index.name] = ("written", item.seconds + time.monotonic() - started)
     return results
