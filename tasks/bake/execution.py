@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..builder.emulation import check_host_can_provide, ensure_platforms
+from ..builder.emulation import check_host_can_provide, ready_for_platforms
 from ..builder.lifecycle import builder_stopped, prepare_builder
 from ..cache.maintenance import collect_exported_garbage
 from ..shared.buildx import list_builders
@@ -212,8 +212,7 @@ def run_build(
         check_host_can_provide(needed, request.builder.name)
         builders = [prepare_builder(config, request.builder)]
     for name in builders:
-        for done in ensure_platforms(name, needed):
-            say(f"builder {name}: {done}")
+        ready_for_platforms(name, needed)
     # Each builder's bake command, made here, one after the other: what that costs (a `bake --print`
     # for the cache's matrix siblings, the cache directories) is done once per build, and what
     # fails stops the build before any builder has started.

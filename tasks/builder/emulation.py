@@ -331,6 +331,13 @@ def ensure_platforms(builder: str, needed: Sequence[Platform]) -> list[str]:
     return done
 
 
+def ready_for_platforms(builder: str, needed: Sequence[Platform]) -> None:
+    """``builder`` lists every platform needed (a builder made before QEMU was registered is
+    restarted to find it), each thing done said in one line."""
+    for done in ensure_platforms(builder, needed):
+        say(f"builder {builder}: {done}")
+
+
 def describe_platforms(record: BuilderRecord, host: HostFacts) -> list[tuple[str, str]]:
     """Each platform the builder lists, and how it runs: native, or emulated (by which interpreter)."""
     native = NATIVE.get(host.machine, ())

@@ -24,6 +24,7 @@ from pathlib import Path
 from ..bake.definition import ResolvedBake, bake_invocation, builder_bake_command, resolve_bake
 from ..bake.platforms import MultiPlatformImage
 from ..bake.request import BakeSelection, progress_mode
+from ..builder.emulation import ready_for_platforms
 from ..builder.lifecycle import choose_builder, prepare_builder
 from ..shared.engine import require_engine
 from ..shared.errors import BakehouseError, bad_input
@@ -39,7 +40,6 @@ from .oci_build import (
     fresh_builder_specs,
     multi_platform_layouts,
     provide_platforms,
-    ready_for_platforms,
     write_index_layouts,
 )
 

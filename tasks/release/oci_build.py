@@ -18,7 +18,7 @@ from ..bake.definition import ResolvedBake, plan_platforms
 from ..bake.engine_load import output_attributes
 from ..bake.execution import run_bake
 from ..bake.platforms import MultiPlatformImage, Platform, multi_platform_images, parse_platform
-from ..builder.emulation import check_host_can_provide, ensure_platforms
+from ..builder.emulation import check_host_can_provide
 from ..builder.lifecycle import (
     BuilderSpec,
     config_path,
@@ -143,10 +143,3 @@ def provide_platforms(
     check_host_can_provide(needed, named)
     ensure_build_supply(config, resolved, builders)
     return needed
-
-
-def ready_for_platforms(builder: str, needed: Sequence[Platform]) -> None:
-    """``builder`` lists every platform needed (a builder made before QEMU was registered is
-    restarted to find it)."""
-    for done in ensure_platforms(builder, needed):
-        say(f"builder {builder}: {done}")

@@ -17,6 +17,7 @@ from pathlib import Path
 from ..bake.definition import builder_bake_command, resolve_bake
 from ..bake.platforms import platforms_by_target
 from ..bake.request import BakeSelection, progress_mode
+from ..builder.emulation import ready_for_platforms
 from ..shared.engine import require_engine
 from ..shared.errors import BakehouseError
 from ..shared.process import say
@@ -29,7 +30,6 @@ from .oci_build import (
     fresh_builder_specs,
     multi_platform_layouts,
     provide_platforms,
-    ready_for_platforms,
     write_index_layouts,
 )
 
