@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cache import export as cache_export
-from ..cache.maintenance import bake_cache_args, cache_scope
+from ..cache.bake_cache import bake_cache_args, cache_scope
 from ..cache.trust import ScopedRefs
 from ..shared.checkout import Commit, read_commit
 from ..shared.command import Command

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..builder.emulation import check_host_can_provide, ready_for_platforms
 from ..builder.lifecycle import builder_stopped, prepare_builder
-from ..cache.maintenance import collect_exported_garbage
+from ..cache.bake_cache import collect_exported_garbage
 from ..shared.buildx import list_builders
 from ..shared.engine import engine_lost, require_engine
 from ..shared.errors import BakehouseError, bad_input

@@ -16,7 +16,6 @@ create (measured on two fresh builders, 2026-12-05).
 from __future__ import annotations
 
 import os
-import platform as host_platform
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -194,7 +193,7 @@ def _cpu_flags() -> frozenset[str]:
 def host_facts() -> HostFacts:
     debian = Path("/etc/debian_version").exists() and shutil.which("apt-get") is not None
     return HostFacts(
-        machine=host_platform.machine(),
+        machine=os.uname().machine,
         cpu_flags=_cpu_flags(),
         registered=registered_emulators(),
         can_provision=debian and os.geteuid() == 0,

@@ -15,7 +15,8 @@ from ..shared.errors import bad_input
 def du(c: Context, builder: str | None = None, json: bool = False) -> None:
     """The builder's disk usage by record type: cache mounts, layers, source, other."""
     from ..builder.lifecycle import resolve_builder_name
-    from .maintenance import builder_record, usage
+    from .bake_cache import builder_record
+    from .maintenance import usage
     from .usage import render_summary
 
     name = resolve_builder_name(settings(c), builder)

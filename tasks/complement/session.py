@@ -13,7 +13,6 @@ sharded run is `inv complement.merge` (tasks/complement/merge.py), over all the 
 from __future__ import annotations
 
 import os
-import platform as host_platform
 import sys
 from dataclasses import dataclass, replace
 from typing import Any
@@ -124,7 +123,7 @@ def plan_cells(config: Settings, options: RunOptions) -> tuple[list[ComplementCe
         raise bad_input(f"the bake plan for {', '.join(conf.targets)} has no {conf.testee_target} target")
     if options.update_baseline and len(cells) > 1:
         raise bad_input("--update-baseline needs exactly one matrix cell (narrow it with --matrix)")
-    refuse_foreign_cells(resolved.plan, cells, host_platform.machine())
+    refuse_foreign_cells(resolved.plan, cells, os.uname().machine)
     images = [t for cell in cells for t in (cell.tester_target, cell.testee_target)]
     return cells, CellImages(request, narrowed(config, resolved, images))
 

@@ -4,7 +4,6 @@ Dockerfiles pull (its Debian base images and Dockerfile frontends), where pulls 
 from __future__ import annotations
 
 import dataclasses
-import platform as host_platform
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
@@ -16,10 +15,10 @@ from ..bake.definition import ResolvedBake, bake_print, plan_platforms, resolve_
 from ..bake.execution import bake_build
 from ..bake.platforms import Platform
 from ..bake.request import BakeSelection, build_request
-from ..builder.emulation import NATIVE, check_host_can_provide, ensure_platforms
+from ..builder.emulation import check_host_can_provide, ensure_platforms
 from ..shared import whales
 from ..shared.errors import BakehouseError, bad_input
-from ..shared.local_registry import hub_image, registry_address, registry_has, start_registry, supplies_builds
+from ..shared.local_registry import hub_image, start_registry, supplies_builds
 from ..shared.private_state import paths
 from ..shared.process import say
 from ..shared.settings import Settings
@@ -30,6 +29,12 @@ from .provision import (
     foreign_base_name,
     push_to_registry,
     registry_repository,
+)
+from .supply_check import (
+    SupplyNeeds,
+    build_supply_needs,
+    missing_images,
+    native_architecture,
 )
 from .tree_images import ImageUse, Supply, debian_suite, frontend_serves, images_needed, supply_for
 
@@ -109,20 +114,6 @@ def suite_in_archive(config: Settings, suite: str) -> bool:
         raise BakehouseError(f"Debian's archive did not answer ({url}): {exc}") from exc
 
 
-def missing_images(config: Settings, uses: list[ImageUse]) -> list[ImageUse]:
-    """The first use of each Docker Hub image the local registry doesn't hold. Images of other
-    registries are left alone: whether the builder reaches them is not known here."""
-    address = registry_address(config)
-    missing: dict[str, ImageUse] = {}
-    for use in uses:
-        image = hub_image(use.image)
-        if image is None or use.image in missing:
-            continue
-        if not registry_has(address, image.repository, image.reference):
-            missing[use.image] = use
-    return list(missing.values())
-
-
 def plan_supplies(config: Settings, missing: list[ImageUse]) -> tuple[list[Supply], Frontend | None]:
     """How each missing image is made; the first one that can't be made is one line (nothing done)."""
     supplies: list[Supply] = []
@@ -149,10 +140,14 @@ def plan_supplies(config: Settings, missing: list[ImageUse]) -> tuple[list[Suppl
 def ensure_tree_supply(config: Settings, plan: Mapping[str, Any], root: Path) -> None:
     """Put every base image and Dockerfile frontend the plan's Dockerfiles pull into the local
     registry (registry-free mode only); what can't be made is one line before anything is made."""
-    missing = missing_images(config, images_needed(plan, root))
+    make_missing(config, missing_images(config, images_needed(plan, root)))
+
+
+def make_missing(config: Settings, missing: Sequence[ImageUse]) -> None:
+    """Make each missing image and push it to the local registry (all checked before any is made)."""
     if not missing:
         return
-    supplies, frontend = plan_supplies(config, missing)
+    supplies, frontend = plan_supplies(config, list(missing))
     say("supplying for the tree: " + ", ".join(supply.image.short_name for supply in supplies))
     client = whales.client()
     for supply in supplies:
@@ -166,17 +161,23 @@ def ensure_tree_supply(config: Settings, plan: Mapping[str, Any], root: Path) ->
         push_to_registry(config, name)
 
 
-def ensure_build_supply(config: Settings, resolved: ResolvedBake, builders: Sequence[str]) -> None:
-    """Before a build on docker-container builders in registry-free mode: what its Dockerfiles pull
-    is in the local registry (made now when missing). The engine's own builder reads the engine's
-    store instead, and with registries reachable nothing is supplied."""
-    if not supplies_builds(config, builders):
-        return
-    ensure_tree_supply(config, resolved.plan, resolved.root)
-    needed = plan_platforms(resolved.plan)
-    if foreign_architectures(needed):
+def ensure_build_supply(config: Settings, resolved: ResolvedBake, needs: SupplyNeeds) -> None:
+    """Make what supply_check found a registry-free build on docker-container builders needs: the
+    images its Dockerfiles pull that the local registry lacks, and for foreign platforms the host's
+    emulation and their Debian bases."""
+    make_missing(config, needs.missing)
+    if needs.platforms:
         # Base images of the other architectures are made under QEMU: the host's emulation first.
-        ensure_emulation(config, needed, debian_bases_of(resolved.plan, resolved.root), registry_free=True)
+        bases = debian_bases_of(resolved.plan, resolved.root)
+        ensure_emulation(config, list(needs.platforms), bases, registry_free=True)
+
+
+def supply_build(config: Settings, resolved: ResolvedBake, builders: Sequence[str]) -> None:
+    """Before a build on ``builders``: in registry-free mode on docker-container builders, what it
+    pulls is in the local registry (made now when missing). The engine's own builder reads the
+    engine's store instead, and with registries reachable nothing is supplied."""
+    if supplies_builds(config, builders):
+        ensure_build_supply(config, resolved, build_supply_needs(config, resolved))
 
 
 def ensure_supply(config: Settings, matrix_options: Sequence[str] = ()) -> str:
@@ -205,15 +206,6 @@ def ensure_supply(config: Settings, matrix_options: Sequence[str] = ()) -> str:
     mode_file.write_text(mode + "\n")
     supply_configured_tree(config, matrix_options, registry_free=True)
     return mode
-
-
-def native_architecture() -> str:
-    """This machine's own OCI architecture ("" when unknown)."""
-    return NATIVE.get(host_platform.machine(), ("",))[0]
-
-
-def foreign_architectures(platforms: Sequence[Platform]) -> list[str]:
-    return sorted({p.architecture for p in platforms} - {native_architecture()})
 
 
 def debian_bases_of(plan: Mapping[str, Any], root: Path) -> list[str]:

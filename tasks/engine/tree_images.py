@@ -16,9 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..lint.bake_checks import dockerfile_of
-from ..lint.pin_rule import SYNTAX, UNRESOLVED, expand, from_image, is_pinned, split_arg
-from ..shared.dockerfile import directives, instructions
+from ..shared.dockerfile import (
+    SYNTAX,
+    UNRESOLVED,
+    directives,
+    dockerfile_of,
+    expand,
+    from_image,
+    instructions,
+    is_pinned,
+    split_arg,
+)
 from ..shared.local_registry import HubImage, hub_image
 
 FRONTEND_REPOSITORY = "docker/dockerfile"

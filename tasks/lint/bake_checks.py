@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..shared.dockerfile import directives
+from ..shared.dockerfile import directives, dockerfile_of
 from .findings import Finding, relative_path
 from .pin_rule import BuildBinding, normalized_names
 
@@ -35,18 +35,6 @@ _FRONTEND_PULL = re.compile(
 def full_matrix_variables(dimensions: Mapping[str, Sequence[str]]) -> list[str]:
     """``NAME=VALUE`` overrides selecting every allowed value of every dimension (plural name, JSON array)."""
     return [f"{name}={json.dumps(list(values))}" for name, values in dimensions.items()]
-
-
-def dockerfile_of(target: Mapping[str, Any], root: Path) -> str | None:
-    """The tree-relative Dockerfile a printed target builds, or None (inline, remote context)."""
-    if target.get("dockerfile-inline"):
-        return None
-    context = str(target.get("context") or ".")
-    if "://" in context or context.startswith("git@") or context == "-":
-        return None
-    dockerfile = str(target.get("dockerfile") or "Dockerfile")
-    path = Path(dockerfile) if Path(dockerfile).is_absolute() else root / context / dockerfile
-    return relative_path(str(path.resolve()), root)
 
 
 def bindings_from_print(printed: Mapping[str, Any], root: Path) -> dict[str, list[BuildBinding]]:

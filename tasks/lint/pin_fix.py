@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..shared.dockerfile import is_pinned
 from ..shared.errors import BakehouseError
 from ..shared.local_registry import hub_image, recorded_mode, registry_address, registry_digest
 from ..shared.process import run, say
@@ -79,7 +80,7 @@ def image_digest(reference: str) -> str:
     if not result.ok:
         raise BakehouseError(f"{reference}: {result.reason()}")
     digest = str(json.loads(result.stdout).get("digest", ""))
-    if not lint_pins.DIGEST.search("@" + digest):
+    if not is_pinned("@" + digest):
         raise BakehouseError(f"{reference}: the registry answered without a sha256 digest")
     return digest
 

@@ -16,12 +16,18 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..shared.dockerfile import Instruction, directives, instructions
+from ..shared.dockerfile import (
+    SYNTAX,
+    UNRESOLVED,
+    Instruction,
+    directives,
+    expand,
+    from_image,
+    instructions,
+    is_pinned,
+    split_arg,
+)
 from .findings import Finding
-
-DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
-_VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
-UNRESOLVED = "\x00"
 
 
 @dataclass(frozen=True)
@@ -52,9 +58,6 @@ class UnpinnedReference:
             message = f"{self.instruction} image {self.reference} is not pinned by digest (@sha256:…){where}"
             rule = "pin-digest"
         return Finding(self.path, self.line, 0, "pins", rule, "error", message)
-
-
-SYNTAX = "# syntax="
 
 
 @dataclass(frozen=True)
@@ -100,36 +103,6 @@ def check_syntax(
     return unpinned, outside
 
 
-def split_arg(arguments: str) -> list[tuple[str, str | None]]:
-    """``ARG A=1 B`` -> [("A", "1"), ("B", None)]; quotes around a default are removed."""
-    declarations: list[tuple[str, str | None]] = []
-    for word in arguments.split():
-        name, equals, value = word.partition("=")
-        if equals:
-            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-                value = value[1:-1]
-            declarations.append((name, value))
-        else:
-            declarations.append((name, None))
-    return declarations
-
-
-def expand(text: str, variables: Mapping[str, str | None]) -> str:
-    """Substitute ``$X``, ``${X}``, ``${X:-d}``, ``${X:+a}``; unknown variables become UNRESOLVED markers."""
-
-    def substitute(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(4)
-        operator, word = match.group(2), match.group(3) or ""
-        value = variables.get(name)  # None: unset (missing, or declared without a default)
-        if operator in (":-", "-"):
-            return value if value is not None and (value or operator == "-") else word
-        if operator in (":+", "+"):
-            return word if value is not None and (value or operator == "+") else ""
-        return value if value is not None else f"{UNRESOLVED}{name}{UNRESOLVED}"
-
-    return _VARIABLE.sub(substitute, text)
-
-
 def normalized_names(reference: str) -> set[str]:
     """The forms of a Docker Hub reference, so `debian:*` also allows `docker.io/library/debian:x`."""
     names = {reference}
@@ -145,20 +118,8 @@ def is_allowed(reference: str, allowed: Sequence[str]) -> bool:
     )
 
 
-def is_pinned(reference: str) -> bool:
-    return bool(DIGEST.search(reference))
-
-
 def _unresolved_names(value: str) -> list[str]:
     return value.split(UNRESOLVED)[1::2]
-
-
-def from_image(arguments: str) -> tuple[str, str]:
-    """``FROM --platform=x image AS name`` -> (image, name)."""
-    words = [word for word in arguments.split() if not word.startswith("--")]
-    image = words[0] if words else ""
-    stage = words[2] if len(words) >= 3 and words[1].lower() == "as" else ""
-    return image, stage
 
 
 def _copy_from(arguments: str) -> str:

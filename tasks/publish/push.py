@@ -30,7 +30,7 @@ from ..bake.definition import resolve_bake
 from ..bake.execution import bake_build
 from ..bake.request import BakeSelection, BuildRequest, build_request
 from ..builder.lifecycle import prepare_builder
-from ..engine.supply import ensure_build_supply
+from ..engine.supply import supply_build
 from ..shared.errors import BakehouseError
 from ..shared.process import run, say
 from ..shared.settings import BuilderSettings, Settings
@@ -256,7 +256,7 @@ def push(
     resolved = resolve_bake(config, selection)
     # Registry-free, what the Dockerfiles pull (base images for each platform) is supplied first,
     # as for `inv build`; elsewhere this does nothing.
-    ensure_build_supply(config, resolved, request.builder_names)
+    supply_build(config, resolved, request.builder_names)
     with buildx_auth(cells[0].image.registry, registry.credentials) as auth_env:
         outcomes = bake_build(config, request, resolved, extra_env=auth_env)
     again = probe_cells(registry, cells)

@@ -28,7 +28,7 @@ from ..builder.lifecycle import (
     ensure_registry_for,
     remove_builder,
 )
-from ..engine.supply import ensure_build_supply
+from ..engine.supply import supply_build
 from ..shared.errors import BakehouseError, bad_input
 from ..shared.process import CommandFailed, say
 from ..shared.settings import ReleaseSettings, Settings
@@ -141,5 +141,5 @@ def provide_platforms(
     registry for every platform (QEMU provided on the way). The platforms the build needs."""
     needed = plan_platforms(resolved.plan)
     check_host_can_provide(needed, named)
-    ensure_build_supply(config, resolved, builders)
+    supply_build(config, resolved, builders)
     return needed

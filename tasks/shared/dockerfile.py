@@ -18,7 +18,10 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 # A parser directive: `# name=value`, only before the first instruction, comment or blank line.
 _DIRECTIVE = re.compile(r"^#\s*([A-Za-z][A-Za-z0-9]*)\s*=\s*(.+?)\s*$")
@@ -32,6 +35,12 @@ _SHELL_WORD = re.compile(r"""(?:[^\s"'\\]|\\.|"(?:[^"\\]|\\.)*"|'[^']*')+""")
 # A heredoc word: an optional file descriptor, <<, `-` to strip the body's leading tabs, the name.
 _HEREDOC_WORD = re.compile(r"^\d*<<(-?)([^<]+)$")
 _HEREDOC_KEYWORDS = frozenset({"RUN", "COPY", "ADD"})
+# A Dockerfile variable reference: $X, ${X}, ${X:-default}, ${X:+alternative} (and without the colon).
+_VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
+# Marks a variable expand() could not resolve: UNRESOLVED name UNRESOLVED.
+UNRESOLVED = "\x00"
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+SYNTAX = "# syntax="
 
 
 @dataclass(frozen=True)
@@ -167,3 +176,63 @@ def instructions(text: str) -> list[Instruction]:
                 if (body.lstrip("\t") if heredoc.strips_tabs else body) == heredoc.name:
                     break
     return found
+
+
+# --- what instructions name (lint's digest pins and registry-free supply read them alike) ---
+
+
+def split_arg(arguments: str) -> list[tuple[str, str | None]]:
+    """``ARG A=1 B`` -> [("A", "1"), ("B", None)]; quotes around a default are removed."""
+    declarations: list[tuple[str, str | None]] = []
+    for word in arguments.split():
+        name, equals, value = word.partition("=")
+        if equals:
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+                value = value[1:-1]
+            declarations.append((name, value))
+        else:
+            declarations.append((name, None))
+    return declarations
+
+
+def expand(text: str, variables: Mapping[str, str | None]) -> str:
+    """Substitute ``$X``, ``${X}``, ``${X:-d}``, ``${X:+a}``; unknown variables become UNRESOLVED markers."""
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(4)
+        operator, word = match.group(2), match.group(3) or ""
+        value = variables.get(name)  # None: unset (missing, or declared without a default)
+        if operator in (":-", "-"):
+            return value if value is not None and (value or operator == "-") else word
+        if operator in (":+", "+"):
+            return word if value is not None and (value or operator == "+") else ""
+        return value if value is not None else f"{UNRESOLVED}{name}{UNRESOLVED}"
+
+    return _VARIABLE.sub(substitute, text)
+
+
+def is_pinned(reference: str) -> bool:
+    return bool(DIGEST.search(reference))
+
+
+def from_image(arguments: str) -> tuple[str, str]:
+    """``FROM --platform=x image AS name`` -> (image, name)."""
+    words = [word for word in arguments.split() if not word.startswith("--")]
+    image = words[0] if words else ""
+    stage = words[2] if len(words) >= 3 and words[1].lower() == "as" else ""
+    return image, stage
+
+
+def dockerfile_of(target: Mapping[str, Any], root: Path) -> str | None:
+    """The tree-relative Dockerfile a printed bake target builds, or None (inline, remote context)."""
+    if target.get("dockerfile-inline"):
+        return None
+    context = str(target.get("context") or ".")
+    if "://" in context or context.startswith("git@") or context == "-":
+        return None
+    dockerfile = str(target.get("dockerfile") or "Dockerfile")
+    path = (Path(dockerfile) if Path(dockerfile).is_absolute() else root / context / dockerfile).resolve()
+    try:
+        return path.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()

@@ -19,7 +19,7 @@ from invoke import Config, Context
 from tasks.bake import definition as bake_plan
 from tasks.bake.progress import RawJsonReader
 from tasks.bake.request import BakeSelection
-from tasks.cache.maintenance import collect_exported_garbage
+from tasks.cache.bake_cache import collect_exported_garbage
 from tasks.cli.context import settings
 from tasks.shared.settings import Settings
 

@@ -9,8 +9,8 @@ import json
 import pytest
 from invoke.exceptions import Exit
 
+from tasks.cache.bake_cache import bake_cache_args, cache_settings, collect_exported_garbage, prepare_layout
 from tasks.cache.export import CacheSettings
-from tasks.cache.maintenance import bake_cache_args, cache_settings, collect_exported_garbage, prepare_layout
 from tasks.cache.tasks import prune
 from tasks.shared.errors import BAD_INPUT, BakehouseError
 

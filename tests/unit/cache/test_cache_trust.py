@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from tasks.builder.lifecycle import default_builder_name
+from tasks.cache.bake_cache import cache_scope, plan_with_cache
 from tasks.cache.export import CacheSettings, cache_plan, scoped_entries
-from tasks.cache.maintenance import cache_scope, plan_with_cache
 from tasks.cache.trust import (
     RunTrust,
     TrustPolicy,

@@ -10,7 +10,6 @@ from tasks.lint.bake_checks import (
     bindings_from_print,
     check_overrides,
     checks_unsupported,
-    dockerfile_of,
     findings_from_check,
     full_matrix_variables,
     unpulled_frontend,
@@ -41,16 +40,6 @@ PRINTED: dict[str, Any] = {
         "inline": {"context": ".", "dockerfile-inline": "FROM scratch\n"},
     },
 }
-
-
-def test_dockerfiles_resolve_against_the_context(tmp_path):
-    assert (
-        dockerfile_of(PRINTED["target"]["system--debian--trixie-slim"], tmp_path)
-        == "images/Dockerfile.system"
-    )
-    assert dockerfile_of({"context": "."}, tmp_path) == "Dockerfile"
-    assert dockerfile_of(PRINTED["target"]["remote"], tmp_path) is None
-    assert dockerfile_of(PRINTED["target"]["inline"], tmp_path) is None
 
 
 def test_bindings_group_targets_by_dockerfile(tmp_path):

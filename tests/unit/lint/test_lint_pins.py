@@ -9,32 +9,12 @@ from tasks.lint.pin_rule import (
     BuildBinding,
     check_dockerfile,
     check_syntax,
-    expand,
     is_allowed,
     pinned_line,
 )
 
 DIGEST = "sha256:" + "ab" * 32
 ALLOWED = ["debian:*", "input"]
-
-
-@pytest.mark.parametrize(
-    ("text", "variables", "expected"),
-    [
-        ("${a}:${b}", {"a": "debian", "b": "trixie-slim"}, "debian:trixie-slim"),
-        ("$a", {"a": "x"}, "x"),
-        ("${a:-fallback}", {"a": ""}, "fallback"),
-        ("${a-fallback}", {"a": ""}, ""),
-        ("${a:+set}", {"a": "1"}, "set"),
-        ("${a:+set}", {}, ""),
-    ],
-)
-def test_variables_expand_like_dockerfile_substitution(text, variables, expected):
-    assert expand(text, variables) == expected
-
-
-def test_unknown_variables_stay_visible():
-    assert "missing" in expand("${missing}:1", {})
 
 
 def test_allowed_patterns_also_match_docker_hub_long_forms():

@@ -8,6 +8,8 @@ from tasks.shared.dockerfile import (
     Directive,
     Instruction,
     directives,
+    dockerfile_of,
+    expand,
     instructions,
     split_flags,
     split_keyword,
@@ -137,3 +139,34 @@ def test_directives_are_read_only_at_the_top_of_the_file():
     ]
     assert directives("FROM a\n# syntax=docker/dockerfile:1\n") == []
     assert directives("# comment\n# syntax=docker/dockerfile:1\n") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "variables", "expected"),
+    [
+        ("${a}:${b}", {"a": "debian", "b": "trixie-slim"}, "debian:trixie-slim"),
+        ("$a", {"a": "x"}, "x"),
+        ("${a:-fallback}", {"a": ""}, "fallback"),
+        ("${a-fallback}", {"a": ""}, ""),
+        ("${a:+set}", {"a": "1"}, "set"),
+        ("${a:+set}", {}, ""),
+    ],
+)
+def test_variables_expand_like_dockerfile_substitution(text, variables, expected):
+    assert expand(text, variables) == expected
+
+
+def test_unknown_variables_stay_visible():
+    assert "missing" in expand("${missing}:1", {})
+
+
+def test_dockerfiles_resolve_against_the_context(tmp_path):
+    assert (
+        dockerfile_of({"context": "images", "dockerfile": "Dockerfile.system"}, tmp_path)
+        == "images/Dockerfile.system"
+    )
+    assert dockerfile_of({"context": "."}, tmp_path) == "Dockerfile"
+    assert (
+        dockerfile_of({"context": "https://github.com/o/r.git", "dockerfile": "Dockerfile"}, tmp_path) is None
+    )
+    assert dockerfile_of({"context": ".", "dockerfile-inline": "FROM scratch\n"}, tmp_path) is None
