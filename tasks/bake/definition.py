@@ -46,8 +46,11 @@ def resolve_matrix(config: Settings, matrix_overrides: Sequence[str] = ()) -> ma
 
 
 def _git_variables(root: Path, commit: Commit | None) -> dict[str, str]:
+    described = commit.described if commit is not None else None
+    if described is None:  # not read with the commit
+        described = git_output("describe", "--tags", "--always", "--dirty", cwd=root)
     return {
-        "git_version": git_output("describe", "--tags", "--always", "--dirty", cwd=root) or "unknown",
+        "git_version": described or "unknown",
         "git_revision": commit.revision if commit else "unknown",
         "git_created": commit.created if commit else "1970-01-01T00:00:00Z",
     }
@@ -69,7 +72,7 @@ def bake_env(config: Settings, matrix: matrix_logic.Matrix, commit: Commit | Non
     ``commit``: the checkout's commit, when the caller read it already."""
     env = dict(os.environ)
     bake = config.bake
-    commit = commit if commit is not None else read_commit(config.root)
+    commit = commit if commit is not None else read_commit(config.root, describe=bake.git_variables)
     if bake.git_variables:
         env.update(_git_variables(config.root, commit))
     # Reproducible timestamps (image config, history, file mtimes with rewrite-timestamp): buildx

@@ -41,16 +41,21 @@ def build(
     builders: str | None = None,
 ) -> None:
     """Build targets of the image tree with docker buildx bake, over the matrix."""
+    from ..shared.checkout import CommitReading
+
+    config = settings(c)
+    # The checkout's commit (the default builder name and the bake variables use it): git reads it
+    # while the build's logic is imported below (start-up). `--list` and `--print` don't need it.
+    reading = None if list or print else CommitReading(config.root, describe=config.bake.git_variables)
+
     from ..cache.bake_cache import plan_with_cache
     from ..engine.supply_check import build_supply_needs
-    from ..shared.checkout import read_commit
     from ..shared.local_registry import supplies_builds
     from .cells import with_cell
     from .definition import bake_print, list_targets, resolve_bake
     from .execution import bake_build
     from .request import BakeSelection, build_request, check_build_options
 
-    config = settings(c)
     overrides = with_cell(config, cell, matrix or [])
     selection = BakeSelection.of(target or [*config.bake.default_targets], overrides, set or [])
     if list or print:
@@ -63,8 +68,8 @@ def build(
         plan = plan_with_cache(config, bake_print(config, selection))
         sys.stdout.write(json.dumps(plan, indent=2) + "\n")
         return
-    # The checkout's commit, read once: the default builder name and the bake variables use it.
-    commit = read_commit(config.root)
+    assert reading is not None  # neither --list nor --print
+    commit = reading.commit()
     request = build_request(
         config, selection, builder=builder, pool=builders, progress=progress, keep_going=keep_going,
         commit=commit,

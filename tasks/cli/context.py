@@ -8,6 +8,7 @@ into a request) and passes them down; nothing below the task layer sees a Contex
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import signal
 import sys
@@ -68,6 +69,11 @@ def task(**kwargs: Any) -> Callable[[Callable[..., Any]], Task[Any]]:
                 # stdout goes nowhere, and the exit status is a pipe's (128 + SIGPIPE).
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
                 raise Exit(code=128 + signal.SIGPIPE) from None
+            finally:
+                # What is alive now (invoke, the modules, the task's records) mostly lives until the
+                # process ends: frozen out of the cyclic GC, it isn't walked again by later
+                # collections nor by the ones Python runs on its way out (~15 ms of every command).
+                gc.freeze()
 
         made: Task[Any] = invoke_task(**kwargs)(run)
         return made

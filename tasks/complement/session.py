@@ -109,7 +109,7 @@ def plan_cells(config: Settings, options: RunOptions) -> tuple[list[ComplementCe
     of those images (the same plan: bake's definition is resolved once per run)."""
     conf = config.complement
     # The checkout's commit, read once: the default builder name and the bake variables use it.
-    commit = read_commit(config.root)
+    commit = read_commit(config.root, describe=config.bake.git_variables)
     selection = BakeSelection.of(conf.targets, options.matrix)
     request = build_request(
         config, selection, builder=options.builder, progress=options.progress, commit=commit

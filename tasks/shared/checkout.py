@@ -1,5 +1,7 @@
 """The project checkout's commit, read once per command: one `git log` for what the bake variables
-(revision, commit time, SOURCE_DATE_EPOCH) and the default builder name (branch, origin's URL) need.
+(revision, commit time, SOURCE_DATE_EPOCH) and the default builder name (branch, origin's URL) need,
+and where the bake variables ask for it one `git describe` beside it (the checkout's version). Both
+are started at once and read when needed (CommitReading), so git runs while a command goes on.
 
 The origin's URL rides on that same process: git's trace2 lists the config values named in
 GIT_TRACE2_CONFIG_PARAMS as JSON events (git itself reads the config: system, global, includes,
@@ -16,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .process import git
+from .process import Completed, start_git
 
 # Revision, committer time (ISO and seconds), ref names ("HEAD -> branch, main, tag: v1").
 _FORMAT = "--format=%H%n%cI%n%ct%n%D"
@@ -40,6 +42,8 @@ class Commit:
     branch: str
     # What `git remote get-url origin` prints ("" when it fails: no origin); None when not known.
     origin: str | None = None
+    # What `git describe --tags --always --dirty` prints ("" when it fails); None when not asked.
+    described: str | None = None
 
 
 def branch_of(refs: str) -> str:
@@ -122,12 +126,37 @@ def origin_from_trace(trace: str) -> str | None:
     return ""
 
 
-def read_commit(root: Path) -> Commit | None:
-    """HEAD's commit, or None outside a git checkout (or before its first commit)."""
-    result = git("log", "-1", _FORMAT, cwd=root, env=CONFIG_TRACE)
-    lines = result.stdout.splitlines() if result.ok else []
+_DESCRIBE = ("describe", "--tags", "--always", "--dirty")
+
+
+def commit_of(log: Completed, described: str | None = None) -> Commit | None:
+    """The Commit in the output of `git log -1 <_FORMAT>` run with CONFIG_TRACE; None when it failed."""
+    lines = log.stdout.splitlines() if log.ok else []
     if len(lines) < 3:
         return None
     revision, created, epoch = lines[:3]
     branch = branch_of(lines[3] if len(lines) > 3 else "")
-    return Commit(revision, created, epoch, branch, origin_from_trace(result.stderr))
+    return Commit(revision, created, epoch, branch, origin_from_trace(log.stderr), described)
+
+
+class CommitReading:
+    """The checkout's `git log` (and, with ``describe``, `git describe`) started now, read by
+    ``commit()``: git runs while the command goes on (a build imports its logic meanwhile)."""
+
+    def __init__(self, root: Path, *, describe: bool = False) -> None:
+        self._log = start_git("log", "-1", _FORMAT, cwd=root, env=CONFIG_TRACE)
+        self._describe = start_git(*_DESCRIBE, cwd=root) if describe else None
+
+    def commit(self) -> Commit | None:
+        """HEAD's commit, or None outside a git checkout (or before its first commit)."""
+        described = None
+        if self._describe is not None:
+            answer = self._describe.finish(check=False)
+            described = answer.stdout.strip() if answer.ok else ""
+        return commit_of(self._log.finish(check=False), described)
+
+
+def read_commit(root: Path, *, describe: bool = False) -> Commit | None:
+    """HEAD's commit, or None outside a git checkout (or before its first commit); with
+    ``describe``, its ``described`` version too (both git processes run at once)."""
+    return CommitReading(root, describe=describe).commit()

@@ -1,6 +1,7 @@
 """The one door to other programs: every process bakehouse starts is started here.
 
 - ``run``: a command to its end, output captured; a failure raises ``CommandFailed``.
+- ``start``: the same, but this process goes on while the command runs; ``finish`` collects it.
 - ``stream``: a command whose output is read line by line while it runs (bake's rawjson progress,
   ``docker logs --follow``, ``docker events``).
 - ``spawn``: a daemon that outlives this process (the private dockerd, the local registry).
@@ -168,6 +169,44 @@ def run(
     return completed
 
 
+class Started:
+    """A command started by ``start``, running while this process goes on."""
+
+    def __init__(self, argv: tuple[str, ...], process: subprocess.Popen[str]) -> None:
+        self._argv = argv
+        self._process = process
+        self._completed: Completed | None = None
+
+    def finish(self, *, check: bool = True, what: str | None = None) -> Completed:
+        """Wait for the command's end: how it ended, as ``run`` says it (the same on every call)."""
+        if self._completed is None:
+            stdout, stderr = self._process.communicate()
+            self._completed = Completed(self._argv, self._process.returncode, stdout or "", stderr or "")
+        if check and not self._completed.ok:
+            raise CommandFailed.exited(self._completed, what)
+        return self._completed
+
+
+def start(command: Argv, *, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Started:
+    """Start ``command``, its output captured, and go on; ``finish()`` waits for it. For commands
+    whose answer is needed later, so that they run while this process does other work."""
+    argv = list(command)
+    try:
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            env=_environment(env),
+            cwd=cwd,
+        )
+    except FileNotFoundError as exc:
+        raise CommandFailed.not_found(argv) from exc
+    return Started(tuple(argv), process)
+
+
 def docker(
     *args: str,
     check: bool = True,
@@ -183,6 +222,11 @@ def git(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -> Complete
     """A git command in the repository holding ``cwd``. Not checked: git
     failing (no repository, no commit yet, no tags) is an answer its callers read."""
     return run(["git", "-C", str(cwd), *args], check=False, env=env)
+
+
+def start_git(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -> Started:
+    """``git`` started: read it with ``finish(check=False)``."""
+    return start(["git", "-C", str(cwd), *args], env=env)
 
 
 def git_output(*args: str, cwd: Path) -> str:

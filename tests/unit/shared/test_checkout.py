@@ -59,8 +59,12 @@ def separately(root: Path) -> dict[str, str]:
 
 
 def at_once(root: Path) -> dict[str, str]:
-    commit = read_commit(root)
+    commit = read_commit(root, describe=True)
     assert commit is not None
+    # Read without describe, the commit leaves the version to the bake variables, which ask git.
+    alone = read_commit(root)
+    assert alone is not None and alone.described is None
+    assert _git_variables(root, alone) == _git_variables(root, commit)
     return {
         "revision": commit.revision,
         "created": commit.created,
@@ -178,8 +182,10 @@ def test_git_dir_in_the_environment_leaves_the_origin_to_git(tmp_path, monkeypat
 
 def test_outside_a_checkout_and_before_the_first_commit(tmp_path):
     assert read_commit(tmp_path) is None
+    assert read_commit(tmp_path, describe=True) is None
     run(["git", "init", "-q", str(tmp_path / "empty")])
-    assert read_commit(tmp_path / "empty") is None
+    assert read_commit(tmp_path / "empty", describe=True) is None
+    assert _git_variables(tmp_path / "empty", None)["git_version"] == "unknown"
 
 
 def test_the_users_own_trace2_settings_do_not_leak_into_the_answer(tmp_path, monkeypatch):

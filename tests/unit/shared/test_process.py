@@ -19,6 +19,8 @@ from tasks.shared.process import (
     pipe,
     run,
     spawn,
+    start,
+    start_git,
     stream,
 )
 
@@ -91,6 +93,32 @@ def test_a_missing_program_is_command_not_found():
         run(["bakehouse-no-such-program", "x"])
     assert str(caught.value) == "bakehouse-no-such-program: command not found"
     assert caught.value.exit_code is None
+
+
+def test_a_started_command_runs_while_this_process_goes_on(tmp_path):
+    # It waits for a file only this test writes after start() returned: start() did not wait.
+    flag = tmp_path / "go"
+    started = start(sh(f"while [ ! -e {flag} ]; do sleep 0.01; done; echo done; echo why >&2"))
+    flag.write_text("")
+    completed = started.finish()
+    assert (completed.returncode, completed.stdout, completed.stderr) == (0, "done\n", "why\n")
+    assert started.finish() is completed  # the same answer on every call
+
+
+def test_a_started_command_fails_like_run_when_finished_and_checked():
+    started = start(sh("echo 'ERROR: broken' >&2; exit 3"))
+    assert started.finish(check=False).returncode == 3
+    with pytest.raises(CommandFailed) as caught:
+        started.finish(what="the check")
+    assert str(caught.value) == "the check failed: broken"
+    with pytest.raises(CommandFailed, match="command not found"):
+        start(["bakehouse-no-such-program"])
+
+
+def test_start_git_runs_in_the_repository_it_is_told(tmp_path):
+    run(["git", "init", "-q", "-b", "trunk", str(tmp_path)])
+    answer = start_git("symbolic-ref", "--short", "HEAD", cwd=tmp_path).finish(check=False)
+    assert answer.stdout.strip() == "trunk"
 
 
 def test_a_command_that_takes_too_long_is_stopped_and_named():
