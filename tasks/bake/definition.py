@@ -72,7 +72,7 @@ def bake_env(config: Settings, matrix: matrix_logic.Matrix, commit: Commit | Non
     ``commit``: the checkout's commit, when the caller read it already."""
     env = dict(os.environ)
     bake = config.bake
-    commit = commit if commit is not None else read_commit(config.root, describe=bake.git_variables)
+    commit = commit if commit is not None else read_commit(config.root)
     if bake.git_variables:
         env.update(_git_variables(config.root, commit))
     # Reproducible timestamps (image config, history, file mtimes with rewrite-timestamp): buildx
@@ -87,11 +87,14 @@ def bake_env(config: Settings, matrix: matrix_logic.Matrix, commit: Commit | Non
     return env
 
 
+# Every build's bake, whether from the bake files or from a remembered plan's file.
+BUILD_BAKE = Command("docker", "buildx", "bake", "--provenance=false")
+
+
 def base_args(files: Sequence[str], sets: Sequence[str]) -> list[str]:
     """The bake command line every build starts with (its --set values checked in BakeSelection)."""
     return (
-        Command("docker", "buildx", "bake", "--provenance=false")
-        .option("--set", f"*.args.nprocs={os.cpu_count() or 1}", joined=True)
+        BUILD_BAKE.option("--set", f"*.args.nprocs={os.cpu_count() or 1}", joined=True)
         .options("-f", files)
         .options("--set", sets, joined=True)
         .argv
@@ -295,11 +298,7 @@ def builder_bake_command(resolved: ResolvedBake, builder_name: str) -> Command:
     if resolved.plan_file is None:
         start = base_args(resolved.files, resolved.selection.sets)
     else:
-        start = (
-            Command("docker", "buildx", "bake", "--provenance=false")
-            .option("-f", str(resolved.plan_file))
-            .argv
-        )
+        start = BUILD_BAKE.option("-f", str(resolved.plan_file)).argv
     return (
         Command(*start)
         .option("--builder", builder_name, joined=True)
